@@ -1,0 +1,78 @@
+/**
+ * A faithful stand-in for the `awslambda` global of the Lambda Node.js runtime, so handlers run
+ * unchanged in the local runner and tests:
+ * - `streamifyResponse(fn)` marks the handler as streaming (as the runtime does) and returns it;
+ * - `HttpResponseStream.from(stream, metadata)` sets the http-integration content type and, on
+ *   the first write, emits the JSON metadata prelude followed by 8 NUL bytes. Status and
+ *   headers therefore cannot change after the first write.
+ * The Function URL side (function-url-server.ts) parses that prelude exactly as AWS does.
+ */
+import { Writable } from 'node:stream';
+
+export const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+export const PRELUDE_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+export const DELIMITER = Buffer.alloc(8);
+
+/** The runtime's response stream: a Writable whose bytes go to the Function URL front end. */
+export class RuntimeResponseStream extends Writable {
+  contentType = 'application/octet-stream';
+  /** Set by HttpResponseStream.from; called with a raw writer before the first write. */
+  _onBeforeFirstWrite?: (write: (chunk: Uint8Array | string) => void) => void;
+  private first = true;
+
+  constructor(private readonly sink: (chunk: Buffer) => void, private readonly onEnd: () => void) {
+    super({ decodeStrings: true });
+  }
+
+  setContentType(ct: string): void {
+    this.contentType = ct;
+  }
+
+  override write(chunk: unknown, enc?: unknown, cb?: unknown): boolean {
+    if (this.first) {
+      this.first = false;
+      this._onBeforeFirstWrite?.((c) => this.sink(Buffer.from(c as Uint8Array)));
+    }
+    return super.write(chunk as Buffer, enc as BufferEncoding, cb as (e?: Error | null) => void);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (chunk.length) this.sink(chunk);
+    cb();
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.onEnd();
+    cb();
+  }
+
+  /** True once anything (prelude included) has been written. */
+  get started(): boolean {
+    return !this.first;
+  }
+}
+
+class HttpResponseStream {
+  static from(underlying: RuntimeResponseStream, prelude: Record<string, unknown>): RuntimeResponseStream {
+    underlying.setContentType(PRELUDE_CONTENT_TYPE);
+    // The runtime refuses NUL bytes inside the prelude: JSON.stringify never produces them.
+    const json = JSON.stringify(prelude);
+    underlying._onBeforeFirstWrite = (write) => {
+      write(Buffer.from(json));
+      write(DELIMITER);
+    };
+    return underlying;
+  }
+}
+
+export function installAwsLambdaGlobal(): void {
+  const g = globalThis as unknown as { awslambda?: unknown };
+  if (g.awslambda) return;
+  g.awslambda = {
+    streamifyResponse<T extends object>(fn: T): T {
+      (fn as Record<symbol, unknown>)[STREAMING] = 'response';
+      return fn;
+    },
+    HttpResponseStream,
+  };
+}

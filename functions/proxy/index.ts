@@ -1,0 +1,48 @@
+/**
+ * Lambda entry point of the streaming proxy (Function URL, invoke mode RESPONSE_STREAM).
+ * Everything built here lives at module scope and is reused across invocations: config
+ * (validated at cold start), the JWT verifier and its JWKS cache, the upstream connection pool.
+ */
+import type { Writable } from 'node:stream';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { type Config, configFromEnv } from '../shared/config.ts';
+import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
+import { createLogger } from '../shared/log.ts';
+import { createProxy } from './core.ts';
+import { createJwtVerifier } from './token.ts';
+
+/** Leave this much of the Lambda timeout to end the stream cleanly. */
+const SAFETY_MS = 3000;
+
+export function buildHandler(config: Config) {
+  const log = createLogger('proxy');
+  const verifier = createJwtVerifier(config.token);
+  const proxy = createProxy(config, { verifier, log });
+  verifier.warm().catch((e) => log.warn('JWKS warm-up failed; will retry on first request', { reason: String(e) }));
+
+  return awslambda.streamifyResponse(
+    async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {
+      // Pooled keep-alive sockets must not hold the invocation open after the stream ends.
+      context.callbackWaitsForEmptyEventLoop = false;
+      const origin = originOf(event, config.proxyBaseUrl);
+      const req = eventToRequest(event, origin);
+      const budgetMs = Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS);
+      const res = await proxy(req, { budgetMs, requestId: context.awsRequestId });
+      await writeStreamingResponse(res, responseStream);
+    },
+  );
+}
+
+let cached: ReturnType<typeof buildHandler> | undefined;
+
+/** The deployed handler: config comes from the environment, validated once at cold start. */
+export const handler: ReturnType<typeof buildHandler> = (() => {
+  if (typeof awslambda === 'undefined' || !process.env.MCP_AUTH_PROXY_CONFIG) {
+    // Imported by tests or tools without a Lambda environment: build lazily on first call.
+    return ((...args: Parameters<ReturnType<typeof buildHandler>>) => {
+      cached ??= buildHandler(configFromEnv());
+      return cached(...args);
+    }) as ReturnType<typeof buildHandler>;
+  }
+  return buildHandler(configFromEnv());
+})();

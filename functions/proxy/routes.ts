@@ -1,0 +1,63 @@
+/**
+ * Pure routing and Protected Resource Metadata (RFC 9728) for the proxy.
+ */
+import type { Config } from '../shared/config.ts';
+
+export const PRM_PREFIX = '/.well-known/oauth-protected-resource';
+
+export type Route =
+  | { kind: 'prm'; mcpPath: string }
+  | { kind: 'mcp'; transport: 'streamable' | 'sse' | 'messages'; mcpPath: string }
+  | { kind: 'none' };
+
+/** Which MCP endpoint a path belongs to; `/messages` belongs to the SSE endpoint's resource. */
+export function route(cfg: Config, path: string): Route {
+  const { streamableHttp, sse, messages } = cfg.paths;
+  const norm = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  if (norm === PRM_PREFIX) return { kind: 'prm', mcpPath: streamableHttp };
+  if (norm.startsWith(`${PRM_PREFIX}/`)) {
+    const rest = norm.slice(PRM_PREFIX.length);
+    if (rest === streamableHttp) return { kind: 'prm', mcpPath: streamableHttp };
+    if (rest === sse || rest === messages) return { kind: 'prm', mcpPath: sse };
+    return { kind: 'none' };
+  }
+  if (norm === streamableHttp) return { kind: 'mcp', transport: 'streamable', mcpPath: streamableHttp };
+  if (norm === sse) return { kind: 'mcp', transport: 'sse', mcpPath: sse };
+  if (norm === messages || path.startsWith(`${messages}/`)) return { kind: 'mcp', transport: 'messages', mcpPath: sse };
+  return { kind: 'none' };
+}
+
+/** The `resource` identifier of an MCP endpoint: configured, else its public URL. */
+export function resourceUrl(cfg: Config, origin: string, mcpPath: string): string {
+  return cfg.protectedResourceMetadata.resourceIdentifier ?? `${origin}${mcpPath}`;
+}
+
+/** RFC 9728 §3.1: the path-inserted well-known URL for the resource. */
+export function prmUrl(origin: string, mcpPath: string): string {
+  return `${origin}${PRM_PREFIX}${mcpPath}`;
+}
+
+/** The audiences a token must contain one of (RFC 8707): configured, else the resource URL. */
+export function acceptedAudiences(cfg: Config, origin: string, mcpPath: string): string[] {
+  return cfg.token.audience.length ? [...cfg.token.audience] : [resourceUrl(cfg, origin, mcpPath)];
+}
+
+export function authorizationServers(cfg: Config): string[] {
+  const configured = cfg.protectedResourceMetadata.authorizationServers;
+  if (configured.length) return [...configured];
+  if (cfg.discovery.baseUrl) return [cfg.discovery.baseUrl];
+  return [cfg.token.issuer];
+}
+
+export function buildPrm(cfg: Config, origin: string, mcpPath: string): Record<string, unknown> {
+  const p = cfg.protectedResourceMetadata;
+  const doc: Record<string, unknown> = {
+    resource: resourceUrl(cfg, origin, mcpPath),
+    authorization_servers: authorizationServers(cfg),
+    bearer_methods_supported: ['header'],
+  };
+  if (p.scopesSupported) doc.scopes_supported = p.scopesSupported.filter((s) => s !== 'offline_access');
+  if (p.resourceName) doc.resource_name = p.resourceName;
+  if (p.resourceDocumentation) doc.resource_documentation = p.resourceDocumentation;
+  return doc;
+}

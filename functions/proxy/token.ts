@@ -1,0 +1,179 @@
+/**
+ * Bearer token extraction (pure, RFC 6750 §2.1) and JWT access-token verification (JWKS I/O).
+ */
+import * as jose from 'jose';
+import { OAuthError } from '../shared/errors.ts';
+
+export interface Identity {
+  readonly subject: string;
+  readonly clientId?: string;
+  readonly scopes: readonly string[];
+  readonly issuer: string;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+export interface TokenVerifier {
+  /** Resolves the identity or throws `TokenRejected` / `VerifierUnavailable`. */
+  verify(token: string, audiences: readonly string[]): Promise<Identity>;
+}
+
+/** The token is not acceptable (client's problem → 401 invalid_token). */
+export class TokenRejected extends Error {
+  override readonly name = 'TokenRejected';
+}
+/** The token could not be checked (our problem → 503, never forwarded). */
+export class VerifierUnavailable extends Error {
+  override readonly name = 'VerifierUnavailable';
+}
+
+export type BearerResult =
+  | { kind: 'token'; token: string }
+  | { kind: 'missing' }
+  | { kind: 'query-only' }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'malformed'; reason: string };
+
+// RFC 6750 §2.1 b64token
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export function extractBearer(authorization: string | null, query: URLSearchParams): BearerResult {
+  const inQuery = query.has('access_token');
+  if (authorization === null || authorization.trim() === '') {
+    return inQuery ? { kind: 'query-only' } : { kind: 'missing' };
+  }
+  if (inQuery) return { kind: 'malformed', reason: 'token presented in both header and query string' };
+  const m = /^Bearer +(\S+)\s*$/i.exec(authorization);
+  if (!m) {
+    // Another scheme (Basic, DPoP, ...) is not a bearer token: answer as if none was sent.
+    return /^Bearer(\s|$)/i.test(authorization) ? { kind: 'malformed', reason: 'empty bearer token' } : { kind: 'missing' };
+  }
+  const token = m[1]!;
+  // Not b64token syntax: a presented but invalid token (401 invalid_token, like any bad JWT).
+  if (!B64TOKEN.test(token)) return { kind: 'invalid', reason: 'bearer token is not b64token syntax' };
+  return { kind: 'token', token };
+}
+
+function scopesOf(payload: jose.JWTPayload): string[] {
+  const raw = payload.scope ?? payload.scp;
+  if (typeof raw === 'string') return raw.split(' ').filter(Boolean);
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+export function identityOf(payload: jose.JWTPayload): Identity {
+  if (typeof payload.sub !== 'string' || !payload.sub) throw new TokenRejected('token has no sub claim');
+  const cid = payload.client_id ?? payload.azp ?? payload.cid;
+  return {
+    subject: payload.sub,
+    clientId: typeof cid === 'string' ? cid : undefined,
+    scopes: scopesOf(payload),
+    issuer: String(payload.iss),
+    claims: payload,
+  };
+}
+
+export interface JwtVerifierOptions {
+  readonly issuer: string;
+  readonly jwksUri?: string;
+  readonly algorithms: readonly string[];
+  readonly clockSkewSeconds: number;
+  /** Minimum seconds between JWKS re-fetches triggered by an unknown `kid`. */
+  readonly jwksCooldownSeconds?: number;
+  readonly timeoutMs?: number;
+  readonly fetchImpl?: typeof fetch;
+}
+
+/** Discover the JWKS URI from the issuer's metadata (RFC 8414 / OIDC Discovery). */
+async function discoverJwks(issuer: string, timeoutMs: number, fetchImpl: typeof fetch): Promise<URL> {
+  const base = issuer.replace(/\/+$/, '');
+  const u = new URL(issuer);
+  const candidates = [`${base}/.well-known/openid-configuration`];
+  if (u.pathname !== '/' && u.pathname !== '') {
+    candidates.push(`${u.origin}/.well-known/oauth-authorization-server${u.pathname.replace(/\/+$/, '')}`);
+  } else {
+    candidates.push(`${u.origin}/.well-known/oauth-authorization-server`);
+  }
+  for (const c of candidates) {
+    try {
+      const r = await fetchImpl(c, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+      if (!r.ok) continue;
+      const doc = (await r.json()) as { issuer?: string; jwks_uri?: string };
+      if (doc.issuer === issuer && typeof doc.jwks_uri === 'string') return new URL(doc.jwks_uri);
+    } catch {
+      // try the next candidate
+    }
+  }
+  throw new VerifierUnavailable(`could not discover jwks_uri for issuer ${issuer}`);
+}
+
+/**
+ * JWT verifier over a remote JWKS. Build it once at module scope: the key set is cached across
+ * invocations and re-fetched on an unknown `kid` at most once per cooldown.
+ */
+export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { warm(): Promise<void> } {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const fetchImpl = opts.fetchImpl ?? fetch;
+  let jwks: ReturnType<typeof jose.createRemoteJWKSet> | undefined;
+  let pending: Promise<ReturnType<typeof jose.createRemoteJWKSet>> | undefined;
+
+  const keySet = async () => {
+    if (jwks) return jwks;
+    pending ??= (async () => {
+      const url = opts.jwksUri ? new URL(opts.jwksUri) : await discoverJwks(opts.issuer, timeoutMs, fetchImpl);
+      jwks = jose.createRemoteJWKSet(url, {
+        cooldownDuration: (opts.jwksCooldownSeconds ?? 30) * 1000,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: timeoutMs,
+      });
+      return jwks;
+    })().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  const verify = async (token: string, audiences: readonly string[]): Promise<Identity> => {
+    const keys = await keySet();
+    try {
+      const { payload } = await jose.jwtVerify(token, keys, {
+        issuer: opts.issuer,
+        audience: [...audiences],
+        algorithms: [...opts.algorithms],
+        clockTolerance: opts.clockSkewSeconds,
+        requiredClaims: ['exp', 'iss', 'aud', 'sub'],
+      });
+      return identityOf(payload);
+    } catch (e) {
+      if (e instanceof TokenRejected) throw e;
+      if (e instanceof jose.errors.JWKSTimeout || (e instanceof jose.errors.JOSEError && e.code === 'ERR_JWKS_INVALID')) {
+        throw new VerifierUnavailable(`JWKS unavailable: ${e.message}`);
+      }
+      if (e instanceof jose.errors.JOSEError) throw new TokenRejected(`${e.code}: ${e.message}`);
+      if (e instanceof TypeError || (e instanceof Error && /fetch|ECONN|network/i.test(e.message))) {
+        throw new VerifierUnavailable(`JWKS fetch failed: ${e.message}`);
+      }
+      throw new TokenRejected(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  return {
+    verify,
+    async warm() {
+      await keySet();
+    },
+  };
+}
+
+/** Map verifier failures onto the one error model. */
+export function tokenError(e: unknown, challenge: { resourceMetadata: string }): OAuthError {
+  if (e instanceof VerifierUnavailable) {
+    return new OAuthError(503, 'temporarily_unavailable', 'token verification is temporarily unavailable', e.message, undefined, {
+      'retry-after': '5',
+    });
+  }
+  const reason = e instanceof Error ? e.message : String(e);
+  return new OAuthError(401, 'invalid_token', 'the access token is invalid', reason, {
+    resourceMetadata: challenge.resourceMetadata,
+    includeError: true,
+  });
+}

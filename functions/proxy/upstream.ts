@@ -1,0 +1,62 @@
+/**
+ * The upstream edge: one keep-alive undici Agent per process (module scope), no response
+ * decompression (bytes pass through as sent), no body timeout (streams are bounded by the
+ * relay's maximum duration instead).
+ */
+import { Agent, errors, request } from 'undici';
+
+export interface UpstreamRequest {
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: Uint8Array;
+  readonly signal: AbortSignal;
+  readonly headersTimeoutMs: number;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: AsyncIterable<Uint8Array> & { destroy(err?: Error): void };
+}
+
+export type UpstreamFetch = (req: UpstreamRequest) => Promise<UpstreamResponse>;
+
+let agent: Agent | undefined;
+function sharedAgent(): Agent {
+  agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 64, bodyTimeout: 0 });
+  return agent;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+
+function isStaleSocket(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return e instanceof errors.SocketError || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+}
+
+export const undiciUpstream: UpstreamFetch = async (req) => {
+  const attempt = () =>
+    request(req.url, {
+      method: req.method as 'GET',
+      headers: req.headers,
+      body: req.body && req.body.length ? Buffer.from(req.body) : undefined,
+      signal: req.signal,
+      dispatcher: sharedAgent(),
+      headersTimeout: req.headersTimeoutMs,
+      bodyTimeout: 0,
+    });
+  let res: Awaited<ReturnType<typeof attempt>>;
+  try {
+    res = await attempt();
+  } catch (e) {
+    // A pooled socket may have been reset while the Lambda sandbox was frozen: retry once.
+    if (!IDEMPOTENT.has(req.method) || !isStaleSocket(e) || req.signal.aborted) throw e;
+    res = await attempt();
+  }
+  return { status: res.statusCode, headers: res.headers, body: res.body };
+};
+
+export function isTimeout(e: unknown): boolean {
+  return e instanceof errors.HeadersTimeoutError || e instanceof errors.ConnectTimeoutError;
+}

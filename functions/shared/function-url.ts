@@ -1,0 +1,126 @@
+/**
+ * Thin adapters between Lambda Function URL events (payload format 2.0) and the runtime-neutral
+ * cores, which speak Web `Request`/`Response`. Used by both functions' `index.ts`.
+ */
+import type { Writable } from 'node:stream';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+
+/** Hosts for which the runner speaks plain http (Lambda itself is always https). */
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
+
+/** The public origin of this function: configured, else the Function URL host of the event. */
+export function originOf(event: APIGatewayProxyEventV2, configured?: string): string {
+  if (configured) return configured;
+  const host = event.requestContext.domainName;
+  return `${LOOPBACK.test(host) ? 'http' : 'https'}://${host}`;
+}
+
+export function eventToRequest(event: APIGatewayProxyEventV2, origin: string, signal?: AbortSignal): Request {
+  const method = event.requestContext.http.method.toUpperCase();
+  const qs = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  const url = `${origin}${event.rawPath || '/'}${qs}`;
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(event.headers ?? {})) {
+    if (v !== undefined) headers.set(k, v);
+  }
+  if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
+  let body: Buffer | undefined;
+  if (event.body !== undefined && event.body !== null && method !== 'GET' && method !== 'HEAD') {
+    body = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  }
+  return new Request(url, { method, headers, body: body as unknown as BodyInit | undefined, signal });
+}
+
+/** Split a `Response`'s headers into the Function URL shape (Set-Cookie goes in `cookies`). */
+export function responseMetadata(res: Response): {
+  statusCode: number;
+  headers: Record<string, string>;
+  cookies: string[];
+} {
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    if (k !== 'set-cookie') headers[k] = v;
+  });
+  return { statusCode: res.status, headers, cookies: res.headers.getSetCookie() };
+}
+
+const TEXTUAL = /^(text\/|application\/(json|.*\+json|javascript|xml|.*\+xml|x-www-form-urlencoded))/i;
+
+/** Buffered (non-streaming) Function URL result, for the discovery function. */
+export async function toBufferedResult(res: Response): Promise<APIGatewayProxyStructuredResultV2> {
+  const { statusCode, headers, cookies } = responseMetadata(res);
+  const buf = Buffer.from(await res.arrayBuffer());
+  const textual = TEXTUAL.test(headers['content-type'] ?? 'text/plain');
+  return {
+    statusCode,
+    headers,
+    cookies: cookies.length ? cookies : undefined,
+    body: textual ? buf.toString('utf8') : buf.toString('base64'),
+    isBase64Encoded: !textual,
+  };
+}
+
+export interface StreamOptions {
+  /** Called once when the response is finished for any reason (ended, bounded, failed). */
+  readonly onDone?: (why: 'end' | 'error' | 'stream-closed') => void;
+}
+
+/**
+ * Write a `Response` to a Lambda response stream without buffering: the metadata prelude first
+ * (an empty write makes the runtime emit it even for empty bodies), then each body chunk as it
+ * arrives, honouring backpressure. Resolves when the stream is finished.
+ */
+export async function writeStreamingResponse(
+  res: Response,
+  responseStream: Writable,
+  opts: StreamOptions = {},
+): Promise<void> {
+  const out = awslambda.HttpResponseStream.from(responseStream, responseMetadata(res)) as unknown as Writable;
+  let why: 'end' | 'error' | 'stream-closed' = 'end';
+  const reader = res.body?.getReader();
+  let closed = false;
+  const onClose = () => {
+    closed = true;
+    why = 'stream-closed';
+    reader?.cancel().catch(() => {});
+  };
+  out.once('close', onClose);
+  out.once('error', onClose);
+  try {
+    out.write('');
+    if (reader) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || closed) break;
+        if (!out.write(value)) {
+          await new Promise<void>((resolve) => {
+            const go = () => {
+              out.off('drain', go);
+              out.off('close', go);
+              resolve();
+            };
+            out.on('drain', go);
+            out.on('close', go);
+          });
+        }
+      }
+    }
+  } catch {
+    why = closed ? 'stream-closed' : 'error';
+  } finally {
+    out.off('close', onClose);
+    out.off('error', onClose);
+    reader?.cancel().catch(() => {});
+    if (!closed) {
+      await new Promise<void>((resolve) => {
+        out.once('error', () => resolve());
+        out.end(() => resolve());
+      });
+    }
+    opts.onDone?.(why);
+  }
+}
+
+/** Handler types. */
+export type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => Promise<void>;
+export type BufferedHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
