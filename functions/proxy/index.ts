@@ -9,14 +9,14 @@ import { type Config, configFromEnv } from '../shared/config.ts';
 import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
 import { createLogger } from '../shared/log.ts';
 import { createProxy } from './core.ts';
-import { createJwtVerifier } from './token.ts';
+import { createVerifier } from './verifiers.ts';
 
 /** Leave this much of the Lambda timeout to end the stream cleanly. */
 const SAFETY_MS = 3000;
 
 export function buildHandler(config: Config) {
   const log = createLogger('proxy');
-  const verifier = createJwtVerifier(config.token);
+  const verifier = createVerifier(config);
   const proxy = createProxy(config, { verifier, log });
   verifier.warm().catch((e) => log.warn('JWKS warm-up failed; will retry on first request', { reason: String(e) }));
 

@@ -1,0 +1,60 @@
+/**
+ * The one interface every identity-provider module implements. The discovery core (facade)
+ * validates input with its pure policy modules, then asks the provider for the IdP side.
+ * Providers are I/O edges: they talk to the IdP (metadata, client creation, token endpoint).
+ */
+import type { ProviderName } from '../../shared/config.ts';
+
+/** RFC 7591 client metadata after validation by the facade (only fields we accept). */
+export interface ClientRegistration {
+  readonly redirect_uris: readonly string[];
+  readonly grant_types: readonly ('authorization_code' | 'refresh_token')[];
+  readonly response_types: readonly ['code'];
+  readonly token_endpoint_auth_method: 'none' | 'client_secret_basic' | 'client_secret_post';
+  readonly client_name?: string;
+  readonly client_uri?: string;
+  readonly logo_uri?: string;
+  readonly scope?: string;
+  readonly contacts?: readonly string[];
+  readonly tos_uri?: string;
+  readonly policy_uri?: string;
+  readonly software_id?: string;
+  readonly software_version?: string;
+  readonly application_type?: 'web' | 'native';
+}
+
+/** What the IdP created (RFC 7591 §3.2.1 fields the facade returns with 201). */
+export interface RegisteredClient {
+  readonly client_id: string;
+  readonly client_secret?: string;
+  readonly client_id_issued_at?: number;
+  readonly client_secret_expires_at?: number;
+  /** Metadata as registered at the IdP (may differ from the request, e.g. scopes). */
+  readonly metadata: Partial<ClientRegistration> & Record<string, unknown>;
+}
+
+/** Endpoints and capabilities of the real IdP behind the facade. */
+export interface IdpMetadata {
+  readonly issuer: string;
+  readonly authorization_endpoint: string;
+  readonly token_endpoint: string;
+  readonly jwks_uri?: string;
+  readonly registration_endpoint?: string;
+  readonly revocation_endpoint?: string;
+  readonly scopes_supported?: readonly string[];
+  readonly [k: string]: unknown;
+}
+
+export interface IdentityProvider {
+  readonly name: ProviderName;
+  /** The IdP's metadata (fetched once and cached by the provider). */
+  metadata(): Promise<IdpMetadata>;
+  /** Create a client at the IdP. Throws `OAuthError` (e.g. invalid_client_metadata) on refusal. */
+  register(client: ClientRegistration): Promise<RegisteredClient>;
+  /** Final query for the IdP's authorization endpoint (inject params, map `resource`, ...). */
+  authorizeParams(params: URLSearchParams): URLSearchParams | Promise<URLSearchParams>;
+  /** Final form body for the IdP's token endpoint. */
+  tokenParams(params: URLSearchParams): URLSearchParams | Promise<URLSearchParams>;
+  /** Static overrides of the facade's metadata document (original's `path.*.response`). */
+  metadataOverrides?(): Readonly<Record<string, unknown>>;
+}
