@@ -9,8 +9,8 @@ export interface ProxyUnderTest extends RunningServer {
 }
 
 export async function startProxy(raw: Record<string, unknown>, opts: { timeoutMs?: number; propagateDisconnect?: boolean } = {}): Promise<ProxyUnderTest> {
-  const port = await freePort();
-  const config = parseConfig({ listen_port: port, ...raw });
+  const port = typeof raw.listen_port === 'number' ? raw.listen_port : await freePort();
+  const config = parseConfig({ ...raw, listen_port: port });
   const server = await startLocalProxy(config, { port, ...opts });
   return Object.assign(server, { config });
 }

@@ -1,0 +1,94 @@
+/**
+ * An OAuthClientProvider for the real MCP SDK client, plus a "browser" that walks the demo
+ * IdP's login flow (redirects, cookies, login form) the way a user would.
+ */
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+
+export class MemoryOAuthProvider implements OAuthClientProvider {
+  info?: OAuthClientInformationMixed;
+  saved?: OAuthTokens;
+  verifier?: string;
+  authorizationUrl?: URL;
+
+  constructor(readonly redirect = 'http://127.0.0.1:53682/callback') {}
+
+  get redirectUrl() {
+    return this.redirect;
+  }
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: 'e2e test client',
+      redirect_uris: [this.redirect],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.info = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  saveCodeVerifier(v: string) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    if (!this.verifier) throw new Error('no code verifier saved');
+    return this.verifier;
+  }
+}
+
+/**
+ * Follow the authorization URL like a browser: keep cookies, submit the login form with the
+ * given credentials, and return the `code` delivered to the redirect URI.
+ */
+export async function loginAndGetCode(authorizationUrl: URL, redirectUri: string, user: { username: string; password: string }) {
+  const jar = new Map<string, string>();
+  const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+  const keep = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      jar.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
+    }
+  };
+  let url = authorizationUrl.toString();
+  let init: RequestInit = { redirect: 'manual' };
+  for (let hop = 0; hop < 20; hop++) {
+    if (url.startsWith(redirectUri)) {
+      const u = new URL(url);
+      const code = u.searchParams.get('code');
+      if (!code) throw new Error(`authorization failed: ${u.search}`);
+      return { code, state: u.searchParams.get('state'), iss: u.searchParams.get('iss') };
+    }
+    const res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), cookie: cookieHeader() } });
+    keep(res);
+    init = { redirect: 'manual' };
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location')!, url).toString();
+      continue;
+    }
+    const html = await res.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
+    if (res.status !== 200 || !action) throw new Error(`unexpected page ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    url = new URL(action.replace(/&amp;/g, '&'), url).toString();
+    init = {
+      redirect: 'manual',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ username: user.username, password: user.password }).toString(),
+    };
+  }
+  throw new Error('too many redirects');
+}
