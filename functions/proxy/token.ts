@@ -45,7 +45,10 @@ export function extractBearer(authorization: string | null, query: URLSearchPara
   const m = /^Bearer +(\S+)\s*$/i.exec(authorization);
   if (!m) {
     // Another scheme (Basic, DPoP, ...) is not a bearer token: answer as if none was sent.
-    return /^Bearer(\s|$)/i.test(authorization) ? { kind: 'malformed', reason: 'empty bearer token' } : { kind: 'missing' };
+    if (!/^Bearer(\s|$)/i.test(authorization)) return { kind: 'missing' };
+    return /^Bearer\s*$/i.test(authorization)
+      ? { kind: 'malformed', reason: 'empty bearer token' }
+      : { kind: 'invalid', reason: 'bearer credentials are not a single token' };
   }
   const token = m[1]!;
   // Not b64token syntax: a presented but invalid token (401 invalid_token, like any bad JWT).
