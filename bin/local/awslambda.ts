@@ -20,7 +20,10 @@ export class RuntimeResponseStream extends Writable {
   _onBeforeFirstWrite?: (write: (chunk: Uint8Array | string) => void) => void;
   private first = true;
 
-  constructor(private readonly sink: (chunk: Buffer) => void, private readonly onEnd: () => void) {
+  constructor(
+    private readonly sink: (chunk: Buffer) => void,
+    private readonly onEnd: () => void,
+  ) {
     super({ decodeStrings: true });
   }
 
@@ -52,6 +55,7 @@ export class RuntimeResponseStream extends Writable {
   }
 }
 
+// biome-ignore lint/complexity/noStaticOnlyClass: mirrors the runtime's `awslambda.HttpResponseStream` class
 class HttpResponseStream {
   static from(underlying: RuntimeResponseStream, prelude: Record<string, unknown>): RuntimeResponseStream {
     underlying.setContentType(PRELUDE_CONTENT_TYPE);

@@ -22,21 +22,33 @@ export interface DemoMcpServer {
   close(): Promise<void>;
 }
 
-function buildServer(identityPrefix: string, headersOf: () => http.IncomingHttpHeaders | undefined): McpServer {
+function buildServer(
+  identityPrefix: string,
+  headersOf: () => http.IncomingHttpHeaders | undefined,
+): McpServer {
   const server = new McpServer({ name: 'demo-mcp-server', version: '1.0.0' });
   server.registerTool(
     'echo',
-    { description: 'Echoes the message back, with the caller identity the proxy asserted', inputSchema: { message: z.string() } },
+    {
+      description: 'Echoes the message back, with the caller identity the proxy asserted',
+      inputSchema: { message: z.string() },
+    },
     async ({ message }) => {
       const who = headersOf()?.[`${identityPrefix}subject`];
-      return { content: [{ type: 'text', text: message }], _meta: { caller: typeof who === 'string' ? who : null } };
+      return {
+        content: [{ type: 'text', text: message }],
+        _meta: { caller: typeof who === 'string' ? who : null },
+      };
     },
   );
   server.registerTool(
     'countdown',
     {
       description: 'Counts down from n, sending a progress notification each step',
-      inputSchema: { n: z.number().int().min(1).max(50), delayMs: z.number().int().min(0).max(5000).optional() },
+      inputSchema: {
+        n: z.number().int().min(1).max(50),
+        delayMs: z.number().int().min(0).max(5000).optional(),
+      },
     },
     async ({ n, delayMs }, extra) => {
       const token = extra._meta?.progressToken;
@@ -62,7 +74,9 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function startDemoMcpServer(opts: { port?: number; identityPrefix?: string } = {}): Promise<DemoMcpServer> {
+export async function startDemoMcpServer(
+  opts: { port?: number; identityPrefix?: string } = {},
+): Promise<DemoMcpServer> {
   const prefix = opts.identityPrefix ?? 'x-mcp-auth-';
   const hits = new Map<string, number>();
   let last: http.IncomingHttpHeaders | undefined;
@@ -79,7 +93,13 @@ export async function startDemoMcpServer(opts: { port?: number; identityPrefix?:
         let transport = sid ? streamable.get(sid) : undefined;
         if (sid && !transport) {
           res.writeHead(404, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+          res.end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              error: { code: -32001, message: 'Session not found' },
+              id: null,
+            }),
+          );
           return;
         }
         const body = req.method === 'POST' ? await readJson(req) : undefined;

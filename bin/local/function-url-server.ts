@@ -14,7 +14,13 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { DELIMITER, PRELUDE_CONTENT_TYPE, RuntimeResponseStream, STREAMING, installAwsLambdaGlobal } from './awslambda.ts';
+import {
+  DELIMITER,
+  installAwsLambdaGlobal,
+  PRELUDE_CONTENT_TYPE,
+  RuntimeResponseStream,
+  STREAMING,
+} from './awslambda.ts';
 
 installAwsLambdaGlobal();
 
@@ -48,7 +54,11 @@ export interface RunningServer {
 export const MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 const TEXT = /^(text\/|application\/(json|[^;]*\+json|javascript|xml|[^;]*\+xml|x-www-form-urlencoded))/i;
 
-export function buildEvent(req: http.IncomingMessage, body: Buffer, requestId: string): APIGatewayProxyEventV2 {
+export function buildEvent(
+  req: http.IncomingMessage,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://placeholder');
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
@@ -69,7 +79,9 @@ export function buildEvent(req: http.IncomingMessage, body: Buffer, requestId: s
   const host = headers.host ?? `localhost:${req.socket.localPort}`;
   const now = new Date();
   const textual = TEXT.test(headers['content-type'] ?? '');
-  const rawQuery = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '';
+  const rawQuery = (req.url ?? '').includes('?')
+    ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1)
+    : '';
   return {
     version: '2.0',
     routeKey: '$default',
@@ -150,7 +162,12 @@ async function invokeBuffered(
 ): Promise<void> {
   const result = (await fn.handler(event, context)) as APIGatewayProxyStructuredResultV2 | string | undefined;
   const requestId = context.awsRequestId;
-  if (typeof result === 'string' || result === undefined || typeof result !== 'object' || !('statusCode' in result)) {
+  if (
+    typeof result === 'string' ||
+    result === undefined ||
+    typeof result !== 'object' ||
+    !('statusCode' in result)
+  ) {
     res.writeHead(200, { 'content-type': 'application/json', 'x-amzn-requestid': requestId });
     res.end(typeof result === 'string' ? result : JSON.stringify(result ?? null));
     return;
@@ -158,7 +175,10 @@ async function invokeBuffered(
   const headers: Record<string, string | string[]> = { 'x-amzn-requestid': requestId };
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
-  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const body =
+    result.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
   if (body.length > MAX_REQUEST_BYTES) {
     sendJson(res, 502, { message: 'Internal Server Error' }, requestId);
     return;
@@ -243,7 +263,14 @@ export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<
     }
     const body = await readBody(req);
     if (body === 'too-large') {
-      sendJson(res, 413, { message: `Request must be smaller than ${MAX_REQUEST_BYTES + 1} bytes for the InvokeFunction operation` }, requestId);
+      sendJson(
+        res,
+        413,
+        {
+          message: `Request must be smaller than ${MAX_REQUEST_BYTES + 1} bytes for the InvokeFunction operation`,
+        },
+        requestId,
+      );
       return;
     }
     const timeoutMs = fn.timeoutMs ?? 900_000;
@@ -273,7 +300,8 @@ export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
-      const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '127.0.0.1' ? opts.host : 'localhost';
+      const host =
+        opts.host && opts.host !== '0.0.0.0' && opts.host !== '127.0.0.1' ? opts.host : 'localhost';
       resolve({
         url: `http://${host}:${port}`,
         port,

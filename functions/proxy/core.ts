@@ -5,15 +5,15 @@
  * token has been verified; the client's credentials are never forwarded.
  */
 import type { Config } from '../shared/config.ts';
-import { PUBLIC_CORS, corsHeaders, originAllowed, preflightHeaders } from '../shared/cors.ts';
-import { OAuthError, errorResponse, jsonResponse, toOAuthError } from '../shared/errors.ts';
-import { type Logger, createLogger } from '../shared/log.ts';
+import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
+import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared/errors.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import { clientResponseHeaders, isEventStream, upstreamRequestHeaders } from './headers.ts';
-import { acceptedAudiences, buildPrm, prmUrl, resourceUrl, route } from './routes.ts';
+import { acceptedAudiences, buildPrm, prmUrl, route } from './routes.ts';
 import { missingScopes } from './scopes.ts';
-import { HEARTBEAT, SseRelay, rewriteEndpointUrl } from './sse.ts';
-import { TokenRejected, type TokenVerifier, extractBearer, tokenError } from './token.ts';
-import { type UpstreamFetch, type UpstreamResponse, isTimeout, undiciUpstream } from './upstream.ts';
+import { HEARTBEAT, rewriteEndpointUrl, SseRelay } from './sse.ts';
+import { extractBearer, TokenRejected, type TokenVerifier, tokenError } from './token.ts';
+import { isTimeout, type UpstreamFetch, type UpstreamResponse, undiciUpstream } from './upstream.ts';
 
 export interface ProxyDeps {
   readonly verifier: TokenVerifier;
@@ -41,43 +41,67 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
     const origin = url.origin;
     const r = route(cfg, url.pathname);
     const reqOrigin = req.headers.get('origin');
-    const access: Record<string, unknown> = { requestId: opts.requestId, method: req.method, path: url.pathname };
+    const access: Record<string, unknown> = {
+      requestId: opts.requestId,
+      method: req.method,
+      path: url.pathname,
+    };
     const finish = (res: Response, extra: Record<string, unknown> = {}) => {
       log.info('request', { ...access, status: res.status, ms: Date.now() - started, ...extra });
       return res;
     };
 
     try {
-      if (r.kind === 'none') throw new OAuthError(404, 'not_found', 'no such endpoint', `unrouted path ${url.pathname}`);
+      if (r.kind === 'none')
+        throw new OAuthError(404, 'not_found', 'no such endpoint', `unrouted path ${url.pathname}`);
 
       if (r.kind === 'prm') {
-        if (req.method === 'OPTIONS') return finish(new Response(null, { status: 204, headers: PUBLIC_CORS }));
+        if (req.method === 'OPTIONS')
+          return finish(new Response(null, { status: 204, headers: PUBLIC_CORS }));
         if (req.method !== 'GET' && req.method !== 'HEAD') {
-          throw new OAuthError(405, 'method_not_allowed', 'method not allowed', undefined, undefined, { allow: 'GET, OPTIONS' });
+          throw new OAuthError(405, 'method_not_allowed', 'method not allowed', undefined, undefined, {
+            allow: 'GET, OPTIONS',
+          });
         }
         return finish(
-          jsonResponse(200, buildPrm(cfg, origin, r.mcpPath), { ...PUBLIC_CORS, 'cache-control': 'public, max-age=300' }),
+          jsonResponse(200, buildPrm(cfg, origin, r.mcpPath), {
+            ...PUBLIC_CORS,
+            'cache-control': 'public, max-age=300',
+          }),
         );
       }
 
       // MCP endpoints.
       const cors = corsHeaders(cfg.cors, reqOrigin, origin);
       if (!originAllowed(cfg.cors, reqOrigin, origin)) {
-        throw new OAuthError(403, 'forbidden', 'origin not allowed', `origin ${reqOrigin} not in cors.allowed_origins`);
+        throw new OAuthError(
+          403,
+          'forbidden',
+          'origin not allowed',
+          `origin ${reqOrigin} not in cors.allowed_origins`,
+        );
       }
       if (req.method === 'OPTIONS') {
-        return finish(new Response(null, { status: 204, headers: preflightHeaders(cfg.cors, reqOrigin, origin) }));
+        return finish(
+          new Response(null, { status: 204, headers: preflightHeaders(cfg.cors, reqOrigin, origin) }),
+        );
       }
 
       const resourceMetadata = prmUrl(origin, r.mcpPath);
       const challengeScope = cfg.token.requiredScopes.length ? cfg.token.requiredScopes.join(' ') : undefined;
       const bearer = extractBearer(req.headers.get('authorization'), url.searchParams);
       if (bearer.kind === 'missing' || bearer.kind === 'query-only') {
-        throw new OAuthError(401, 'invalid_token', 'authorization required', `no bearer token (${bearer.kind})`, {
-          resourceMetadata,
-          scope: challengeScope,
-          includeError: false,
-        });
+        throw new OAuthError(
+          401,
+          'invalid_token',
+          'authorization required',
+          `no bearer token (${bearer.kind})`,
+          {
+            resourceMetadata,
+            scope: challengeScope,
+            includeError: false,
+          },
+        );
       }
       if (bearer.kind === 'malformed') {
         throw new OAuthError(400, 'invalid_request', 'malformed authorization', bearer.reason, {
@@ -97,16 +121,27 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
 
       const missing = missingScopes(cfg.token.requiredScopes, identity.scopes);
       if (missing.length) {
-        throw new OAuthError(403, 'insufficient_scope', 'insufficient scope', `missing scopes: ${missing.join(' ')}`, {
-          resourceMetadata,
-          scope: cfg.token.requiredScopes.join(' '),
-          includeError: true,
-        });
+        throw new OAuthError(
+          403,
+          'insufficient_scope',
+          'insufficient scope',
+          `missing scopes: ${missing.join(' ')}`,
+          {
+            resourceMetadata,
+            scope: cfg.token.requiredScopes.join(' '),
+            includeError: true,
+          },
+        );
       }
 
       const pv = req.headers.get('mcp-protocol-version');
       if (pv !== null && !PROTOCOL_VERSION.test(pv)) {
-        throw new OAuthError(400, 'invalid_request', 'invalid MCP-Protocol-Version header', `bad protocol version ${pv}`);
+        throw new OAuthError(
+          400,
+          'invalid_request',
+          'invalid MCP-Protocol-Version header',
+          `bad protocol version ${pv}`,
+        );
       }
 
       // Forward.
@@ -119,14 +154,23 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
         up = await upstream({
           url: upstreamUrl,
           method: req.method,
-          headers: upstreamRequestHeaders(req.headers, { identity, identityPrefix: cfg.identityHeaderPrefix, publicOrigin: origin }),
+          headers: upstreamRequestHeaders(req.headers, {
+            identity,
+            identityPrefix: cfg.identityHeaderPrefix,
+            publicOrigin: origin,
+          }),
           body,
           signal: abort.signal,
           headersTimeoutMs: cfg.upstream.timeoutSeconds * 1000,
         });
       } catch (e) {
         if (isTimeout(e)) throw new OAuthError(504, 'gateway_timeout', 'upstream timed out', String(e));
-        throw new OAuthError(502, 'bad_gateway', 'upstream unavailable', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+        throw new OAuthError(
+          502,
+          'bad_gateway',
+          'upstream unavailable',
+          e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+        );
       }
 
       const headers = clientResponseHeaders(up.headers);
@@ -142,7 +186,8 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
             r.transport === 'sse'
               ? (data) => {
                   const next = rewriteEndpointUrl(data, upstreamUrl, cfg.upstream.baseUrl, origin);
-                  if (next === undefined) log.warn('dropped endpoint event pointing outside the upstream', access);
+                  if (next === undefined)
+                    log.warn('dropped endpoint event pointing outside the upstream', access);
                   return next;
                 }
               : undefined,

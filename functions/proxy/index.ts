@@ -18,7 +18,9 @@ export function buildHandler(config: Config) {
   const log = createLogger('proxy');
   const verifier = createVerifier(config);
   const proxy = createProxy(config, { verifier, log });
-  verifier.warm().catch((e) => log.warn('JWKS warm-up failed; will retry on first request', { reason: String(e) }));
+  verifier
+    .warm()
+    .catch((e) => log.warn('JWKS warm-up failed; will retry on first request', { reason: String(e) }));
 
   return awslambda.streamifyResponse(
     async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {

@@ -23,7 +23,8 @@ export function route(cfg: Config, path: string): Route {
   }
   if (norm === streamableHttp) return { kind: 'mcp', transport: 'streamable', mcpPath: streamableHttp };
   if (norm === sse) return { kind: 'mcp', transport: 'sse', mcpPath: sse };
-  if (norm === messages || path.startsWith(`${messages}/`)) return { kind: 'mcp', transport: 'messages', mcpPath: sse };
+  if (norm === messages || path.startsWith(`${messages}/`))
+    return { kind: 'mcp', transport: 'messages', mcpPath: sse };
   return { kind: 'none' };
 }
 

@@ -58,7 +58,10 @@ export class SseRelay {
 
   private rewriteEvent(event: string): string {
     const lines = event.split(/\r\n|\n|\r/);
-    const name = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+    const name = lines
+      .find((l) => l.startsWith('event:'))
+      ?.slice(6)
+      .trim();
     if (name !== 'endpoint' || !this.rewrite) return event;
     const data = lines
       .filter((l) => l.startsWith('data:'))
@@ -84,7 +87,12 @@ export class SseRelay {
  * values are resolved against the upstream SSE URL; the upstream base path is replaced by the
  * proxy's origin. Returns undefined when the URL leaves the upstream (never rewritten onward).
  */
-export function rewriteEndpointUrl(data: string, upstreamSseUrl: string, upstreamBase: string, publicOrigin: string): string | undefined {
+export function rewriteEndpointUrl(
+  data: string,
+  upstreamSseUrl: string,
+  upstreamBase: string,
+  publicOrigin: string,
+): string | undefined {
   let target: URL;
   try {
     target = new URL(data.trim(), upstreamSseUrl);

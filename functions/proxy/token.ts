@@ -122,7 +122,9 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
   const keySet = async () => {
     if (jwks) return jwks;
     pending ??= (async () => {
-      const url = opts.jwksUri ? new URL(opts.jwksUri) : await discoverJwks(opts.issuer, timeoutMs, fetchImpl);
+      const url = opts.jwksUri
+        ? new URL(opts.jwksUri)
+        : await discoverJwks(opts.issuer, timeoutMs, fetchImpl);
       jwks = jose.createRemoteJWKSet(url, {
         cooldownDuration: (opts.jwksCooldownSeconds ?? 30) * 1000,
         cacheMaxAge: 10 * 60_000,
@@ -148,7 +150,10 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
       return identityOf(payload);
     } catch (e) {
       if (e instanceof TokenRejected) throw e;
-      if (e instanceof jose.errors.JWKSTimeout || (e instanceof jose.errors.JOSEError && e.code === 'ERR_JWKS_INVALID')) {
+      if (
+        e instanceof jose.errors.JWKSTimeout ||
+        (e instanceof jose.errors.JOSEError && e.code === 'ERR_JWKS_INVALID')
+      ) {
         throw new VerifierUnavailable(`JWKS unavailable: ${e.message}`);
       }
       if (e instanceof jose.errors.JOSEError) throw new TokenRejected(`${e.code}: ${e.message}`);
@@ -170,9 +175,16 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
 /** Map verifier failures onto the one error model. */
 export function tokenError(e: unknown, challenge: { resourceMetadata: string }): OAuthError {
   if (e instanceof VerifierUnavailable) {
-    return new OAuthError(503, 'temporarily_unavailable', 'token verification is temporarily unavailable', e.message, undefined, {
-      'retry-after': '5',
-    });
+    return new OAuthError(
+      503,
+      'temporarily_unavailable',
+      'token verification is temporarily unavailable',
+      e.message,
+      undefined,
+      {
+        'retry-after': '5',
+      },
+    );
   }
   const reason = e instanceof Error ? e.message : String(e);
   return new OAuthError(401, 'invalid_token', 'the access token is invalid', reason, {

@@ -32,7 +32,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
 function isStaleSocket(e: unknown): boolean {
   const code = (e as { code?: string }).code;
-  return e instanceof errors.SocketError || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
+  return (
+    e instanceof errors.SocketError || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET'
+  );
 }
 
 export const undiciUpstream: UpstreamFetch = async (req) => {
@@ -40,7 +42,7 @@ export const undiciUpstream: UpstreamFetch = async (req) => {
     request(req.url, {
       method: req.method as 'GET',
       headers: req.headers,
-      body: req.body && req.body.length ? Buffer.from(req.body) : undefined,
+      body: req.body?.length ? Buffer.from(req.body) : undefined,
       signal: req.signal,
       dispatcher: sharedAgent(),
       headersTimeout: req.headersTimeoutMs,

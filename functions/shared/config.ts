@@ -11,7 +11,18 @@ export type ProviderName = 'embedded' | 'oidc' | 'asgardeo' | 'cognito';
 export const PROVIDERS: readonly ProviderName[] = ['embedded', 'oidc', 'asgardeo', 'cognito'];
 
 /** Asymmetric JWS algorithms accepted by default (never `none`, never HS*). */
-export const DEFAULT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const DEFAULT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 const ASYMMETRIC = new Set(DEFAULT_ALGORITHMS);
 
 export interface ParamOverride {
@@ -181,7 +192,8 @@ class Reader {
   str(k: string): string | undefined {
     const v = this.raw[k];
     if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'string') throw new ConfigError(this.key(k), `must be a string (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'string')
+      throw new ConfigError(this.key(k), `must be a string (got ${JSON.stringify(v)})`);
     return v;
   }
 
@@ -202,7 +214,10 @@ class Reader {
     if (v === undefined || v === null || v === '') return def;
     const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(this.key(k), `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`);
+      throw new ConfigError(
+        this.key(k),
+        `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`,
+      );
     }
     return n;
   }
@@ -232,7 +247,10 @@ class Reader {
       throw new ConfigError(this.key(k), `and \`${this.key(`${k}_ssm_parameter`)}\` are both set; use one`);
     }
     if (ssm !== undefined && !/^[a-zA-Z0-9_.\-/]+$/.test(ssm)) {
-      throw new ConfigError(this.key(`${k}_ssm_parameter`), `is not a valid SSM parameter name (got "${ssm}")`);
+      throw new ConfigError(
+        this.key(`${k}_ssm_parameter`),
+        `is not a valid SSM parameter name (got "${ssm}")`,
+      );
     }
     if (inline !== undefined) return { value: inline };
     if (ssm !== undefined) return { ssmParameter: ssm };
@@ -257,7 +275,8 @@ export function checkUrl(key: string, v: string): string {
 }
 
 function checkPath(key: string, v: string): string {
-  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(v)) throw new ConfigError(key, `must be an absolute path like "/mcp" (got "${v}")`);
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(v))
+    throw new ConfigError(key, `must be an absolute path like "/mcp" (got "${v}")`);
   return v.length > 1 ? v.replace(/\/+$/, '') : v;
 }
 
@@ -278,13 +297,17 @@ export function parseConfig(input: unknown): Config {
   if (!isObject(input)) throw new ConfigError('(root)', 'must be a mapping');
   const r = new Reader(input, '');
 
-  const providerRaw = r.str('provider') ?? (r.has('asgardeo') ? 'asgardeo' : r.has('default') ? 'oidc' : undefined);
+  const providerRaw =
+    r.str('provider') ?? (r.has('asgardeo') ? 'asgardeo' : r.has('default') ? 'oidc' : undefined);
   if (providerRaw !== undefined && !PROVIDERS.includes(providerRaw as ProviderName)) {
     throw new ConfigError('provider', `must be one of ${PROVIDERS.join(', ')} (got "${providerRaw}")`);
   }
 
   const upstreamKey = r.pick('base_url', 'mcp_server_base_url');
-  const baseUrl = r.url(upstreamKey, { required: true, why: 'is required: the URL of the MCP server to protect' })!;
+  const baseUrl = r.url(upstreamKey, {
+    required: true,
+    why: 'is required: the URL of the MCP server to protect',
+  })!;
 
   const paths = r.obj('paths');
   const legacy = r.list('mcp_paths');
@@ -307,7 +330,10 @@ export function parseConfig(input: unknown): Config {
 
   if (provider === 'oidc') {
     const d = r.obj('default');
-    const base = d.url('base_url', { required: true, why: 'is required for provider "oidc": the IdP issuer URL' })!;
+    const base = d.url('base_url', {
+      required: true,
+      why: 'is required for provider "oidc": the IdP issuer URL',
+    })!;
     const pathRaw = d.rawObj('path') ?? {};
     const path: Record<string, PathRule> = {};
     for (const [p, rule] of Object.entries(pathRaw)) {
@@ -337,7 +363,8 @@ export function parseConfig(input: unknown): Config {
       throw new ConfigError(a.key('org_name'), `must be an Asgardeo organization name (got "${orgName}")`);
     }
     const clientSecret = a.secret('client_secret');
-    if (!clientSecret) throw new ConfigError(a.key('client_secret'), 'or `client_secret_ssm_parameter` is required');
+    if (!clientSecret)
+      throw new ConfigError(a.key('client_secret'), 'or `client_secret_ssm_parameter` is required');
     const apiBaseUrl = a.url('api_base_url') ?? 'https://api.asgardeo.io';
     asgardeo = {
       orgName,
@@ -351,12 +378,16 @@ export function parseConfig(input: unknown): Config {
     const c = r.obj('cognito');
     const userPoolId = c.reqStr('user_pool_id', 'is required for provider "cognito"');
     const m = /^([a-z]{2}-[a-z]+-\d)_[A-Za-z0-9]+$/.exec(userPoolId);
-    if (!m) throw new ConfigError(c.key('user_pool_id'), `must look like "eu-west-1_AbC123" (got "${userPoolId}")`);
+    if (!m)
+      throw new ConfigError(c.key('user_pool_id'), `must look like "eu-west-1_AbC123" (got "${userPoolId}")`);
     const endpoint = c.url('endpoint');
     cognito = {
       userPoolId,
       region: m[1]!,
-      domainUrl: c.url('domain_url', { required: true, why: 'is required for provider "cognito": the hosted UI domain' })!,
+      domainUrl: c.url('domain_url', {
+        required: true,
+        why: 'is required for provider "cognito": the hosted UI domain',
+      })!,
       scopes: c.list('scopes'),
       endpoint,
     };
@@ -375,7 +406,10 @@ export function parseConfig(input: unknown): Config {
   const algorithms = tok.list('algorithms', DEFAULT_ALGORITHMS);
   for (const a of algorithms) {
     if (!ASYMMETRIC.has(a)) {
-      throw new ConfigError('token.algorithms', `may only list asymmetric algorithms (${DEFAULT_ALGORITHMS.join(', ')}); got "${a}"`);
+      throw new ConfigError(
+        'token.algorithms',
+        `may only list asymmetric algorithms (${DEFAULT_ALGORITHMS.join(', ')}); got "${a}"`,
+      );
     }
   }
 
@@ -383,7 +417,10 @@ export function parseConfig(input: unknown): Config {
   const heartbeatSeconds = stream.int('heartbeat_seconds', 25, 0, 900);
   const identityHeaderPrefix = (r.str('identity_header_prefix') ?? 'x-mcp-auth-').toLowerCase();
   if (!/^x-[a-z0-9-]+-$/.test(identityHeaderPrefix)) {
-    throw new ConfigError('identity_header_prefix', `must look like "x-something-" (got "${identityHeaderPrefix}")`);
+    throw new ConfigError(
+      'identity_header_prefix',
+      `must look like "x-something-" (got "${identityHeaderPrefix}")`,
+    );
   }
 
   const pathMappingRaw = r.rawObj('path_mapping') ?? {};
@@ -398,12 +435,18 @@ export function parseConfig(input: unknown): Config {
   const allowedOrigins = cors.list('allowed_origins');
   for (const o of allowedOrigins) {
     if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
-      throw new ConfigError('cors.allowed_origins', `entries must be origins like "https://app.example.com" or "*" (got "${o}")`);
+      throw new ConfigError(
+        'cors.allowed_origins',
+        `entries must be origins like "https://app.example.com" or "*" (got "${o}")`,
+      );
     }
   }
   const allowCredentials = cors.bool('allow_credentials', false);
   if (allowCredentials && allowedOrigins.includes('*')) {
-    throw new ConfigError('cors.allow_credentials', 'cannot be true when `cors.allowed_origins` contains "*"');
+    throw new ConfigError(
+      'cors.allow_credentials',
+      'cannot be true when `cors.allowed_origins` contains "*"',
+    );
   }
 
   const config: Config = {
@@ -412,7 +455,10 @@ export function parseConfig(input: unknown): Config {
     proxyBaseUrl: r.url('proxy_base_url')?.replace(/\/+$/, ''),
     listenPort: r.int('listen_port', 8080, 1, 65535),
     paths: {
-      streamableHttp: checkPath('paths.streamable_http', paths.str('streamable_http') ?? findLegacy(/mcp/) ?? '/mcp'),
+      streamableHttp: checkPath(
+        'paths.streamable_http',
+        paths.str('streamable_http') ?? findLegacy(/mcp/) ?? '/mcp',
+      ),
       sse: checkPath('paths.sse', paths.str('sse') ?? findLegacy(/sse/) ?? '/sse'),
       messages: checkPath('paths.messages', paths.str('messages') ?? findLegacy(/message/) ?? '/messages'),
     },
@@ -429,13 +475,19 @@ export function parseConfig(input: unknown): Config {
         'Mcp-Method',
         'Mcp-Name',
       ]),
-      exposedHeaders: cors.list('exposed_headers', ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate']),
+      exposedHeaders: cors.list('exposed_headers', [
+        'Mcp-Session-Id',
+        'MCP-Protocol-Version',
+        'WWW-Authenticate',
+      ]),
       allowCredentials,
       maxAgeSeconds: cors.int('max_age_seconds', 600, 0, 86400),
     },
     protectedResourceMetadata: {
       resourceIdentifier: prm.url('resource_identifier'),
-      authorizationServers: prm.list('authorization_servers').map((u, i) => checkUrl(`protected_resource_metadata.authorization_servers[${i}]`, u)),
+      authorizationServers: prm
+        .list('authorization_servers')
+        .map((u, i) => checkUrl(`protected_resource_metadata.authorization_servers[${i}]`, u)),
       scopesSupported: prm.has('scopes_supported') ? prm.list('scopes_supported') : undefined,
       resourceName: prm.str('resource_name'),
       resourceDocumentation: prm.url('resource_documentation'),
@@ -454,7 +506,10 @@ export function parseConfig(input: unknown): Config {
     discovery: {
       baseUrl: disc.url('base_url')?.replace(/\/+$/, ''),
       allowedRedirectSchemes: disc.list('allowed_redirect_schemes').map((s) => {
-        if (!/^[a-z][a-z0-9+.-]*$/.test(s) || ['javascript', 'data', 'vbscript', 'file', 'http', 'https'].includes(s)) {
+        if (
+          !/^[a-z][a-z0-9+.-]*$/.test(s) ||
+          ['javascript', 'data', 'vbscript', 'file', 'http', 'https'].includes(s)
+        ) {
           throw new ConfigError('discovery.allowed_redirect_schemes', `cannot allow the scheme "${s}"`);
         }
         return s;
@@ -467,9 +522,11 @@ export function parseConfig(input: unknown): Config {
     embedded,
   };
   const paths3 = [config.paths.streamableHttp, config.paths.sse, config.paths.messages];
-  if (new Set(paths3).size !== 3) throw new ConfigError('paths', 'streamable_http, sse and messages must be distinct');
+  if (new Set(paths3).size !== 3)
+    throw new ConfigError('paths', 'streamable_http, sse and messages must be distinct');
   for (const p of paths3) {
-    if (p.startsWith('/.well-known')) throw new ConfigError('paths', `cannot serve MCP under /.well-known (got "${p}")`);
+    if (p.startsWith('/.well-known'))
+      throw new ConfigError('paths', `cannot serve MCP under /.well-known (got "${p}")`);
   }
   return deepFreeze(config);
 }

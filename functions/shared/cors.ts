@@ -14,7 +14,11 @@ export function originAllowed(cors: CorsConfig, origin: string | null, selfOrigi
 }
 
 /** Headers for an allowed cross-origin response on an MCP endpoint. */
-export function corsHeaders(cors: CorsConfig, origin: string | null, selfOrigin: string): Record<string, string> {
+export function corsHeaders(
+  cors: CorsConfig,
+  origin: string | null,
+  selfOrigin: string,
+): Record<string, string> {
   if (origin === null || !originAllowed(cors, origin, selfOrigin)) return {};
   const wildcard = cors.allowedOrigins.includes('*') && !cors.allowCredentials;
   const h: Record<string, string> = {
@@ -26,7 +30,11 @@ export function corsHeaders(cors: CorsConfig, origin: string | null, selfOrigin:
   return h;
 }
 
-export function preflightHeaders(cors: CorsConfig, origin: string | null, selfOrigin: string): Record<string, string> {
+export function preflightHeaders(
+  cors: CorsConfig,
+  origin: string | null,
+  selfOrigin: string,
+): Record<string, string> {
   const base = corsHeaders(cors, origin, selfOrigin);
   if (!base['access-control-allow-origin']) return {};
   return {

@@ -122,5 +122,12 @@ export async function writeStreamingResponse(
 }
 
 /** Handler types. */
-export type StreamingHandler = (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => Promise<void>;
-export type BufferedHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type StreamingHandler = (
+  event: APIGatewayProxyEventV2,
+  responseStream: Writable,
+  context: Context,
+) => Promise<void>;
+export type BufferedHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;

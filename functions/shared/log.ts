@@ -14,13 +14,21 @@ export interface Logger {
 
 export function createLogger(
   component: string,
-  min: Level = ((process.env.AWS_LAMBDA_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info').toLowerCase() as Level),
+  min: Level = (process.env.AWS_LAMBDA_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info').toLowerCase() as Level,
   sink: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Logger {
   const threshold = ORDER[min] ?? ORDER.info;
   const emit = (level: Level, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < threshold) return;
-    sink(JSON.stringify({ timestamp: new Date().toISOString(), level: level.toUpperCase(), component, message, ...fields }));
+    sink(
+      JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: level.toUpperCase(),
+        component,
+        message,
+        ...fields,
+      }),
+    );
   };
   return {
     debug: (m, f) => emit('debug', m, f),

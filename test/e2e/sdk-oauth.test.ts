@@ -7,15 +7,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
 import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp-server.ts';
 import { freePort } from '../helpers/net.ts';
-import { MemoryOAuthProvider, loginAndGetCode } from '../helpers/oauth-client.ts';
+import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
 
 let idp: DemoIdp;
@@ -42,7 +42,9 @@ afterAll(async () => {
   await idp?.close();
 });
 
-async function authorize(transportFor: (p: MemoryOAuthProvider) => StreamableHTTPClientTransport | SSEClientTransport) {
+async function authorize(
+  transportFor: (p: MemoryOAuthProvider) => StreamableHTTPClientTransport | SSEClientTransport,
+) {
   const auth = new MemoryOAuthProvider();
   const client = new Client({ name: 'e2e', version: '1.0.0' });
   const first = transportFor(auth);
@@ -64,7 +66,9 @@ describe('MCP SDK client through the proxy', () => {
   it('Streamable HTTP: 401 → PRM → AS metadata → DCR → code + PKCE → token → tools/call echo', async () => {
     const registrationsBefore = idp.registrations();
     const hitsBefore = mcp.hits.get('/mcp') ?? 0;
-    const { client, auth } = await authorize((p) => new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`), { authProvider: p }));
+    const { client, auth } = await authorize(
+      (p) => new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`), { authProvider: p }),
+    );
     expect(idp.registrations()).toBe(registrationsBefore + 1);
     const result = await client.callTool({ name: 'echo', arguments: { message: 'hello through the proxy' } });
     expect(result.content).toEqual([{ type: 'text', text: 'hello through the proxy' }]);
@@ -80,7 +84,9 @@ describe('MCP SDK client through the proxy', () => {
   });
 
   it('legacy HTTP+SSE with the same OAuth flow', async () => {
-    const { client } = await authorize((p) => new SSEClientTransport(new URL(`${proxy.url}/sse`), { authProvider: p }));
+    const { client } = await authorize(
+      (p) => new SSEClientTransport(new URL(`${proxy.url}/sse`), { authProvider: p }),
+    );
     const result = await client.callTool({ name: 'echo', arguments: { message: 'over sse' } });
     expect(result.content).toEqual([{ type: 'text', text: 'over sse' }]);
     await client.close();
@@ -88,7 +94,11 @@ describe('MCP SDK client through the proxy', () => {
 
   it('refuses a token minted for the /sse resource on /mcp', async () => {
     const token = await clientCredentialsToken(`${proxy.url}/sse`);
-    const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: '{}',
+    });
     expect(res.status).toBe(401);
   });
 
@@ -96,7 +106,9 @@ describe('MCP SDK client through the proxy', () => {
     const token = await clientCredentialsToken(`${proxy.url}/mcp`);
     const client = new Client({ name: 'script', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+      new StreamableHTTPClientTransport(new URL(`${proxy.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
     );
     const result = await client.callTool({ name: 'echo', arguments: { message: 'm2m' } });
     expect(result.content).toEqual([{ type: 'text', text: 'm2m' }]);
@@ -125,8 +137,13 @@ describe('@modelcontextprotocol/server-everything as the upstream', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    const entry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
-    child = spawn(process.execPath, [entry, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const entry = createRequire(import.meta.url).resolve(
+      '@modelcontextprotocol/server-everything/dist/index.js',
+    );
+    child = spawn(process.execPath, [entry, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('server-everything did not start')), 20_000);
       child.stderr!.on('data', (d: Buffer) => {
@@ -154,10 +171,14 @@ describe('@modelcontextprotocol/server-everything as the upstream', () => {
     const token = await clientCredentialsToken(`${proxy.url}/mcp`);
     const client = new Client({ name: 'everything-e2e', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${everything.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+      new StreamableHTTPClientTransport(new URL(`${everything.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
     );
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['echo', 'trigger-long-running-operation']));
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['echo', 'trigger-long-running-operation']),
+    );
     const progress: { progress: number; at: number }[] = [];
     const t0 = Date.now();
     const result = await client.callTool(

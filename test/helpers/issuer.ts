@@ -3,7 +3,7 @@
  * (with a fetch counter), and helpers to mint good and hostile tokens.
  */
 import * as jose from 'jose';
-import { type TestServer, serve } from './net.ts';
+import { serve, type TestServer } from './net.ts';
 
 export interface TestIssuer {
   readonly issuer: string;
@@ -11,7 +11,11 @@ export interface TestIssuer {
   readonly server: TestServer;
   jwksFetches(): number;
   /** Sign with the published key (override claims/header as needed). */
-  sign(claims?: jose.JWTPayload, header?: Partial<jose.JWTHeaderParameters>, key?: jose.CryptoKey): Promise<string>;
+  sign(
+    claims?: jose.JWTPayload,
+    header?: Partial<jose.JWTHeaderParameters>,
+    key?: jose.CryptoKey,
+  ): Promise<string>;
   /** A second key pair that is NOT in the JWKS. */
   readonly strangerKey: jose.CryptoKey;
   readonly publicJwk: jose.JWK;
@@ -52,10 +56,22 @@ export async function startTestIssuer(opts: { audience?: string } = {}): Promise
     publicJwk,
     async sign(claims = {}, header = {}, key) {
       const now = Math.floor(Date.now() / 1000);
-      const payload = { iss: issuer, sub: 'alice', aud: opts.audience, iat: now, exp: now + 300, scope: 'mcp:tools', client_id: 'client-1', ...claims };
-      for (const k of Object.keys(payload) as (keyof typeof payload)[]) if (payload[k] === undefined) delete payload[k];
+      const payload = {
+        iss: issuer,
+        sub: 'alice',
+        aud: opts.audience,
+        iat: now,
+        exp: now + 300,
+        scope: 'mcp:tools',
+        client_id: 'client-1',
+        ...claims,
+      };
+      for (const k of Object.keys(payload) as (keyof typeof payload)[])
+        if (payload[k] === undefined) delete payload[k];
       const h = { alg: 'RS256', kid, typ: 'at+jwt', ...header };
-      return new jose.SignJWT(payload).setProtectedHeader(h as jose.JWTHeaderParameters).sign(key ?? signers.get(h.kid as string) ?? privateKey);
+      return new jose.SignJWT(payload)
+        .setProtectedHeader(h as jose.JWTHeaderParameters)
+        .sign(key ?? signers.get(h.kid as string) ?? privateKey);
     },
     async rotate() {
       const pair = await jose.generateKeyPair('RS256', { extractable: true });

@@ -3,7 +3,11 @@
  * IdP's login flow (redirects, cookies, login form) the way a user would.
  */
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
 
 export class MemoryOAuthProvider implements OAuthClientProvider {
   info?: OAuthClientInformationMixed;
@@ -53,7 +57,11 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
  * Follow the authorization URL like a browser: keep cookies, submit the login form with the
  * given credentials, and return the `code` delivered to the redirect URI.
  */
-export async function loginAndGetCode(authorizationUrl: URL, redirectUri: string, user: { username: string; password: string }) {
+export async function loginAndGetCode(
+  authorizationUrl: URL,
+  redirectUri: string,
+  user: { username: string; password: string },
+) {
   const jar = new Map<string, string>();
   const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   const keep = (res: Response) => {
@@ -72,7 +80,10 @@ export async function loginAndGetCode(authorizationUrl: URL, redirectUri: string
       if (!code) throw new Error(`authorization failed: ${u.search}`);
       return { code, state: u.searchParams.get('state'), iss: u.searchParams.get('iss') };
     }
-    const res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), cookie: cookieHeader() } });
+    const res = await fetch(url, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), cookie: cookieHeader() },
+    });
     keep(res);
     init = { redirect: 'manual' };
     if (res.status >= 300 && res.status < 400) {
@@ -81,7 +92,8 @@ export async function loginAndGetCode(authorizationUrl: URL, redirectUri: string
     }
     const html = await res.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (res.status !== 200 || !action) throw new Error(`unexpected page ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    if (res.status !== 200 || !action)
+      throw new Error(`unexpected page ${res.status} at ${url}: ${html.slice(0, 300)}`);
     url = new URL(action.replace(/&amp;/g, '&'), url).toString();
     init = {
       redirect: 'manual',

@@ -3,7 +3,7 @@
  * the headers it saw, and lets each test decide the response (including paced SSE).
  */
 import type http from 'node:http';
-import { type TestServer, serve } from './net.ts';
+import { serve, type TestServer } from './net.ts';
 
 export interface SeenRequest {
   readonly method: string;
@@ -16,12 +16,12 @@ export interface FakeUpstream extends TestServer {
   readonly seen: SeenRequest[];
   /** Resolves when a request's response is closed by the proxy/client side before it ended. */
   aborted: Promise<void>;
-  setHandler(h: (req: SeenRequest, res: http.ServerResponse) => void | Promise<void>): void;
+  setHandler(h: (req: SeenRequest, res: http.ServerResponse) => unknown): void;
 }
 
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
-  let handler: (req: SeenRequest, res: http.ServerResponse) => void | Promise<void> = (_r, res) => {
+  let handler: (req: SeenRequest, res: http.ServerResponse) => unknown = (_r, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"ok":true}');
   };
@@ -33,7 +33,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const server = await serve(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const r: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+    const r: SeenRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
     seen.push(r);
     res.on('close', () => {
       if (!res.writableEnded) markAborted();

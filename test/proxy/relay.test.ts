@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type TestIssuer, startTestIssuer } from '../helpers/issuer.ts';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { sleep } from '../helpers/net.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
@@ -35,7 +35,9 @@ afterEach(() => {
   upstream.seen.length = 0;
 });
 
-const auth = async (claims = {}) => ({ authorization: `Bearer ${await idp.sign({ aud: 'mcp-test', ...claims })}` });
+const auth = async (claims = {}) => ({
+  authorization: `Bearer ${await idp.sign({ aud: 'mcp-test', ...claims })}`,
+});
 
 /** Read an SSE body event by event (blank-line framed). */
 function eventReader(body: ReadableStream<Uint8Array>) {
@@ -53,7 +55,8 @@ function eventReader(body: ReadableStream<Uint8Array>) {
           return ev;
         }
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`no complete event within ${timeoutMs} ms (have: ${JSON.stringify(buf)})`);
+        if (left <= 0)
+          throw new Error(`no complete event within ${timeoutMs} ms (have: ${JSON.stringify(buf)})`);
         const r = await Promise.race([reader.read(), sleep(left).then(() => 'timeout' as const)]);
         if (r === 'timeout') continue;
         if (r.done) return undefined;
@@ -76,7 +79,9 @@ describe('SSE streaming', () => {
       }
       res.end();
     });
-    const res = await fetch(`${proxy.url}/mcp`, { headers: { ...(await auth()), accept: 'text/event-stream' } });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      headers: { ...(await auth()), accept: 'text/event-stream' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     expect(res.headers.get('cache-control')).toBe('no-cache, no-transform');
@@ -96,7 +101,9 @@ describe('SSE streaming', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(`event: message\ndata: ${big}\n\n`);
     });
-    const res = await fetch(`${proxy.url}/mcp`, { headers: { ...(await auth()), accept: 'text/event-stream' } });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      headers: { ...(await auth()), accept: 'text/event-stream' },
+    });
     expect(await res.text()).toBe(`event: message\ndata: ${big}\n\n`);
   });
 
@@ -110,9 +117,13 @@ describe('SSE streaming', () => {
         res.write(`event: endpoint\ndata: ${endpoint.replace('UPSTREAM', upstream.url)}\n\n`);
         res.end('event: message\ndata: {"jsonrpc":"2.0"}\n\n');
       });
-      const res = await fetch(`${proxy.url}/sse`, { headers: { ...(await auth()), accept: 'text/event-stream' } });
+      const res = await fetch(`${proxy.url}/sse`, {
+        headers: { ...(await auth()), accept: 'text/event-stream' },
+      });
       const text = await res.text();
-      expect(text).toBe(`event: endpoint\ndata: ${proxy.url}/messages?sessionId=abc\n\nevent: message\ndata: {"jsonrpc":"2.0"}\n\n`);
+      expect(text).toBe(
+        `event: endpoint\ndata: ${proxy.url}/messages?sessionId=abc\n\nevent: message\ndata: {"jsonrpc":"2.0"}\n\n`,
+      );
       expect(upstream.seen[0]!.url).toBe('/sse');
     });
   }
@@ -140,14 +151,22 @@ describe('SSE streaming', () => {
       body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
     });
     expect(ok.status).toBe(202);
-    expect(upstream.seen[0]).toMatchObject({ method: 'POST', url: '/messages?sessionId=abc', body: '{"jsonrpc":"2.0","method":"notifications/initialized"}' });
+    expect(upstream.seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/messages?sessionId=abc',
+      body: '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+    });
   });
 });
 
 describe('Streamable HTTP', () => {
   it('POST answered with JSON: method, query, body and session headers pass both ways', async () => {
     upstream.setHandler((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'sess-1', 'mcp-protocol-version': '2025-11-25' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'mcp-session-id': 'sess-1',
+        'mcp-protocol-version': '2025-11-25',
+      });
       res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { echoed: JSON.parse(req.body) } }));
     });
     const res = await fetch(`${proxy.url}/mcp?x=1&y=%20z`, {
@@ -167,7 +186,11 @@ describe('Streamable HTTP', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('mcp-session-id')).toBe('sess-1');
     expect(res.headers.get('mcp-protocol-version')).toBe('2025-11-25');
-    expect(await res.json()).toEqual({ jsonrpc: '2.0', id: 1, result: { echoed: { jsonrpc: '2.0', id: 1, method: 'tools/call' } } });
+    expect(await res.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { echoed: { jsonrpc: '2.0', id: 1, method: 'tools/call' } },
+    });
     const seen = upstream.seen[0]!;
     expect(seen.method).toBe('POST');
     expect(seen.url).toBe('/mcp?x=1&y=%20z');
@@ -184,7 +207,11 @@ describe('Streamable HTTP', () => {
       res.write('event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n');
       res.end('event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n');
     });
-    const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { ...(await auth()), 'content-type': 'application/json' }, body: '{}' });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: { ...(await auth()), 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     expect(await res.text()).toBe(
       'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\nevent: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n',
@@ -200,11 +227,18 @@ describe('Streamable HTTP', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end('id: 7\ndata: {}\n\n');
     });
-    const get = await fetch(`${proxy.url}/mcp`, { headers: { ...(await auth()), 'mcp-session-id': 's9', 'last-event-id': '6' } });
+    const get = await fetch(`${proxy.url}/mcp`, {
+      headers: { ...(await auth()), 'mcp-session-id': 's9', 'last-event-id': '6' },
+    });
     expect(await get.text()).toBe('id: 7\ndata: {}\n\n');
-    const del = await fetch(`${proxy.url}/mcp`, { method: 'DELETE', headers: { ...(await auth()), 'mcp-session-id': 's9' } });
+    const del = await fetch(`${proxy.url}/mcp`, {
+      method: 'DELETE',
+      headers: { ...(await auth()), 'mcp-session-id': 's9' },
+    });
     expect(del.status).toBe(200);
-    expect(upstream.seen.map((s) => [s.method, s.headers['mcp-session-id'], s.headers['last-event-id']])).toEqual([
+    expect(
+      upstream.seen.map((s) => [s.method, s.headers['mcp-session-id'], s.headers['last-event-id']]),
+    ).toEqual([
       ['GET', 's9', '6'],
       ['DELETE', 's9', undefined],
     ]);
@@ -244,7 +278,9 @@ describe('Streamable HTTP', () => {
 
 describe('header policy', () => {
   it('never forwards the client token or cookies, adds identity, strips spoofed identity and hop-by-hop headers', async () => {
-    upstream.setHandler((_req, res) => res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end('{}'));
+    upstream.setHandler((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end('{}'),
+    );
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: {
@@ -273,27 +309,46 @@ describe('header policy', () => {
   });
 
   it('refuses a disallowed Origin with 403 and allows a configured one with CORS headers', async () => {
-    const bad = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { ...(await auth()), origin: 'https://evil.example' }, body: '{}' });
+    const bad = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: { ...(await auth()), origin: 'https://evil.example' },
+      body: '{}',
+    });
     expect(bad.status).toBe(403);
     expect(upstream.seen).toHaveLength(0);
     upstream.setHandler((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-    const good = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { ...(await auth()), origin: 'https://app.example' }, body: '{}' });
+    const good = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: { ...(await auth()), origin: 'https://app.example' },
+      body: '{}',
+    });
     expect(good.status).toBe(200);
     expect(good.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(good.headers.get('access-control-expose-headers')).toContain('Mcp-Session-Id');
     const pre = await fetch(`${proxy.url}/mcp`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://app.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toContain('Authorization');
-    const unauth = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { origin: 'https://app.example' } });
+    const unauth = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: { origin: 'https://app.example' },
+    });
     expect(unauth.status).toBe(401);
     expect(unauth.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
   });
 
   it('refuses an invalid MCP-Protocol-Version with 400 before forwarding', async () => {
-    const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: { ...(await auth()), 'mcp-protocol-version': 'junk' }, body: '{}' });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: { ...(await auth()), 'mcp-protocol-version': 'junk' },
+      body: '{}',
+    });
     expect(res.status).toBe(400);
     expect(upstream.seen).toHaveLength(0);
   });

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestIssuer, startTestIssuer } from '../helpers/issuer.ts';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { sleep } from '../helpers/net.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
@@ -40,7 +40,11 @@ afterAll(async () => {
 const post = (headers: Record<string, string> = {}, query = '') =>
   fetch(`${proxy.url}/mcp${query}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
     body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
   });
 
@@ -59,13 +63,28 @@ describe('bearer token verification', () => {
 
   const hostile: [string, () => Promise<Record<string, string>>, string?][] = [
     ['no token at all', async () => ({})],
-    ['expired', async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource, exp: Math.floor(Date.now() / 1000) - 120 })}` })],
+    [
+      'expired',
+      async () => ({
+        authorization: `Bearer ${await idp.sign({ aud: resource, exp: Math.floor(Date.now() / 1000) - 120 })}`,
+      }),
+    ],
     [
       'nbf in the future',
-      async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource, nbf: Math.floor(Date.now() / 1000) + 600 })}` }),
+      async () => ({
+        authorization: `Bearer ${await idp.sign({ aud: resource, nbf: Math.floor(Date.now() / 1000) + 600 })}`,
+      }),
     ],
-    ['wrong iss', async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource, iss: 'https://evil.example' })}` })],
-    ['wrong aud', async () => ({ authorization: `Bearer ${await idp.sign({ aud: 'https://other.example/mcp' })}` })],
+    [
+      'wrong iss',
+      async () => ({
+        authorization: `Bearer ${await idp.sign({ aud: resource, iss: 'https://evil.example' })}`,
+      }),
+    ],
+    [
+      'wrong aud',
+      async () => ({ authorization: `Bearer ${await idp.sign({ aud: 'https://other.example/mcp' })}` }),
+    ],
     ['aud missing', async () => ({ authorization: `Bearer ${await idp.sign({})}` })],
     [
       'aud of another MCP path on this proxy',
@@ -84,17 +103,28 @@ describe('bearer token verification', () => {
       'HS256 signed with the public key',
       async () => {
         const now = Math.floor(Date.now() / 1000);
-        const pem = await jose.exportSPKI(await jose.importJWK(idp.publicJwk, 'RS256') as jose.CryptoKey);
+        const pem = await jose.exportSPKI((await jose.importJWK(idp.publicJwk, 'RS256')) as jose.CryptoKey);
         const input = `${b64({ alg: 'HS256', kid: 'k1' })}.${b64({ iss: idp.issuer, aud: resource, sub: 'x', exp: now + 300 })}`;
         const sig = createHmac('sha256', pem).update(input).digest('base64url');
         return { authorization: `Bearer ${input}.${sig}` };
       },
     ],
-    ['unknown kid', async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource }, { kid: 'nope' }, idp.strangerKey)}` })],
-    ['forged signature (known kid, other key)', async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource }, {}, idp.strangerKey)}` })],
+    [
+      'unknown kid',
+      async () => ({
+        authorization: `Bearer ${await idp.sign({ aud: resource }, { kid: 'nope' }, idp.strangerKey)}`,
+      }),
+    ],
+    [
+      'forged signature (known kid, other key)',
+      async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource }, {}, idp.strangerKey)}` }),
+    ],
     ['malformed', async () => ({ authorization: 'Bearer not.a.jwt' })],
     ['garbage segments', async () => ({ authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.@@@.###' })],
-    ['no sub claim', async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource, sub: undefined })}` })],
+    [
+      'no sub claim',
+      async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource, sub: undefined })}` }),
+    ],
     ['other scheme (Basic)', async () => ({ authorization: 'Basic YWxpY2U6c2VjcmV0' })],
   ];
 
@@ -104,7 +134,9 @@ describe('bearer token verification', () => {
       const res = await post(h);
       expect(res.status).toBe(401);
       const presented = Boolean(h.authorization?.startsWith('Bearer '));
-      expect(res.headers.get('www-authenticate')).toBe(presented ? invalidChallenge() : `Bearer resource_metadata="${prm}"`);
+      expect(res.headers.get('www-authenticate')).toBe(
+        presented ? invalidChallenge() : `Bearer resource_metadata="${prm}"`,
+      );
       expect(res.headers.get('cache-control')).toBe('no-store');
       const body = await res.json();
       expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
@@ -137,7 +169,9 @@ describe('bearer token verification', () => {
     expect(idp.jwksFetches()).toBe(before + 1);
     // A burst of unknown kids right after a refresh is answered from cache (cooldown).
     for (let i = 0; i < 5; i++) {
-      const r = await post({ authorization: `Bearer ${await idp.sign({ aud: resource }, { kid: `bogus-${i}` }, idp.strangerKey)}` });
+      const r = await post({
+        authorization: `Bearer ${await idp.sign({ aud: resource }, { kid: `bogus-${i}` }, idp.strangerKey)}`,
+      });
       expect(r.status).toBe(401);
     }
     expect(idp.jwksFetches()).toBe(before + 1);

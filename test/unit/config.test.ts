@@ -22,7 +22,12 @@ describe('parseConfig', () => {
       listen_port: 8081,
       timeout_seconds: 10,
       mcp_paths: ['/messages/', '/sse'],
-      cors: { allowed_origins: ['http://localhost:5173'], allowed_methods: ['GET', 'POST'], allowed_headers: ['Authorization'], allow_credentials: true },
+      cors: {
+        allowed_origins: ['http://localhost:5173'],
+        allowed_methods: ['GET', 'POST'],
+        allowed_headers: ['Authorization'],
+        allow_credentials: true,
+      },
       default: {
         base_url: 'https://tenant.auth0.com/',
         jwks_url: 'https://tenant.auth0.com/.well-known/jwks.json',
@@ -42,30 +47,102 @@ describe('parseConfig', () => {
   });
 
   it('derives Asgardeo issuer and JWKS from the organization (also from the `demo` block)', () => {
-    const c = parseConfig({ ...base, provider: 'asgardeo', demo: { org_name: 'openmcpauthdemo', client_id: 'id', client_secret: 's' } });
+    const c = parseConfig({
+      ...base,
+      provider: 'asgardeo',
+      demo: { org_name: 'openmcpauthdemo', client_id: 'id', client_secret: 's' },
+    });
     expect(c.token.issuer).toBe('https://api.asgardeo.io/t/openmcpauthdemo/oauth2/token');
     expect(c.token.jwksUri).toBe('https://api.asgardeo.io/t/openmcpauthdemo/oauth2/jwks');
   });
 
   const bad: [string, Record<string, unknown>, string][] = [
     ['missing upstream', {}, 'invalid config: `base_url` is required: the URL of the MCP server to protect'],
-    ['bad upstream URL', { base_url: 'localhost:8000' }, 'invalid config: `base_url` must use http or https (got "localhost:8000")'],
-    ['upstream with credentials', { base_url: 'http://u:p@h/' }, 'invalid config: `base_url` must not contain a fragment or credentials (got "http://u:p@h/")'],
-    ['unknown provider', { ...base, provider: 'okta' }, 'invalid config: `provider` must be one of embedded, oidc, asgardeo, cognito (got "okta")'],
-    ['oidc without issuer', { ...base, provider: 'oidc' }, 'invalid config: `default.base_url` is required for provider "oidc": the IdP issuer URL'],
-    ['HS256 allowed', { ...base, token: { algorithms: ['RS256', 'HS256'] } }, 'invalid config: `token.algorithms` may only list asymmetric algorithms'],
+    [
+      'bad upstream URL',
+      { base_url: 'localhost:8000' },
+      'invalid config: `base_url` must use http or https (got "localhost:8000")',
+    ],
+    [
+      'upstream with credentials',
+      { base_url: 'http://u:p@h/' },
+      'invalid config: `base_url` must not contain a fragment or credentials (got "http://u:p@h/")',
+    ],
+    [
+      'unknown provider',
+      { ...base, provider: 'okta' },
+      'invalid config: `provider` must be one of embedded, oidc, asgardeo, cognito (got "okta")',
+    ],
+    [
+      'oidc without issuer',
+      { ...base, provider: 'oidc' },
+      'invalid config: `default.base_url` is required for provider "oidc": the IdP issuer URL',
+    ],
+    [
+      'HS256 allowed',
+      { ...base, token: { algorithms: ['RS256', 'HS256'] } },
+      'invalid config: `token.algorithms` may only list asymmetric algorithms',
+    ],
     ['none allowed', { ...base, token: { algorithms: ['none'] } }, 'may only list asymmetric algorithms'],
-    ['bad port', { ...base, listen_port: 70000 }, 'invalid config: `listen_port` must be an integer between 1 and 65535 (got 70000)'],
-    ['stream too long', { ...base, stream: { max_duration_seconds: 1000 } }, 'invalid config: `stream.max_duration_seconds` must be an integer between 1 and 900 (got 1000)'],
-    ['bad path', { ...base, paths: { sse: 'sse' } }, 'invalid config: `paths.sse` must be an absolute path like "/mcp" (got "sse")'],
-    ['same paths', { ...base, paths: { sse: '/mcp' } }, 'invalid config: `paths` streamable_http, sse and messages must be distinct'],
-    ['wildcard with credentials', { ...base, cors: { allowed_origins: ['*'], allow_credentials: true } }, 'invalid config: `cors.allow_credentials` cannot be true'],
-    ['origin with path', { ...base, cors: { allowed_origins: ['https://a.example/x'] } }, 'invalid config: `cors.allowed_origins` entries must be origins'],
-    ['cognito pool id', { ...base, provider: 'cognito', cognito: { user_pool_id: 'nope', domain_url: 'https://d' } }, 'invalid config: `cognito.user_pool_id` must look like "eu-west-1_AbC123" (got "nope")'],
-    ['secret twice', { ...base, provider: 'asgardeo', asgardeo: { org_name: 'o', client_id: 'c', client_secret: 'x', client_secret_ssm_parameter: '/p' } }, 'are both set; use one'],
-    ['asgardeo org injection', { ...base, provider: 'asgardeo', asgardeo: { org_name: 'o/../x', client_id: 'c', client_secret: 'x' } }, 'invalid config: `asgardeo.org_name` must be an Asgardeo organization name'],
-    ['redirect scheme javascript', { ...base, discovery: { allowed_redirect_schemes: ['javascript'] } }, 'invalid config: `discovery.allowed_redirect_schemes` cannot allow the scheme "javascript"'],
-    ['identity prefix', { ...base, identity_header_prefix: 'auth' }, 'invalid config: `identity_header_prefix` must look like "x-something-" (got "auth")'],
+    [
+      'bad port',
+      { ...base, listen_port: 70000 },
+      'invalid config: `listen_port` must be an integer between 1 and 65535 (got 70000)',
+    ],
+    [
+      'stream too long',
+      { ...base, stream: { max_duration_seconds: 1000 } },
+      'invalid config: `stream.max_duration_seconds` must be an integer between 1 and 900 (got 1000)',
+    ],
+    [
+      'bad path',
+      { ...base, paths: { sse: 'sse' } },
+      'invalid config: `paths.sse` must be an absolute path like "/mcp" (got "sse")',
+    ],
+    [
+      'same paths',
+      { ...base, paths: { sse: '/mcp' } },
+      'invalid config: `paths` streamable_http, sse and messages must be distinct',
+    ],
+    [
+      'wildcard with credentials',
+      { ...base, cors: { allowed_origins: ['*'], allow_credentials: true } },
+      'invalid config: `cors.allow_credentials` cannot be true',
+    ],
+    [
+      'origin with path',
+      { ...base, cors: { allowed_origins: ['https://a.example/x'] } },
+      'invalid config: `cors.allowed_origins` entries must be origins',
+    ],
+    [
+      'cognito pool id',
+      { ...base, provider: 'cognito', cognito: { user_pool_id: 'nope', domain_url: 'https://d' } },
+      'invalid config: `cognito.user_pool_id` must look like "eu-west-1_AbC123" (got "nope")',
+    ],
+    [
+      'secret twice',
+      {
+        ...base,
+        provider: 'asgardeo',
+        asgardeo: { org_name: 'o', client_id: 'c', client_secret: 'x', client_secret_ssm_parameter: '/p' },
+      },
+      'are both set; use one',
+    ],
+    [
+      'asgardeo org injection',
+      { ...base, provider: 'asgardeo', asgardeo: { org_name: 'o/../x', client_id: 'c', client_secret: 'x' } },
+      'invalid config: `asgardeo.org_name` must be an Asgardeo organization name',
+    ],
+    [
+      'redirect scheme javascript',
+      { ...base, discovery: { allowed_redirect_schemes: ['javascript'] } },
+      'invalid config: `discovery.allowed_redirect_schemes` cannot allow the scheme "javascript"',
+    ],
+    [
+      'identity prefix',
+      { ...base, identity_header_prefix: 'auth' },
+      'invalid config: `identity_header_prefix` must look like "x-something-" (got "auth")',
+    ],
   ];
   for (const [name, raw, message] of bad) {
     it(`rejects ${name} with a message naming the key`, () => {
@@ -75,9 +152,16 @@ describe('parseConfig', () => {
   }
 
   it('reads the environment and lets AUTHORIZATION_SERVER_URL fill the PRM authorization servers', () => {
-    const env = { MCP_AUTH_PROXY_CONFIG: JSON.stringify(base), AUTHORIZATION_SERVER_URL: 'https://abc.lambda-url.eu-west-1.on.aws' };
-    expect(configFromEnv(env).protectedResourceMetadata.authorizationServers).toEqual(['https://abc.lambda-url.eu-west-1.on.aws']);
-    expect(() => configFromEnv({})).toThrow('invalid config: `MCP_AUTH_PROXY_CONFIG` environment variable is not set');
+    const env = {
+      MCP_AUTH_PROXY_CONFIG: JSON.stringify(base),
+      AUTHORIZATION_SERVER_URL: 'https://abc.lambda-url.eu-west-1.on.aws',
+    };
+    expect(configFromEnv(env).protectedResourceMetadata.authorizationServers).toEqual([
+      'https://abc.lambda-url.eu-west-1.on.aws',
+    ]);
+    expect(() => configFromEnv({})).toThrow(
+      'invalid config: `MCP_AUTH_PROXY_CONFIG` environment variable is not set',
+    );
     expect(() => configFromEnv({ MCP_AUTH_PROXY_CONFIG: '{' })).toThrow('is not valid JSON');
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SseRelay, rewriteEndpointUrl } from '../../functions/proxy/sse.ts';
+import { rewriteEndpointUrl, SseRelay } from '../../functions/proxy/sse.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const feedAll = (r: SseRelay, parts: string[]) => parts.map((p) => dec.decode(r.feed(enc.encode(p)))).join('') + dec.decode(r.flush());
+const feedAll = (r: SseRelay, parts: string[]) =>
+  parts.map((p) => dec.decode(r.feed(enc.encode(p)))).join('') + dec.decode(r.flush());
 
 describe('rewriteEndpointUrl', () => {
   const up = 'http://up:8000';
@@ -11,7 +12,12 @@ describe('rewriteEndpointUrl', () => {
     ['/messages?sessionId=1', 'http://up:8000/sse', up, 'https://p/messages?sessionId=1'],
     ['messages?sessionId=1', 'http://up:8000/sse', up, 'https://p/messages?sessionId=1'],
     ['http://up:8000/messages?sessionId=1', 'http://up:8000/sse', up, 'https://p/messages?sessionId=1'],
-    ['/base/messages/?session_id=1', 'http://up:8000/base/sse', 'http://up:8000/base', 'https://p/messages/?session_id=1'],
+    [
+      '/base/messages/?session_id=1',
+      'http://up:8000/base/sse',
+      'http://up:8000/base',
+      'https://p/messages/?session_id=1',
+    ],
     ['http://elsewhere/messages', 'http://up:8000/sse', up, undefined],
     ['//evil.example/messages', 'http://up:8000/sse', up, undefined],
   ])('%s', (data, sseUrl, base, expected) => {
@@ -33,12 +39,16 @@ describe('SseRelay', () => {
 
   it('handles CRLF framing and keeps the event id', () => {
     const r = new SseRelay(rw);
-    expect(feedAll(r, ['id: 3\r\nevent: endpoint\r\ndata: /m\r\n\r\n'])).toBe('id: 3\nevent: endpoint\ndata: https://p/m\n\n');
+    expect(feedAll(r, ['id: 3\r\nevent: endpoint\r\ndata: /m\r\n\r\n'])).toBe(
+      'id: 3\nevent: endpoint\ndata: https://p/m\n\n',
+    );
   });
 
   it('passes other events untouched before the endpoint event', () => {
     const r = new SseRelay(rw);
-    expect(feedAll(r, [': comment\n\n', 'event: endpoint\ndata: /m\n\n'])).toBe(': comment\n\nevent: endpoint\ndata: https://p/m\n\n');
+    expect(feedAll(r, [': comment\n\n', 'event: endpoint\ndata: /m\n\n'])).toBe(
+      ': comment\n\nevent: endpoint\ndata: https://p/m\n\n',
+    );
   });
 
   it('tracks event boundaries for heartbeats', () => {
