@@ -129,6 +129,18 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
         cooldownDuration: (opts.jwksCooldownSeconds ?? 30) * 1000,
         cacheMaxAge: 10 * 60_000,
         timeoutDuration: timeoutMs,
+        // An unreachable or failing JWKS is our outage (503), never the client's fault (401).
+        [jose.customFetch]: async (input: string | URL | Request, init?: RequestInit) => {
+          let res: Response;
+          try {
+            res = await fetchImpl(input, init);
+          } catch (e) {
+            if ((e as Error).name === 'TimeoutError') throw e;
+            throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
+          }
+          if (res.status !== 200) throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);
+          return res;
+        },
       });
       return jwks;
     })().finally(() => {
@@ -149,17 +161,15 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
       });
       return identityOf(payload);
     } catch (e) {
-      if (e instanceof TokenRejected) throw e;
+      if (e instanceof TokenRejected || e instanceof VerifierUnavailable) throw e;
       if (
         e instanceof jose.errors.JWKSTimeout ||
-        (e instanceof jose.errors.JOSEError && e.code === 'ERR_JWKS_INVALID')
+        e instanceof jose.errors.JWKSInvalid ||
+        (e instanceof jose.errors.JOSEError && /JSON Web Key Set HTTP response/.test(e.message))
       ) {
         throw new VerifierUnavailable(`JWKS unavailable: ${e.message}`);
       }
       if (e instanceof jose.errors.JOSEError) throw new TokenRejected(`${e.code}: ${e.message}`);
-      if (e instanceof TypeError || (e instanceof Error && /fetch|ECONN|network/i.test(e.message))) {
-        throw new VerifierUnavailable(`JWKS fetch failed: ${e.message}`);
-      }
       throw new TokenRejected(e instanceof Error ? e.message : String(e));
     }
   };
