@@ -198,7 +198,9 @@ async function invokeStreaming(
   let head: Buffer | undefined = Buffer.alloc(0);
   let clientGone = false;
   const writeHead = (status: number, headers: Record<string, string | string[]>) => {
-    if (!res.headersSent) res.writeHead(status, { ...headers, 'x-amzn-requestid': requestId });
+    if (res.headersSent) return;
+    res.writeHead(status, { ...headers, 'x-amzn-requestid': requestId });
+    res.flushHeaders(); // the front end answers as soon as the prelude is complete
   };
   const sink = (chunk: Buffer) => {
     if (clientGone) return; // bytes written after the client left go nowhere

@@ -95,6 +95,21 @@ describe('SSE streaming', () => {
     expect(await events.next()).toBeUndefined();
   });
 
+  it('answers with the stream headers before the upstream sends its first event', async () => {
+    let release!: () => void;
+    upstream.setHandler(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 'early' });
+      res.flushHeaders();
+      await new Promise<void>((r) => (release = r));
+      res.end('data: late\n\n');
+    });
+    const res = await fetch(`${proxy.url}/mcp`, { headers: await auth() }); // would hang if headers waited for data
+    expect(res.status).toBe(200);
+    expect(res.headers.get('mcp-session-id')).toBe('early');
+    release();
+    expect(await res.text()).toBe('data: late\n\n');
+  });
+
   it('passes an event larger than 64 KiB intact', async () => {
     const big = 'x'.repeat(300_000);
     upstream.setHandler((_req, res) => {
