@@ -59,16 +59,34 @@ async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
 }
 
 export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
-  const port = opts.port ?? 9000;
-  const issuer = opts.issuer ?? `http://localhost:${port}`;
+  // Listen first so that `port: 0` yields an issuer with the real port.
+  let handle: http.RequestListener = (_req, res) => {
+    res.writeHead(503).end();
+  };
+  const server = http.createServer((req, res) => handle(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 9000, '127.0.0.1', () => resolve());
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const issuer = opts.issuer ?? `http://localhost:${actualPort}`;
   const user = opts.user ?? { username: 'demo', password: randomBytes(9).toString('base64url') };
-  const cliClient = opts.cliClient ?? { clientId: 'demo-cli', clientSecret: randomBytes(24).toString('base64url') };
+  const cliClient = opts.cliClient ?? {
+    clientId: 'demo-cli',
+    clientSecret: randomBytes(24).toString('base64url'),
+  };
   const scopes = opts.scopes ?? ['mcp:tools', 'mcp:resources'];
   const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await jose.exportJWK(privateKey)), kid: `demo-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
+  const jwk = {
+    ...(await jose.exportJWK(privateKey)),
+    kid: `demo-${randomBytes(4).toString('hex')}`,
+    use: 'sig',
+    alg: 'RS256',
+  };
   let registered = 0;
 
-  const resourceAllowed = (r: string) => opts.resourcePrefixes.some((p) => r === p || r.startsWith(p.endsWith('/') ? p : `${p}/`));
+  const resourceAllowed = (r: string) =>
+    opts.resourcePrefixes.some((p) => r === p || r.startsWith(p.endsWith('/') ? p : `${p}/`));
 
   const provider = new Provider(issuer, {
     clients: [
@@ -86,7 +104,10 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     cookies: { keys: [randomBytes(32).toString('hex')] },
     scopes: ['openid', 'offline_access', ...scopes],
     claims: { openid: ['sub'] },
-    findAccount: async (_ctx: KoaContextWithOIDC, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    findAccount: async (_ctx: KoaContextWithOIDC, sub: string) => ({
+      accountId: sub,
+      claims: async () => ({ sub }),
+    }),
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
@@ -98,7 +119,10 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
         defaultResource: () => undefined as unknown as string,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
-          if (!resourceAllowed(resource)) throw new (Provider as unknown as { errors: { InvalidTarget: new () => Error } }).errors.InvalidTarget();
+          if (!resourceAllowed(resource))
+            throw new (
+              Provider as unknown as { errors: { InvalidTarget: new () => Error } }
+            ).errors.InvalidTarget();
           return {
             scope: scopes.join(' '),
             audience: resource,
@@ -109,8 +133,19 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
         },
       },
     },
-    interactions: { url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    ttl: { AccessToken: 3600, AuthorizationCode: 120, ClientCredentials: 3600, Grant: 3600, Interaction: 600, Session: 3600, RefreshToken: 86400, IdToken: 3600 },
+    interactions: {
+      url: (_ctx: KoaContextWithOIDC, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+    },
+    ttl: {
+      AccessToken: 3600,
+      AuthorizationCode: 120,
+      ClientCredentials: 3600,
+      Grant: 3600,
+      Interaction: 600,
+      Session: 3600,
+      RefreshToken: 86400,
+      IdToken: 3600,
+    },
     // Refresh tokens for code clients that ask for them (MCP clients refresh silently).
     issueRefreshToken: async (_ctx: KoaContextWithOIDC, client: { grantTypeAllowed(g: string): boolean }) =>
       client.grantTypeAllowed('refresh_token'),
@@ -135,12 +170,13 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       missingResourceScopes?: Record<string, string[]>;
     };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-    for (const [indicator, s] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, s.join(' '));
+    for (const [indicator, s] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, s.join(' '));
     const grantId = await grant.save();
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   };
 
-  const server = http.createServer(async (req, res) => {
+  handle = async (req, res) => {
     const url = new URL(req.url ?? '/', issuer);
     const m = /^\/interaction\/([\w-]+)(\/login)?$/.exec(url.pathname);
     if (!m) {
@@ -149,7 +185,10 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     }
     res.setHeader('cache-control', 'no-store');
     res.setHeader('x-frame-options', 'DENY');
-    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    );
     try {
       const details = await provider.interactionDetails(req, res);
       if (details.uid !== m[1]) throw new Error('interaction mismatch');
@@ -171,7 +210,12 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
           res.end(loginPage(details.uid, clientName, 'Wrong username or password.'));
           return;
         }
-        await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+        await provider.interactionFinished(
+          req,
+          res,
+          { login: { accountId: user.username } },
+          { mergeWithLastSubmission: false },
+        );
         return;
       }
       res.writeHead(405).end();
@@ -181,13 +225,8 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
         res.end(`interaction failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-  });
+  };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const actualPort = (server.address() as AddressInfo).port;
   return {
     issuer,
     port: actualPort,

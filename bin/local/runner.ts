@@ -2,8 +2,9 @@
  * Hosts the functions' real handlers behind emulated Function URLs (see function-url-server.ts).
  * Used by `npm start` and by the tests, so all three hosts run the same core.
  */
+import type { DiscoveryHandlerOptions } from '../../functions/discovery/index.ts';
 import type { Config } from '../../functions/shared/config.ts';
-import { type RunningServer, startFunctionUrlServer } from './function-url-server.ts';
+import { type HostedFunction, type RunningServer, startFunctionUrlServer } from './function-url-server.ts';
 
 export interface LocalProxyOptions {
   readonly port?: number;
@@ -17,6 +18,63 @@ export async function startLocalProxy(config: Config, opts: LocalProxyOptions = 
   const { buildHandler } = await import('../../functions/proxy/index.ts');
   return startFunctionUrlServer({
     fn: { name: 'mcp-auth-proxy', handler: buildHandler(config), timeoutMs: opts.timeoutMs },
+    port: opts.port ?? config.listenPort,
+    propagateDisconnect: opts.propagateDisconnect,
+    onLog: (l) => process.stderr.write(`${l}\n`),
+  });
+}
+
+export interface LocalDiscoveryOptions {
+  readonly port?: number;
+  /** Lambda timeout of the discovery function (ms). @default 30000 */
+  readonly timeoutMs?: number;
+  /** Seams for the handler (fetch, secret resolver, provider deps). */
+  readonly handler?: DiscoveryHandlerOptions;
+}
+
+async function discoveryFunction(config: Config, opts: LocalDiscoveryOptions): Promise<HostedFunction> {
+  const { buildHandler } = await import('../../functions/discovery/index.ts');
+  return {
+    name: 'mcp-auth-discovery',
+    handler: buildHandler(config, opts.handler),
+    timeoutMs: opts.timeoutMs ?? 30_000,
+  };
+}
+
+/** The discovery/registration function alone behind its own emulated Function URL. */
+export async function startLocalDiscovery(
+  config: Config,
+  opts: LocalDiscoveryOptions = {},
+): Promise<RunningServer> {
+  return startFunctionUrlServer({
+    fn: await discoveryFunction(config, opts),
+    port: opts.port ?? 0,
+    onLog: (l) => process.stderr.write(`${l}\n`),
+  });
+}
+
+/**
+ * Both functions behind ONE origin, like the CloudFront single-origin variant: the facade's
+ * paths (authorization server metadata, /authorize, /token, /register) go to the discovery
+ * function, everything else (MCP endpoints, PRM) to the proxy. The config's
+ * `discovery.base_url` must be this origin so the PRM lists it as the authorization server.
+ */
+export async function startLocalSingleOrigin(
+  config: Config,
+  opts: LocalProxyOptions & { readonly discovery?: LocalDiscoveryOptions } = {},
+): Promise<RunningServer> {
+  const { buildHandler } = await import('../../functions/proxy/index.ts');
+  const { discoveryRoute } = await import('../../functions/discovery/metadata.ts');
+  const issuer = config.discovery.baseUrl;
+  if (!issuer) throw new Error('startLocalSingleOrigin: config.discovery.base_url must be the shared origin');
+  const proxy: HostedFunction = {
+    name: 'mcp-auth-proxy',
+    handler: buildHandler(config),
+    timeoutMs: opts.timeoutMs,
+  };
+  const discovery = await discoveryFunction(config, opts.discovery ?? {});
+  return startFunctionUrlServer({
+    fn: (path) => (discoveryRoute(issuer, path).kind === 'none' ? proxy : discovery),
     port: opts.port ?? config.listenPort,
     propagateDisconnect: opts.propagateDisconnect,
     onLog: (l) => process.stderr.write(`${l}\n`),

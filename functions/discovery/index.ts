@@ -1,22 +1,75 @@
 /**
  * Lambda entry point of the discovery/registration function (Function URL, BUFFERED).
+ * Built once per execution environment: config (validated at cold start), the secret resolver
+ * (SSM, preloaded at cold start and cached) and the identity provider (its IdP metadata cache).
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config.ts';
+import { OAuthError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import { createDiscovery } from './core.ts';
+import { createProvider } from './providers/index.ts';
+import type { ProviderDeps } from './providers/types.ts';
+import { createSecretResolver, type SecretResolver, secretRefsOf } from './secrets.ts';
 
-export function buildHandler(config: Config) {
-  const core = createDiscovery(config);
-  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const req = eventToRequest(event, originOf(event, config.discovery.baseUrl));
-    return toBufferedResult(await core(req));
+export interface DiscoveryHandlerOptions {
+  readonly fetch?: typeof fetch;
+  readonly secrets?: SecretResolver & { preload?(refs: ReturnType<typeof secretRefsOf>): Promise<void> };
+  readonly log?: Logger;
+  /** Extra provider dependencies (e.g. a Cognito client for a local endpoint). */
+  readonly providerDeps?: Partial<ProviderDeps> & Record<string, unknown>;
+}
+
+export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {}) {
+  const log = opts.log ?? createLogger('discovery');
+  const secrets = opts.secrets ?? createSecretResolver({ log });
+  const provider = createProvider(config, { fetch: opts.fetch, secrets, log, ...opts.providerDeps });
+
+  // Cold start: every SSM secret the config names, in one batch. A failure fails closed (every
+  // request gets 503 and the log names the parameter) and is retried by the next request.
+  const refs = secretRefsOf(config);
+  let loaded: Promise<void> | undefined;
+  const ready = async () => {
+    if (!refs.length || !secrets.preload) return;
+    loaded ??= secrets.preload(refs).catch((e) => {
+      loaded = undefined;
+      throw new OAuthError(
+        503,
+        'temporarily_unavailable',
+        'the service is not available',
+        `secrets unavailable: ${(e as Error).message}`,
+        undefined,
+        {
+          'retry-after': '5',
+        },
+      );
+    });
+    return loaded;
   };
+  ready().catch(() => {});
+
+  const core = createDiscovery(config, { provider, fetch: opts.fetch, log, ready });
+  return async (
+    event: APIGatewayProxyEventV2,
+    context?: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
+    const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)));
+    return toBufferedResult(await core(req, { requestId: context?.awsRequestId }));
+  };
+}
+
+/** The configured public URL may carry a path (the issuer's); requests are resolved against its origin. */
+function originFromBase(baseUrl: string | undefined): string | undefined {
+  return baseUrl ? new URL(baseUrl).origin : undefined;
 }
 
 let cached: ReturnType<typeof buildHandler> | undefined;
 
-export const handler = (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+export const handler = (
+  event: APIGatewayProxyEventV2,
+  context?: Context,
+): Promise<APIGatewayProxyStructuredResultV2> => {
   cached ??= buildHandler(configFromEnv());
-  return cached(event);
+  return cached(event, context);
 };

@@ -2,8 +2,11 @@
  * Picks the access-token verifier for the configured provider. Built once at module scope.
  */
 import type { Config } from '../shared/config.ts';
-import { type TokenVerifier, createJwtVerifier } from './token.ts';
+import { createCognitoVerifier } from './cognito-verifier.ts';
+import { createJwtVerifier, type TokenVerifier } from './token.ts';
 
 export function createVerifier(config: Config): TokenVerifier & { warm(): Promise<void> } {
+  // Cognito access tokens have no `aud`: checked by token_use and resource scope instead.
+  if (config.provider === 'cognito') return createCognitoVerifier(config);
   return createJwtVerifier(config.token);
 }

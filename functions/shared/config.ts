@@ -124,6 +124,13 @@ export interface Config {
     readonly clientSecret: SecretRef;
     /** Base of the Asgardeo API (tests point this at a local contract server). */
     readonly apiBaseUrl: string;
+    /**
+     * How registered clients get their id: `generated` (default) = the proxy picks a random id and
+     * sends it with the application, so the M2M token needs only `internal_application_mgt_create`;
+     * `read_back` = Asgardeo picks it and the proxy reads it back (also needs
+     * `internal_application_mgt_view`, which can read every application's settings).
+     */
+    readonly clientIdMode?: 'generated' | 'read_back';
   };
   /** `cognito` provider. */
   readonly cognito?: {
@@ -258,6 +265,11 @@ class Reader {
   }
 }
 
+function asgardeoClientIdMode(key: string, v: string | undefined): 'generated' | 'read_back' {
+  if (v === undefined || v === 'generated' || v === 'read_back') return v ?? 'generated';
+  throw new ConfigError(key, `must be "generated" or "read_back" (got "${v}")`);
+}
+
 export function checkUrl(key: string, v: string): string {
   let u: URL;
   try {
@@ -371,6 +383,7 @@ export function parseConfig(input: unknown): Config {
       clientId: a.reqStr('client_id', 'is required for provider "asgardeo"'),
       clientSecret,
       apiBaseUrl: apiBaseUrl.replace(/\/+$/, ''),
+      clientIdMode: asgardeoClientIdMode(a.key('client_id_mode'), a.str('client_id_mode')),
     };
     issuerDefault = `${asgardeo.apiBaseUrl}/t/${orgName}/oauth2/token`;
     jwksDefault = `${asgardeo.apiBaseUrl}/t/${orgName}/oauth2/jwks`;

@@ -4,6 +4,8 @@
  * Providers are I/O edges: they talk to the IdP (metadata, client creation, token endpoint).
  */
 import type { ProviderName } from '../../shared/config.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { SecretResolver } from '../secrets.ts';
 
 /** RFC 7591 client metadata after validation by the facade (only fields we accept). */
 export interface ClientRegistration {
@@ -57,4 +59,12 @@ export interface IdentityProvider {
   tokenParams(params: URLSearchParams): URLSearchParams | Promise<URLSearchParams>;
   /** Static overrides of the facade's metadata document (original's `path.*.response`). */
   metadataOverrides?(): Readonly<Record<string, unknown>>;
+}
+
+/** What a provider factory gets besides the config (I/O seams). */
+export interface ProviderDeps {
+  /** HTTP client for IdP calls (defaults to the global fetch; TLS is always verified). */
+  readonly fetch?: typeof fetch;
+  readonly secrets: SecretResolver;
+  readonly log?: Logger;
 }

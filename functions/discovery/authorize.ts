@@ -1,0 +1,117 @@
+/**
+ * Authorization request validation and the redirect to the IdP (pure).
+ *
+ * The facade is stateless: it cannot see which redirect URIs a client registered at the IdP,
+ * so it cannot verify `redirect_uri` against the registration. OAuth 2.1 §4.1.2.1 (and RFC 6749
+ * §4.1.2.1) forbid redirecting to an unverified redirect URI, so EVERY refusal here is a 400 JSON
+ * response to the user agent, never a redirect (no open redirector). The exact match against
+ * the registered URIs is then enforced by the IdP, which must also refuse without redirecting.
+ *
+ * PKCE (RFC 7636, OAuth 2.1 §4.1.1) is mandatory with `S256`: a missing `code_challenge` or a
+ * missing/`plain` `code_challenge_method` is refused (a missing method means `plain`, §4.3).
+ */
+import type { ParamOverride } from '../shared/config.ts';
+import { OAuthError } from '../shared/errors.ts';
+import { redirectUriProblem } from './redirect-uri.ts';
+
+export const AUTHORIZE_LIMITS = {
+  clientId: 256,
+  state: 1024,
+  scope: 1000,
+  resource: 2000,
+  params: 50,
+} as const;
+
+/** RFC 7636 §4.2: code_challenge = 43*128 unreserved (base64url of a SHA-256 is exactly 43). */
+const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+
+export interface AuthorizeRequest {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly params: URLSearchParams;
+}
+
+function bad(
+  code: 'invalid_request' | 'unsupported_response_type' | 'invalid_scope' | 'invalid_target',
+  description: string,
+): never {
+  throw new OAuthError(400, code, description, `authorize refused: ${description}`);
+}
+
+export function validateAuthorizeRequest(
+  params: URLSearchParams,
+  allowedRedirectSchemes: readonly string[],
+): AuthorizeRequest {
+  // RFC 6749 §3.1: request and response parameters MUST NOT be included more than once.
+  const seen = new Set<string>();
+  let count = 0;
+  for (const [k] of params) {
+    if (++count > AUTHORIZE_LIMITS.params) bad('invalid_request', 'too many parameters');
+    if (seen.has(k)) {
+      // RFC 8707 §2 allows several `resource` parameters.
+      if (k !== 'resource') bad('invalid_request', `parameter ${k} is repeated`);
+    }
+    seen.add(k);
+  }
+  const one = (k: string, max: number): string | undefined => {
+    const v = params.get(k);
+    if (v === null || v === '') return undefined;
+    if (v.length > max) bad('invalid_request', `${k} is too long`);
+    if (!PRINTABLE.test(v)) bad('invalid_request', `${k} contains control characters`);
+    return v;
+  };
+
+  const clientId = one('client_id', AUTHORIZE_LIMITS.clientId);
+  if (!clientId) bad('invalid_request', 'client_id is required');
+  // The facade cannot know the registered redirect URIs, so it requires the parameter
+  // (OAuth 2.1 §4.1.1 lets it be omitted only when the client has exactly one).
+  const redirectUri = params.get('redirect_uri');
+  if (!redirectUri) bad('invalid_request', 'redirect_uri is required');
+  const problem = redirectUriProblem(redirectUri, allowedRedirectSchemes);
+  if (problem) bad('invalid_request', `invalid redirect_uri: ${problem}`);
+
+  const responseType = params.get('response_type');
+  if (!responseType) bad('invalid_request', 'response_type is required');
+  if (responseType !== 'code') bad('unsupported_response_type', 'only response_type=code is supported');
+
+  const challenge = params.get('code_challenge');
+  if (!challenge) bad('invalid_request', 'code_challenge is required (PKCE with S256)');
+  if (!CODE_CHALLENGE.test(challenge)) bad('invalid_request', 'code_challenge is malformed');
+  const method = params.get('code_challenge_method');
+  if (method !== 'S256') bad('invalid_request', 'code_challenge_method must be S256');
+
+  one('state', AUTHORIZE_LIMITS.state);
+  const scope = one('scope', AUTHORIZE_LIMITS.scope);
+  if (scope !== undefined && !SCOPE.test(scope)) bad('invalid_scope', 'scope is malformed');
+  // RFC 8707 §2: absolute URI, no fragment.
+  for (const r of params.getAll('resource')) {
+    if (r.length > AUTHORIZE_LIMITS.resource || !/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/.test(r)) {
+      bad('invalid_target', 'resource must be an absolute URI without a fragment');
+    }
+  }
+  return { clientId, redirectUri, params };
+}
+
+/**
+ * The IdP authorization URL: the client's parameters, then the query the configured IdP endpoint
+ * carries, then the configured parameters (original's `/authorize.addQueryParams`). Configured
+ * values replace the client's.
+ */
+export function idpAuthorizeUrl(
+  endpoint: string,
+  params: URLSearchParams,
+  inject: readonly ParamOverride[],
+): string {
+  const u = new URL(endpoint);
+  const out = new URLSearchParams(params);
+  for (const k of new Set(u.searchParams.keys())) {
+    out.delete(k);
+    for (const v of u.searchParams.getAll(k)) out.append(k, v);
+  }
+  for (const { name, value } of inject) out.set(name, value);
+  u.search = out.toString();
+  return u.toString();
+}

@@ -1,0 +1,77 @@
+/**
+ * HTTP edge to an identity provider: bounded in time, no redirects followed, TLS always verified
+ * (the platform default; nothing here can turn it off), and every transport failure turned into
+ * 503 `temporarily_unavailable` with the detail logged only.
+ */
+import { OAuthError } from '../shared/errors.ts';
+import { isLoopbackHost } from './redirect-uri.ts';
+import { unavailable } from './token.ts';
+
+export const IDP_TIMEOUT_MS = 10_000;
+
+export interface IdpReply {
+  readonly status: number;
+  readonly contentType: string | null;
+  readonly text: string;
+  /** Parsed JSON object body, if the body is one. */
+  readonly json?: Record<string, unknown>;
+}
+
+export async function idpCall(
+  http: typeof fetch,
+  what: string,
+  url: string,
+  init: RequestInit,
+  timeoutMs = IDP_TIMEOUT_MS,
+): Promise<IdpReply> {
+  let res: Response;
+  let text: string;
+  try {
+    res = await http(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const cause = err.cause ? ` (${err.cause.code ?? ''} ${err.cause.message ?? ''})` : '';
+    throw unavailable(`${what} ${url} failed: ${err.name}: ${err.message}${cause}`);
+  }
+  const contentType = res.headers.get('content-type');
+  let json: Record<string, unknown> | undefined;
+  if ((contentType ?? '').toLowerCase().includes('json')) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) json = v as Record<string, unknown>;
+    } catch {
+      json = undefined;
+    }
+  }
+  return { status: res.status, contentType, text, json };
+}
+
+/** IdP endpoints must be https, or http on loopback (local runs). Throws a config-class error. */
+export function checkIdpUrl(what: string, v: unknown): string {
+  if (typeof v !== 'string')
+    throw new OAuthError(
+      503,
+      'temporarily_unavailable',
+      'the identity provider is misconfigured',
+      `${what} missing`,
+    );
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new OAuthError(
+      503,
+      'temporarily_unavailable',
+      'the identity provider is misconfigured',
+      `${what} is not a URL: ${v}`,
+    );
+  }
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))) return v;
+  throw new OAuthError(
+    503,
+    'temporarily_unavailable',
+    'the identity provider is misconfigured',
+    `${what} must be https: ${v}`,
+  );
+}

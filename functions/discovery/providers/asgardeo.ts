@@ -1,0 +1,394 @@
+/**
+ * Asgardeo (WSO2's IDaaS) as the IdP behind the facade: the original proxy's `--asgardeo` mode
+ * and its `demo` block.
+ *
+ * Asgardeo has no open RFC 7591 endpoint, so each accepted registration becomes one application
+ * created through Asgardeo's Application Management API
+ * (`POST <api>/t/<org>/api/server/v1/applications`): an OIDC *public* client (no secret), PKCE
+ * mandatory with S256 only (`plain` is refused, RFC 7636 §7.2 / OAuth 2.1), code (+ refresh) grant,
+ * and the exact redirect URIs. The API call is authorized by an M2M token obtained with the
+ * configured application's credentials (RFC 6749 §4.4 client_credentials, §2.3.1 Basic auth).
+ *
+ * Least privilege: by default the proxy chooses the client id itself (a CSPRNG value sent with
+ * the application), so the M2M token asks only for `internal_application_mgt_create`. With
+ * `client_id_mode: read_back` Asgardeo chooses it and the proxy reads it back from
+ * `GET .../applications/{id}/inbound-protocols/oidc`, which needs `internal_application_mgt_view`
+ * too (a scope that can read every application's OIDC settings, secrets included).
+ *
+ * Redirect URIs: one URI is sent verbatim (Asgardeo matches it exactly). Several URIs need
+ * Asgardeo's `regexp=` form; that pattern is built only from URIs with every regex metacharacter
+ * escaped, each anchored, never from raw input (the original joined raw URIs into a regex).
+ *
+ * TLS is always verified: the global fetch is used as is, and plain http is accepted for the API
+ * base only on loopback (local contract tests).
+ */
+import { randomInt } from 'node:crypto';
+import type { Config } from '../../shared/config.ts';
+import { OAuthError } from '../../shared/errors.ts';
+import { type Logger, silentLogger } from '../../shared/log.ts';
+import type {
+  ClientRegistration,
+  IdentityProvider,
+  IdpMetadata,
+  ProviderDeps,
+  RegisteredClient,
+} from './types.ts';
+
+type AsgardeoConfig = NonNullable<Config['asgardeo']>;
+
+export const SCOPE_CREATE = 'internal_application_mgt_create';
+export const SCOPE_VIEW = 'internal_application_mgt_view';
+
+const TIMEOUT_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Pure policy
+
+/** `<api>/t/<org>` — the org name is validated by the config schema (`[a-z0-9-]`). */
+export function tenantBase(a: AsgardeoConfig): string {
+  return `${a.apiBaseUrl}/t/${encodeURIComponent(a.orgName)}`;
+}
+
+/** Asgardeo's OIDC endpoints for the organization (its issuer is the token endpoint URL). */
+export function asgardeoMetadata(a: AsgardeoConfig): IdpMetadata {
+  const oauth2 = `${tenantBase(a)}/oauth2`;
+  return {
+    issuer: `${oauth2}/token`,
+    authorization_endpoint: `${oauth2}/authorize`,
+    token_endpoint: `${oauth2}/token`,
+    jwks_uri: `${oauth2}/jwks`,
+    revocation_endpoint: `${oauth2}/revoke`,
+    userinfo_endpoint: `${oauth2}/userinfo`,
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none'],
+  };
+}
+
+/** The M2M token's scope: nothing beyond what the chosen client-id mode needs. */
+export function m2mScope(a: AsgardeoConfig): string {
+  return a.clientIdMode === 'read_back' ? `${SCOPE_CREATE} ${SCOPE_VIEW}` : SCOPE_CREATE;
+}
+
+/** Every character with a meaning in Java (and JS) regular expressions, backslash-escaped. */
+export function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.|?*+()[\]{}]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Asgardeo's `callbackURLs` value for the registered redirect URIs: the URI itself when there is
+ * one; else `regexp=(^u1$|^u2$)` with each URI fully escaped and anchored.
+ */
+export function callbackUrls(uris: readonly string[]): string[] {
+  if (uris.length === 0) throw new OAuthError(400, 'invalid_redirect_uri', 'redirect_uris is required');
+  for (const u of uris) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(u);
+    } catch {
+      parsed = undefined;
+    }
+    // Defense in depth (the facade validates first): an absolute URI, no fragment, and nothing
+    // that Asgardeo could read as its own `regexp=` syntax.
+    if (!parsed || parsed.hash || /^regexp=/i.test(u) || /\s/.test(u)) {
+      throw new OAuthError(
+        400,
+        'invalid_redirect_uri',
+        'a redirect URI is not acceptable',
+        `rejected redirect URI ${JSON.stringify(u)}`,
+      );
+    }
+  }
+  if (uris.length === 1) return [uris[0]!];
+  return [`regexp=(${uris.map((u) => `^${escapeRegex(u)}$`).join('|')})`];
+}
+
+/** Asgardeo application names: letters, digits, space, `.`, `_`, `-`; a random suffix keeps them unique. */
+export function applicationName(requested: string | undefined, suffix: string): string {
+  const cleaned = (requested ?? '')
+    .replace(/[^A-Za-z0-9 ._-]/g, '-')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 40);
+  return `mcp-${cleaned || 'client'}-${suffix}`;
+}
+
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+/** A CSPRNG string over [A-Za-z0-9] (unbiased). */
+export function randomAlnum(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALNUM[randomInt(ALNUM.length)];
+  return s;
+}
+
+/** A client id we choose: 28 characters of [A-Za-z0-9] (≈ 164 bits), inside WSO2's default client-id pattern. */
+export function newClientId(): string {
+  return `mcp${randomAlnum(25)}`;
+}
+
+/** The Application Management API body for one registration (an OIDC public client). */
+export function applicationBody(
+  reg: ClientRegistration,
+  opts: { clientId?: string; nameSuffix: string },
+): Record<string, unknown> {
+  const grantTypes = [
+    'authorization_code',
+    ...(reg.grant_types.includes('refresh_token') ? ['refresh_token'] : []),
+  ];
+  return {
+    name: applicationName(reg.client_name, opts.nameSuffix),
+    templateId: 'custom-application-oidc',
+    inboundProtocolConfiguration: {
+      oidc: {
+        ...(opts.clientId ? { clientId: opts.clientId } : {}),
+        grantTypes,
+        callbackURLs: callbackUrls(reg.redirect_uris),
+        allowedOrigins: [],
+        publicClient: true,
+        pkce: { mandatory: true, supportPlainTransformAlgorithm: false },
+        accessToken: {
+          type: 'JWT',
+          userAccessTokenExpiryInSeconds: 3600,
+          applicationAccessTokenExpiryInSeconds: 3600,
+        },
+        refreshToken: { expiryInSeconds: 86400, renewRefreshToken: true },
+      },
+    },
+    advancedConfigurations: { skipLoginConsent: false, skipLogoutConsent: false },
+  };
+}
+
+/** The application id at the end of the `Location` of a 201, if it is a plain id. */
+export function applicationIdFromLocation(location: string | null): string | undefined {
+  if (!location) return undefined;
+  const m = /\/applications\/([A-Za-z0-9-]{1,128})\/?$/.exec(location.split('?')[0]!);
+  return m?.[1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// I/O edge
+
+const unavailable = (reason: string) =>
+  new OAuthError(
+    503,
+    'temporarily_unavailable',
+    'client registration is temporarily unavailable',
+    reason,
+    undefined,
+    {
+      'retry-after': '5',
+    },
+  );
+const misconfigured = (reason: string) =>
+  new OAuthError(502, 'server_error', 'client registration failed at the identity provider', reason);
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
+}
+
+/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
+function basicAuth(id: string, secret: string): string {
+  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {
+  try {
+    const v = (await res.json()) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asgardeo's error body `{code, message, description, traceId}` as a log-only reason. */
+async function apiReason(what: string, res: Response): Promise<string> {
+  const b = await readJson(res);
+  const parts = [b?.code, b?.message, b?.description, b?.traceId].filter((x) => typeof x === 'string');
+  return `${what}: HTTP ${res.status}${parts.length ? ` (${parts.join('; ')})` : ''}`;
+}
+
+export function createAsgardeoProvider(config: Config, deps: ProviderDeps): IdentityProvider {
+  const a = config.asgardeo;
+  if (!a) throw new Error('createAsgardeoProvider: config.asgardeo is missing');
+  const api = new URL(a.apiBaseUrl);
+  if (api.protocol !== 'https:' && !(api.protocol === 'http:' && isLoopback(api.hostname))) {
+    throw new Error(`asgardeo.api_base_url must use https (got ${a.apiBaseUrl})`);
+  }
+  const http = deps.fetch ?? fetch;
+  const log: Logger = deps.log ?? silentLogger;
+  const metadata = asgardeoMetadata(a);
+  const base = tenantBase(a);
+  const scope = m2mScope(a);
+  const readBack = a.clientIdMode === 'read_back';
+
+  let cached: { token: string; expiresAt: number } | undefined;
+  let pending: Promise<string> | undefined;
+
+  const call = async (what: string, url: string, init: RequestInit): Promise<Response> => {
+    try {
+      // Never follow redirects with credentials attached; bounded in time.
+      return await http(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    } catch (e) {
+      const err = e as Error & { cause?: { message?: string; code?: string } };
+      const cause = err.cause ? ` (${err.cause.code ?? ''} ${err.cause.message ?? ''})` : '';
+      throw unavailable(`${what}: ${err.message}${cause}`);
+    }
+  };
+
+  /** M2M access token (RFC 6749 §4.4), cached until shortly before it expires. */
+  const fetchToken = async (): Promise<string> => {
+    let secret: string;
+    try {
+      secret = await deps.secrets.resolve(a.clientSecret);
+    } catch (e) {
+      throw unavailable(`asgardeo client secret unavailable: ${(e as Error).message}`);
+    }
+    const res = await call('asgardeo token request', `${base}/oauth2/token`, {
+      method: 'POST',
+      headers: {
+        authorization: basicAuth(a.clientId, secret),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
+    });
+    if (res.status >= 500) throw unavailable(await apiReason('asgardeo token request', res));
+    if (!res.ok) throw misconfigured(await apiReason('asgardeo token request (check client_id/secret)', res));
+    const body = await readJson(res);
+    const token = body?.access_token;
+    if (typeof token !== 'string' || !token)
+      throw misconfigured('asgardeo token response has no access_token');
+    if (typeof body?.scope === 'string') {
+      const granted = new Set(body.scope.split(' '));
+      const missing = scope.split(' ').filter((s) => !granted.has(s));
+      if (missing.length) {
+        throw misconfigured(
+          `asgardeo M2M application is not authorized for ${missing.join(', ')} (Application Management API)`,
+        );
+      }
+    }
+    const ttl = typeof body?.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 300;
+    cached = { token, expiresAt: Date.now() + Math.max(ttl - 60, 10) * 1000 };
+    return token;
+  };
+
+  const m2mToken = async (): Promise<string> => {
+    if (cached && cached.expiresAt > Date.now()) return cached.token;
+    pending ??= fetchToken().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  /** A management API call with the M2M token; one retry with a fresh token on 401. */
+  const managementCall = async (what: string, url: string, init: RequestInit): Promise<Response> => {
+    for (let attempt = 0; ; attempt++) {
+      const token = await m2mToken();
+      const res = await call(what, url, {
+        ...init,
+        headers: {
+          ...(init.headers as Record<string, string>),
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+        },
+      });
+      if (res.status === 401 && attempt === 0) {
+        cached = undefined;
+        continue;
+      }
+      return res;
+    }
+  };
+
+  const createApplication = async (reg: ClientRegistration) => {
+    for (let attempt = 0; ; attempt++) {
+      const clientId = readBack ? undefined : newClientId();
+      const body = applicationBody(reg, { clientId, nameSuffix: randomAlnum(6) });
+      const res = await managementCall('asgardeo create application', `${base}/api/server/v1/applications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status === 201) {
+        const appId = applicationIdFromLocation(res.headers.get('location'));
+        if (!appId) throw misconfigured('asgardeo created an application but sent no usable Location header');
+        return { appId, clientId };
+      }
+      // A name or client id clash (409): both are random, so one fresh attempt settles it.
+      if (res.status === 409 && attempt === 0) continue;
+      if (res.status === 400) {
+        throw new OAuthError(
+          400,
+          'invalid_client_metadata',
+          'the identity provider rejected the client metadata',
+          await apiReason('asgardeo create application', res),
+        );
+      }
+      if (res.status >= 500 || res.status === 429)
+        throw unavailable(await apiReason('asgardeo create application', res));
+      throw misconfigured(await apiReason('asgardeo create application', res));
+    }
+  };
+
+  const readClientId = async (appId: string): Promise<string> => {
+    const res = await managementCall(
+      'asgardeo read inbound oidc',
+      `${base}/api/server/v1/applications/${encodeURIComponent(appId)}/inbound-protocols/oidc`,
+      { method: 'GET' },
+    );
+    if (res.status >= 500) throw unavailable(await apiReason('asgardeo read inbound oidc', res));
+    if (!res.ok) throw misconfigured(await apiReason('asgardeo read inbound oidc', res));
+    const body = await readJson(res);
+    const id = body?.clientId;
+    if (typeof id !== 'string' || !id)
+      throw misconfigured('asgardeo inbound oidc configuration has no clientId');
+    return id;
+  };
+
+  return {
+    name: 'asgardeo',
+    metadata: async () => metadata,
+
+    async register(reg: ClientRegistration): Promise<RegisteredClient> {
+      let result: { appId: string; clientId?: string };
+      let clientId: string;
+      try {
+        result = await createApplication(reg);
+        clientId = result.clientId ?? (await readClientId(result.appId));
+      } catch (e) {
+        if (e instanceof OAuthError)
+          log.warn('asgardeo client registration failed', { reason: e.reason, status: e.status });
+        throw e;
+      }
+      log.info('asgardeo client registered', {
+        applicationId: result.appId,
+        clientId,
+        redirectUris: reg.redirect_uris.length,
+      });
+      return {
+        client_id: clientId,
+        client_id_issued_at: Math.floor(Date.now() / 1000),
+        metadata: {
+          redirect_uris: [...reg.redirect_uris],
+          grant_types: reg.grant_types.includes('refresh_token')
+            ? ['authorization_code', 'refresh_token']
+            : ['authorization_code'],
+          response_types: ['code'],
+          // RFC 7591 §3.2.1: the server may replace requested values; these clients are public.
+          token_endpoint_auth_method: 'none',
+          ...(reg.client_name ? { client_name: reg.client_name } : {}),
+          ...(reg.application_type ? { application_type: reg.application_type } : {}),
+        },
+      };
+    },
+
+    // Parameters pass through unchanged; `resource` (RFC 8707) included, for Asgardeo to honour
+    // or ignore. PKCE S256 is enforced by the facade and, per application, by Asgardeo.
+    authorizeParams: (p) => new URLSearchParams(p),
+    tokenParams: (p) => new URLSearchParams(p),
+  };
+}

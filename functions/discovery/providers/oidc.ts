@@ -1,0 +1,291 @@
+/**
+ * `oidc` provider: any standards-compliant OAuth 2 / OpenID Connect server (the original's
+ * "standard OAuth server" mode: Auth0, Keycloak, Okta, ...). I/O edge.
+ *
+ * IdP endpoints, most explicit first:
+ * 1. `default.path./.well-known/oauth-authorization-server.response.<endpoint>` (the original's
+ *    static metadata document; here its endpoint members say where the IdP is, they are NOT
+ *    published as the facade's endpoints);
+ * 2. `path_mapping` (`/authorize`, `/token`, `/register` → path on `default.base_url`);
+ * 3. the IdP's own metadata, fetched from `default.base_url` (OpenID Connect Discovery §4, then
+ *    RFC 8414 §3.1), or from the path `path_mapping` gives for a well-known URI.
+ * Discovered metadata must carry the issuer it was fetched for (RFC 8414 §3.3).
+ *
+ * Registration (RFC 7591) is forwarded to the IdP's registration endpoint: one IdP client per
+ * registration, never a shared static client id (confused-deputy rule). When `default.client_id`
+ * and `default.client_secret` are set, the request carries a bearer token the proxy obtains with
+ * `client_credentials` (RFC 7591 §3 "initial access token"; Keycloak and Okta need one).
+ */
+import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
+import { OAuthError } from '../../shared/errors.ts';
+import { type Logger, silentLogger } from '../../shared/log.ts';
+import { checkIdpUrl, idpCall } from '../idp-http.ts';
+import { unavailable } from '../token.ts';
+import type {
+  ClientRegistration,
+  IdentityProvider,
+  IdpMetadata,
+  ProviderDeps,
+  RegisteredClient,
+} from './types.ts';
+
+export interface StandardIdpSettings {
+  readonly name: 'oidc' | 'embedded';
+  /** IdP base URL (issuer, or the host the original's `path_mapping` paths are relative to). */
+  readonly baseUrl: string;
+  readonly jwksUrl?: string;
+  readonly path: Readonly<Record<string, PathRule>>;
+  readonly pathMapping: Readonly<Record<string, string>>;
+  readonly clientId?: string;
+  readonly clientSecret?: SecretRef;
+  /** Issuer the IdP's metadata must carry (default: `baseUrl`). */
+  readonly issuer?: string;
+}
+
+const WELL_KNOWN = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'] as const;
+const REGISTRATION_ERRORS = new Set([
+  'invalid_redirect_uri',
+  'invalid_client_metadata',
+  'invalid_software_statement',
+  'unapproved_software_statement',
+]);
+/** Metadata is re-fetched after this long (keys and endpoints rarely move). */
+const METADATA_TTL_MS = 60 * 60 * 1000;
+
+const trimSlash = (s: string) => s.replace(/\/+$/, '');
+
+/** The static response document of the original's config, if any (pure). */
+export function staticResponse(
+  path: Readonly<Record<string, PathRule>>,
+): Readonly<Record<string, unknown>> | undefined {
+  for (const p of WELL_KNOWN) if (path[p]?.response) return path[p]!.response;
+  return undefined;
+}
+
+/** Candidate metadata URLs for an IdP base URL (pure). */
+export function metadataUrls(baseUrl: string, pathMapping: Readonly<Record<string, string>>): string[] {
+  const base = trimSlash(baseUrl);
+  const u = new URL(base);
+  const mapped = WELL_KNOWN.map((w) => pathMapping[w]).filter((p): p is string => !!p);
+  if (mapped.length) return mapped.map((p) => `${u.origin}${p}`);
+  const path = u.pathname === '/' ? '' : trimSlash(u.pathname);
+  return [
+    ...new Set([
+      `${base}/.well-known/openid-configuration`,
+      `${u.origin}/.well-known/oauth-authorization-server${path}`,
+    ]),
+  ];
+}
+
+/** Endpoints the config states explicitly (pure). */
+export function configuredEndpoints(s: StandardIdpSettings): Partial<IdpMetadata> {
+  const out: Record<string, unknown> = {};
+  const origin = new URL(s.baseUrl).origin;
+  const map: Record<string, string> = {
+    '/authorize': 'authorization_endpoint',
+    '/token': 'token_endpoint',
+    '/register': 'registration_endpoint',
+  };
+  for (const [facadePath, member] of Object.entries(map)) {
+    const to = s.pathMapping[facadePath];
+    if (to) out[member] = `${origin}${to}`;
+  }
+  const resp = staticResponse(s.path);
+  for (const member of [
+    'issuer',
+    'authorization_endpoint',
+    'token_endpoint',
+    'registration_endpoint',
+    'jwks_uri',
+  ]) {
+    if (typeof resp?.[member] === 'string' && resp[member]) out[member] = resp[member];
+  }
+  if (s.jwksUrl && !out.jwks_uri) out.jwks_uri = s.jwksUrl;
+  return out as Partial<IdpMetadata>;
+}
+
+function safeText(v: unknown, max = 200): string | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters
+  return typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max) : undefined;
+}
+
+export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDeps): IdentityProvider {
+  const http = deps.fetch ?? fetch;
+  const log: Logger = deps.log ?? silentLogger;
+  const fixed = configuredEndpoints(s);
+  const rules = s.path;
+  let cached: { meta: IdpMetadata; at: number } | undefined;
+  let loading: Promise<IdpMetadata> | undefined;
+
+  const discover = async (): Promise<Record<string, unknown>> => {
+    let last = 'no metadata URL';
+    for (const url of metadataUrls(s.baseUrl, s.pathMapping)) {
+      const r = await idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } });
+      if (r.status === 200 && r.json) {
+        const expected = trimSlash(typeof fixed.issuer === 'string' ? fixed.issuer : (s.issuer ?? s.baseUrl));
+        if (typeof r.json.issuer !== 'string' || trimSlash(r.json.issuer) !== expected) {
+          // RFC 8414 §3.3: metadata whose issuer differs from the one asked for MUST NOT be used.
+          throw unavailable(
+            `IdP metadata at ${url} has issuer ${String(r.json.issuer)}, expected ${expected}`,
+          );
+        }
+        return r.json;
+      }
+      last = `${url} answered HTTP ${r.status}`;
+    }
+    throw unavailable(`IdP metadata not found: ${last}`);
+  };
+
+  const load = async (): Promise<IdpMetadata> => {
+    const needDiscovery =
+      !fixed.authorization_endpoint || !fixed.token_endpoint || !fixed.registration_endpoint;
+    const found = needDiscovery ? await discover() : {};
+    const meta = { ...found, ...fixed } as Record<string, unknown>;
+    meta.issuer ??= s.baseUrl;
+    checkIdpUrl('IdP authorization_endpoint', meta.authorization_endpoint);
+    checkIdpUrl('IdP token_endpoint', meta.token_endpoint);
+    if (meta.registration_endpoint !== undefined)
+      checkIdpUrl('IdP registration_endpoint', meta.registration_endpoint);
+    return meta as IdpMetadata;
+  };
+
+  const metadata = async (): Promise<IdpMetadata> => {
+    if (cached && Date.now() - cached.at < METADATA_TTL_MS) return cached.meta;
+    loading ??= load()
+      .then((meta) => {
+        cached = { meta, at: Date.now() };
+        return meta;
+      })
+      .finally(() => {
+        loading = undefined;
+      });
+    return loading;
+  };
+
+  // Initial access token for registration (client_credentials), cached until shortly before expiry.
+  let iat: { token: string; until: number } | undefined;
+  const initialAccessToken = async (tokenEndpoint: string): Promise<string | undefined> => {
+    if (!s.clientId || !s.clientSecret) return undefined;
+    if (iat && iat.until > Date.now()) return iat.token;
+    const secret = await deps.secrets.resolve(s.clientSecret);
+    const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString(
+      'base64',
+    );
+    const r = await idpCall(http, 'IdP client_credentials', tokenEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${basic}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+    });
+    const token = r.json?.access_token;
+    if (r.status !== 200 || typeof token !== 'string') {
+      throw new OAuthError(
+        502,
+        'server_error',
+        'client registration failed at the identity provider',
+        `client_credentials for registration: HTTP ${r.status}`,
+      );
+    }
+    const ttl = typeof r.json?.expires_in === 'number' ? r.json.expires_in : 300;
+    iat = { token, until: Date.now() + Math.max(0, ttl - 30) * 1000 };
+    return token;
+  };
+
+  const bodyParams = (p: string) => rules[p]?.addBodyParams ?? [];
+
+  return {
+    name: s.name,
+    metadata,
+
+    async register(reg: ClientRegistration): Promise<RegisteredClient> {
+      const meta = await metadata();
+      if (!meta.registration_endpoint) {
+        throw new OAuthError(
+          501,
+          'server_error',
+          'dynamic client registration is not available',
+          'the IdP has no registration_endpoint (set path_mapping./register)',
+        );
+      }
+      const body: Record<string, unknown> = { ...reg };
+      for (const { name, value } of bodyParams('/register')) body[name] = value;
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        accept: 'application/json',
+      };
+      const token = await initialAccessToken(meta.token_endpoint);
+      if (token) headers.authorization = `Bearer ${token}`;
+      const r = await idpCall(http, 'IdP registration', meta.registration_endpoint, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
+      const j = r.json;
+      if ((r.status === 201 || r.status === 200) && j && typeof j.client_id === 'string' && j.client_id) {
+        const { client_id, client_secret, client_id_issued_at, client_secret_expires_at, ...rest } = j;
+        return {
+          client_id,
+          client_secret: typeof client_secret === 'string' ? client_secret : undefined,
+          client_id_issued_at: typeof client_id_issued_at === 'number' ? client_id_issued_at : undefined,
+          client_secret_expires_at:
+            typeof client_secret_expires_at === 'number' ? client_secret_expires_at : undefined,
+          metadata: rest,
+        };
+      }
+      if (r.status === 400 && j && typeof j.error === 'string') {
+        const code = REGISTRATION_ERRORS.has(j.error) ? j.error : 'invalid_client_metadata';
+        throw new OAuthError(
+          400,
+          code as 'invalid_client_metadata',
+          safeText(j.error_description) ?? 'the identity provider refused the client metadata',
+          `IdP registration refused: ${j.error}`,
+        );
+      }
+      if (r.status >= 500) throw unavailable(`IdP registration answered HTTP ${r.status}`);
+      log.error('IdP registration failed', { status: r.status, endpoint: meta.registration_endpoint });
+      throw new OAuthError(
+        502,
+        'server_error',
+        'client registration failed at the identity provider',
+        `IdP registration answered HTTP ${r.status}: ${r.text.slice(0, 200)}`,
+      );
+    },
+
+    authorizeParams(params: URLSearchParams): URLSearchParams {
+      const out = new URLSearchParams(params);
+      for (const { name, value } of rules['/authorize']?.addQueryParams ?? []) out.set(name, value);
+      return out;
+    },
+
+    tokenParams(params: URLSearchParams): URLSearchParams {
+      const out = new URLSearchParams(params);
+      for (const { name, value } of bodyParams('/token')) out.set(name, value);
+      return out;
+    },
+
+    metadataOverrides() {
+      return staticResponse(rules) ?? {};
+    },
+  };
+}
+
+export function createOidcProvider(config: Config, deps: ProviderDeps): IdentityProvider {
+  const o = config.oidc;
+  if (!o) throw new Error('createOidcProvider: config.oidc (the `default` block) is missing');
+  return createStandardProvider(
+    {
+      name: 'oidc',
+      baseUrl: o.baseUrl,
+      jwksUrl: o.jwksUrl,
+      path: o.path,
+      pathMapping: config.discovery.pathMapping,
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+      issuer: config.token.issuer,
+    },
+    deps,
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * Token endpoint facade policy (pure): validate the client's token request (RFC 6749 §4.1.3,
+ * §6; OAuth 2.1 §4.1.3; RFC 7636 §4.5), build the body sent to the IdP (original's
+ * `/token.addBodyParams`), and turn the IdP's answer into ours:
+ * - 200 JSON with `access_token` and `token_type` → passed through, `Cache-Control: no-store`;
+ * - 4xx JSON OAuth error (RFC 6749 §5.2) → passed through (code, description, uri only);
+ * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
+ *   never a bare 500, with the IdP's detail in the log only.
+ */
+import type { ParamOverride } from '../shared/config.ts';
+import { jsonResponse, OAuthError, type OAuthErrorCode } from '../shared/errors.ts';
+
+export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
+const GRANTS = new Set(['authorization_code', 'refresh_token']);
+/** RFC 7636 §4.1: code_verifier = 43*128 unreserved. */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+function bad(code: OAuthErrorCode, description: string): never {
+  throw new OAuthError(400, code, description, `token request refused: ${description}`);
+}
+
+export function parseTokenRequest(contentType: string | null, body: Uint8Array): URLSearchParams {
+  if (body.byteLength > TOKEN_LIMITS.bodyBytes) {
+    throw new OAuthError(413, 'invalid_request', `request body larger than ${TOKEN_LIMITS.bodyBytes} bytes`);
+  }
+  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/x-www-form-urlencoded') {
+    bad('invalid_request', 'content type must be application/x-www-form-urlencoded');
+  }
+  const params = new URLSearchParams(Buffer.from(body).toString('utf8'));
+  const seen = new Set<string>();
+  let n = 0;
+  for (const [k, v] of params) {
+    if (++n > TOKEN_LIMITS.params) bad('invalid_request', 'too many parameters');
+    // RFC 6749 §3.2: parameters MUST NOT be included more than once (RFC 8707 allows `resource`).
+    if (seen.has(k) && k !== 'resource') bad('invalid_request', `parameter ${k} is repeated`);
+    if (v.length > TOKEN_LIMITS.value) bad('invalid_request', `${k} is too long`);
+    seen.add(k);
+  }
+  const grant = params.get('grant_type');
+  if (!grant) bad('invalid_request', 'grant_type is required');
+  if (!GRANTS.has(grant))
+    bad('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
+  if (grant === 'authorization_code') {
+    if (!params.get('code')) bad('invalid_request', 'code is required');
+    if (!params.get('redirect_uri')) bad('invalid_request', 'redirect_uri is required');
+    const verifier = params.get('code_verifier');
+    if (!verifier) bad('invalid_request', 'code_verifier is required (PKCE)');
+    if (!CODE_VERIFIER.test(verifier)) bad('invalid_request', 'code_verifier is malformed');
+  } else if (!params.get('refresh_token')) {
+    bad('invalid_request', 'refresh_token is required');
+  }
+  return params;
+}
+
+/** The body for the IdP: the client's parameters with the configured ones set (they win). */
+export function idpTokenBody(params: URLSearchParams, inject: readonly ParamOverride[]): URLSearchParams {
+  const out = new URLSearchParams(params);
+  for (const { name, value } of inject) out.set(name, value);
+  return out;
+}
+
+const OAUTH_ERROR = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
+
+export function unavailable(reason: string): OAuthError {
+  return new OAuthError(
+    503,
+    'temporarily_unavailable',
+    'the identity provider is temporarily unavailable',
+    reason,
+    undefined,
+    {
+      'retry-after': '5',
+    },
+  );
+}
+
+/** Map the IdP token endpoint's answer to the facade's response (see module comment). */
+export function tokenResponseFromIdp(status: number, contentType: string | null, text: string): Response {
+  let body: unknown;
+  if ((contentType ?? '').toLowerCase().includes('json')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+  }
+  const obj =
+    typeof body === 'object' && body !== null && !Array.isArray(body)
+      ? (body as Record<string, unknown>)
+      : undefined;
+  if (status === 200 && obj && typeof obj.access_token === 'string' && typeof obj.token_type === 'string') {
+    return jsonResponse(200, obj);
+  }
+  if (status >= 400 && status < 500 && obj && typeof obj.error === 'string' && OAUTH_ERROR.test(obj.error)) {
+    const out: Record<string, unknown> = { error: obj.error };
+    if (typeof obj.error_description === 'string')
+      out.error_description = obj.error_description.slice(0, 300);
+    if (typeof obj.error_uri === 'string' && /^https:\/\//.test(obj.error_uri)) out.error_uri = obj.error_uri;
+    // RFC 6749 §5.2: 401 for invalid_client authenticated with a header; keep the IdP's status.
+    return jsonResponse(status, out, status === 401 ? { 'www-authenticate': 'Basic realm="token"' } : {});
+  }
+  throw unavailable(
+    `IdP token endpoint answered HTTP ${status} (${contentType ?? 'no content type'}) without a usable body`,
+  );
+}

@@ -1,0 +1,154 @@
+/**
+ * Access-token verifier for Amazon Cognito user pools (aws-jwt-verify, zero dependencies: the
+ * proxy bundle stays free of the AWS SDK).
+ *
+ * Cognito access tokens carry no `aud` claim (RFC 9068 §2.2 is not followed), so the audience
+ * check of RFC 8707 cannot be made. What binds a token to this MCP server instead is the resource
+ * server's custom scope: a token must be an access token (`token_use` = "access") of this pool
+ * and carry at least one of the resource scopes (`token.required_scopes`, else `cognito.scopes`).
+ * A token lacking all of them was not issued for us and is rejected like a wrong audience (401);
+ * the proxy core then enforces every required scope (403 insufficient_scope).
+ */
+import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
+import {
+  FetchError,
+  JwksNotAvailableInCacheError,
+  JwksValidationError,
+  JwkValidationError,
+} from 'aws-jwt-verify/error';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import { SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
+import type { Config } from '../shared/config.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
+import {
+  type Identity,
+  identityOf,
+  TokenRejected,
+  type TokenVerifier,
+  VerifierUnavailable,
+} from './token.ts';
+
+/** Scopes that every Cognito token can carry: they say nothing about which resource it is for. */
+const GENERIC_SCOPES = new Set(['openid', 'email', 'phone', 'profile', 'aws.cognito.signin.user.admin']);
+
+/** The scopes of which a token must carry at least one (the audience substitute). */
+export function resourceScopes(config: Config): string[] {
+  const s = config.token.requiredScopes.length ? config.token.requiredScopes : (config.cognito?.scopes ?? []);
+  return [...s];
+}
+
+/** Whether `resourceScopes` can tell this resource's tokens apart from any other app client's. */
+export function bindsToResource(scopes: readonly string[]): boolean {
+  return scopes.some((s) => !GENERIC_SCOPES.has(s));
+}
+
+function isUnavailable(e: unknown): boolean {
+  return (
+    e instanceof FetchError ||
+    e instanceof JwksValidationError ||
+    e instanceof JwkValidationError ||
+    e instanceof JwksNotAvailableInCacheError
+  );
+}
+
+/**
+ * JWKS fetcher for an endpoint override: the library's own fetcher speaks https only, while local
+ * emulators serve http on loopback. Bounded by a timeout; redirects are refused.
+ */
+function overrideFetcher(timeoutMs: number): Fetcher {
+  return {
+    async fetch(uri: string): Promise<ArrayBuffer> {
+      let res: Response;
+      try {
+        res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+      } catch (e) {
+        throw new FetchError(uri, (e as Error).message);
+      }
+      if (!res.ok) throw new FetchError(uri, `status ${res.status}`);
+      return res.arrayBuffer();
+    },
+  };
+}
+
+export function createCognitoVerifier(
+  config: Config,
+  log: Logger = createLogger('proxy'),
+): TokenVerifier & { warm(): Promise<void> } {
+  const c = config.cognito;
+  if (!c) throw new Error('createCognitoVerifier: config.cognito is missing');
+  const scope = resourceScopes(config);
+  if (scope.length === 0) {
+    // Without a scope there is nothing tying a pool token to this MCP server: refuse to start.
+    throw new Error(
+      'provider "cognito" needs `cognito.scopes` or `token.required_scopes` (Cognito access tokens have no aud)',
+    );
+  }
+  if (!bindsToResource(scope)) {
+    log.warn('cognito resource scopes are all generic: any app client of the pool can call this server', {
+      scope,
+    });
+  }
+  const algorithms = new Set(config.token.algorithms);
+  const customJwtCheck = ({ header }: { header: { alg?: string } }) => {
+    if (!header.alg || !algorithms.has(header.alg))
+      throw new TokenRejected(`algorithm ${header.alg} not allowed`);
+  };
+
+  // An unknown `kid` triggers at most one JWKS re-fetch per cooldown.
+  const penaltyBox = new SimplePenaltyBox({ waitSeconds: config.token.jwksCooldownSeconds });
+  const jwksCache = new SimpleJwksCache(
+    c.endpoint ? { penaltyBox, fetcher: overrideFetcher(5000) } : { penaltyBox },
+  );
+
+  // Real Cognito: the library derives issuer and JWKS from the pool id. A local endpoint override
+  // (emulators) has another issuer, so the generic verifier runs with the same Cognito checks.
+  const verifier = c.endpoint
+    ? JwtVerifier.create(
+        {
+          issuer: config.token.issuer,
+          jwksUri: config.token.jwksUri ?? `${config.token.issuer}/.well-known/jwks.json`,
+          audience: null,
+          scope,
+          graceSeconds: config.token.clockSkewSeconds,
+          customJwtCheck: ({ header, payload }) => {
+            customJwtCheck({ header });
+            if (payload.token_use !== 'access')
+              throw new TokenRejected(`token_use is ${String(payload.token_use)}, not access`);
+          },
+        },
+        { jwksCache },
+      )
+    : CognitoJwtVerifier.create(
+        {
+          userPoolId: c.userPoolId,
+          tokenUse: 'access',
+          clientId: null,
+          scope,
+          graceSeconds: config.token.clockSkewSeconds,
+          customJwtCheck,
+        },
+        { jwksCache },
+      );
+
+  return {
+    // `audiences` is not used: Cognito access tokens have no `aud` (see above).
+    async verify(token: string, _audiences: readonly string[]): Promise<Identity> {
+      let payload: Record<string, unknown>;
+      try {
+        payload = (await verifier.verify(token)) as Record<string, unknown>;
+      } catch (e) {
+        if (e instanceof TokenRejected) throw e;
+        if (isUnavailable(e)) throw new VerifierUnavailable(`JWKS unavailable: ${(e as Error).message}`);
+        throw new TokenRejected(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+      }
+      return identityOf(payload);
+    },
+    async warm() {
+      try {
+        await verifier.hydrate();
+      } catch (e) {
+        throw new VerifierUnavailable(`JWKS warm-up failed: ${(e as Error).message}`);
+      }
+    },
+  };
+}
