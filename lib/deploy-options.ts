@@ -1,0 +1,278 @@
+/**
+ * The `deploy:` block of `config.yaml`: settings only the CDK app reads (Lambda sizing, VPC,
+ * CloudFront, a Cognito user pool to create). The functions never see it (it is stripped from
+ * their environment) and `parseConfig` ignores it. Errors are `ConfigError`s naming the key,
+ * exactly like the rest of the config.
+ */
+import { ConfigError } from '../functions/shared/config.ts';
+import type { RawConfig } from './config-source.ts';
+
+export type RuntimeName = 'nodejs22.x' | 'nodejs24.x';
+export const RUNTIMES: readonly RuntimeName[] = ['nodejs22.x', 'nodejs24.x'];
+
+/** CloudWatch Logs retention periods (days) accepted by CloudFormation. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export interface VpcOptions {
+  readonly vpcId: string;
+  /** Look the VPC up at synth (needs credentials and an explicit account/region). */
+  readonly lookup: boolean;
+  readonly availabilityZones: readonly string[];
+  readonly privateSubnetIds: readonly string[];
+  /** Attach the discovery function too (only needed when the IdP is reachable only from the VPC). */
+  readonly attachDiscovery: boolean;
+  /** Create an SSM interface endpoint (for a discovery function in subnets without NAT). */
+  readonly ssmEndpoint: boolean;
+}
+
+export interface CloudFrontOptions {
+  readonly domainName: string;
+  /** ACM certificate in us-east-1 covering `domainName`. */
+  readonly certificateArn: string;
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
+  readonly originReadTimeoutSeconds: number;
+  readonly webAclArn?: string;
+}
+
+export interface CognitoCreateOptions {
+  readonly domainPrefix?: string;
+  readonly resourceServerIdentifier: string;
+  readonly scopes: readonly string[];
+}
+
+export interface DeployOptions {
+  readonly stackName: string;
+  readonly account?: string;
+  readonly region?: string;
+  readonly runtime: RuntimeName;
+  readonly proxy: { readonly memoryMb: number; readonly timeoutSeconds?: number };
+  readonly discovery: { readonly memoryMb: number; readonly timeoutSeconds: number };
+  readonly logRetentionDays: number;
+  readonly ssmKmsKeyArn?: string;
+  readonly vpc?: VpcOptions;
+  readonly cloudfront?: CloudFrontOptions;
+  readonly cognito: CognitoCreateOptions;
+  /** Name of the server in the printed `mcpServers` client snippet. */
+  readonly clientName: string;
+}
+
+const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Block {
+  constructor(
+    private readonly raw: RawConfig,
+    readonly prefix: string,
+  ) {}
+
+  key(k: string): string {
+    return `${this.prefix}.${k}`;
+  }
+
+  has(k: string): boolean {
+    const v = this.raw[k];
+    return v !== undefined && v !== null && v !== '';
+  }
+
+  obj(k: string): Block | undefined {
+    const v = this.raw[k];
+    if (v === undefined || v === null) return undefined;
+    if (!isObject(v)) throw new ConfigError(this.key(k), 'must be a mapping');
+    return new Block(v, this.key(k));
+  }
+
+  str(k: string, re?: RegExp, example?: string): string | undefined {
+    const v = this.raw[k];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string')
+      throw new ConfigError(this.key(k), `must be a string (got ${JSON.stringify(v)})`);
+    if (re && !re.test(v)) throw new ConfigError(this.key(k), `must look like "${example}" (got "${v}")`);
+    return v;
+  }
+
+  int(k: string, def: number, min: number, max: number): number;
+  int(k: string, def: undefined, min: number, max: number): number | undefined;
+  int(k: string, def: number | undefined, min: number, max: number): number | undefined {
+    const v = this.raw[k];
+    if (v === undefined || v === null || v === '') return def;
+    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError(
+        this.key(k),
+        `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`,
+      );
+    }
+    return n;
+  }
+
+  bool(k: string, def: boolean): boolean {
+    const v = this.raw[k];
+    if (v === undefined || v === null) return def;
+    if (typeof v === 'boolean') return v;
+    if (v === 'true' || v === 'false') return v === 'true';
+    throw new ConfigError(this.key(k), `must be true or false (got ${JSON.stringify(v)})`);
+  }
+
+  list(k: string, re: RegExp, example: string): string[] {
+    const v = this.raw[k];
+    if (v === undefined || v === null) return [];
+    const arr = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v;
+    if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string' && re.test(x))) {
+      throw new ConfigError(
+        this.key(k),
+        `must be a list of values like "${example}" (got ${JSON.stringify(v)})`,
+      );
+    }
+    return arr as string[];
+  }
+}
+
+function parseVpc(b: Block): VpcOptions {
+  const vpcId = b.str('id', /^vpc-[0-9a-f]{8,17}$/, 'vpc-0123456789abcdef0');
+  if (!vpcId) throw new ConfigError(b.key('id'), 'is required when `deploy.vpc` is set');
+  const lookup = b.bool('lookup', false);
+  const privateSubnetIds = b.list(
+    'private_subnet_ids',
+    /^subnet-[0-9a-f]{8,17}$/,
+    'subnet-0123456789abcdef0',
+  );
+  const availabilityZones = b.list('availability_zones', /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'eu-west-1a');
+  if (lookup) {
+    if (privateSubnetIds.length || availabilityZones.length) {
+      throw new ConfigError(
+        b.key('lookup'),
+        'cannot be combined with `deploy.vpc.private_subnet_ids` or `deploy.vpc.availability_zones`',
+      );
+    }
+  } else {
+    if (!privateSubnetIds.length) {
+      throw new ConfigError(
+        b.key('private_subnet_ids'),
+        'is required: list the private subnets (with a NAT route) for the proxy, or set `deploy.vpc.lookup: true` to look them up at synth (needs AWS credentials)',
+      );
+    }
+    if (!availabilityZones.length || privateSubnetIds.length % availabilityZones.length !== 0) {
+      throw new ConfigError(
+        b.key('availability_zones'),
+        `must list the availability zone of each private subnet, in order (${privateSubnetIds.length} subnet(s), ${availabilityZones.length} zone(s))`,
+      );
+    }
+  }
+  const attachDiscovery = b.bool('attach_discovery', false);
+  const ssmEndpoint = b.bool('ssm_endpoint', false);
+  if (ssmEndpoint && !attachDiscovery) {
+    throw new ConfigError(
+      b.key('ssm_endpoint'),
+      'needs `deploy.vpc.attach_discovery: true`: only the discovery function reads SSM',
+    );
+  }
+  return { vpcId, lookup, availabilityZones, privateSubnetIds, attachDiscovery, ssmEndpoint };
+}
+
+function parseCloudFront(b: Block): CloudFrontOptions {
+  const domainName = b.str(
+    'domain_name',
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'mcp.example.com',
+  );
+  if (!domainName) {
+    throw new ConfigError(
+      b.key('domain_name'),
+      'is required when `deploy.cloudfront` is set: the functions must know their public host from config (a CloudFront host cannot be passed to them safely)',
+    );
+  }
+  const certificateArn = b.str(
+    'certificate_arn',
+    /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/,
+    'arn:aws:acm:us-east-1:123456789012:certificate/…',
+  );
+  if (!certificateArn)
+    throw new ConfigError(b.key('certificate_arn'), 'is required when `deploy.cloudfront` is set');
+  if (!certificateArn.split(':')[3]!.startsWith('us-east-1')) {
+    throw new ConfigError(
+      b.key('certificate_arn'),
+      `must be an ACM certificate in us-east-1, as CloudFront requires (got "${certificateArn}")`,
+    );
+  }
+  const hostedZoneId = b.str('hosted_zone_id', /^Z[A-Z0-9]{1,32}$/, 'Z0123456789ABCDEFGHIJ');
+  const hostedZoneName = b.str('hosted_zone_name');
+  if (hostedZoneId && !hostedZoneName) {
+    throw new ConfigError(b.key('hosted_zone_name'), 'is required with `deploy.cloudfront.hosted_zone_id`');
+  }
+  if (hostedZoneName && !(domainName === hostedZoneName || domainName.endsWith(`.${hostedZoneName}`))) {
+    throw new ConfigError(
+      b.key('hosted_zone_name'),
+      `must contain \`deploy.cloudfront.domain_name\` (got "${hostedZoneName}" for "${domainName}")`,
+    );
+  }
+  return {
+    domainName,
+    certificateArn,
+    hostedZoneId,
+    hostedZoneName: hostedZoneId ? hostedZoneName : undefined,
+    originReadTimeoutSeconds: b.int('origin_read_timeout_seconds', 30, 1, 180),
+    webAclArn: b.str(
+      'web_acl_arn',
+      /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/.+$/,
+      'arn:aws:wafv2:us-east-1:123456789012:global/webacl/name/id',
+    ),
+  };
+}
+
+function parseCognito(b: Block | undefined): CognitoCreateOptions {
+  const scopes = b?.list('scopes', /^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$/, 'tools') ?? [];
+  return {
+    domainPrefix: b?.str('domain_prefix', /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'acme-mcp-auth'),
+    resourceServerIdentifier:
+      b?.str('resource_server_identifier', /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/, 'mcp') ?? 'mcp',
+    scopes: scopes.length ? scopes : ['tools'],
+  };
+}
+
+/** Parse the `deploy:` block (absent = all defaults). */
+export function parseDeployOptions(raw: RawConfig): DeployOptions {
+  const v = raw.deploy;
+  if (v !== undefined && v !== null && !isObject(v)) throw new ConfigError('deploy', 'must be a mapping');
+  const d = new Block(isObject(v) ? v : {}, 'deploy');
+  const runtime = d.str('runtime') ?? 'nodejs22.x';
+  if (!RUNTIMES.includes(runtime as RuntimeName)) {
+    throw new ConfigError('deploy.runtime', `must be one of ${RUNTIMES.join(', ')} (got "${runtime}")`);
+  }
+  const retention = d.int('log_retention_days', 30, 1, 3653);
+  if (!RETENTION_DAYS.includes(retention)) {
+    throw new ConfigError(
+      'deploy.log_retention_days',
+      `must be one of ${RETENTION_DAYS.join(', ')} (got ${retention})`,
+    );
+  }
+  const proxy = d.obj('proxy');
+  const discovery = d.obj('discovery');
+  const vpc = d.obj('vpc');
+  const cloudfront = d.obj('cloudfront');
+  return {
+    stackName: d.str('stack_name', /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'McpAuthProxy') ?? 'McpAuthProxy',
+    account: d.str('account', /^\d{12}$/, '123456789012'),
+    region: d.str('region', /^[a-z]{2}(-[a-z]+)+-\d$/, 'eu-west-1'),
+    runtime: runtime as RuntimeName,
+    proxy: {
+      memoryMb: proxy?.int('memory_mb', 512, 128, 10240) ?? 512,
+      timeoutSeconds: proxy?.int('timeout_seconds', undefined, 1, 900),
+    },
+    discovery: {
+      memoryMb: discovery?.int('memory_mb', 256, 128, 10240) ?? 256,
+      timeoutSeconds: discovery?.int('timeout_seconds', 15, 1, 900) ?? 15,
+    },
+    logRetentionDays: retention,
+    ssmKmsKeyArn: d.str(
+      'ssm_kms_key_arn',
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/,
+      'arn:aws:kms:eu-west-1:123456789012:key/…',
+    ),
+    vpc: vpc ? parseVpc(vpc) : undefined,
+    cloudfront: cloudfront ? parseCloudFront(cloudfront) : undefined,
+    cognito: parseCognito(d.obj('cognito')),
+    clientName: d.str('client_name', /^[A-Za-z0-9_.-]{1,64}$/, 'my-mcp-server') ?? 'mcp-auth-proxy',
+  };
+}

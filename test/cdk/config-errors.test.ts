@@ -1,0 +1,254 @@
+/**
+ * A bad config fails synth with the exact message naming the key (the same `ConfigError` the
+ * functions would log at cold start), and `-c` overrides reach the functions. The last tests run
+ * the real `bin/app.ts` the way the CDK CLI does (context in CDK_CONTEXT_JSON, CDK_OUTDIR).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/shared/config.ts';
+import { applyOverrides, type RawConfig } from '../../lib/config-source.ts';
+import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
+import { BASE, build } from './helpers.ts';
+
+const VPC = {
+  id: 'vpc-0123456789abcdef0',
+  availability_zones: ['eu-west-1a'],
+  private_subnet_ids: ['subnet-0123456789abcdef0'],
+};
+const CLOUDFRONT = {
+  domain_name: 'mcp.example.com',
+  certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555',
+};
+
+const cases: [string, RawConfig, string][] = [
+  [
+    'missing upstream URL',
+    { provider: 'oidc', default: { base_url: 'https://idp.example.com' } },
+    'invalid config: `base_url` is required: the URL of the MCP server to protect',
+  ],
+  [
+    'unknown provider',
+    { ...BASE, provider: 'okta' },
+    'invalid config: `provider` must be one of embedded, oidc, asgardeo, cognito (got "okta")',
+  ],
+  [
+    'bad URL',
+    { ...BASE, default: { base_url: 'idp.example.com' } },
+    'invalid config: `default.base_url` must be an absolute URL (got "idp.example.com")',
+  ],
+  [
+    'VPC without subnets',
+    { ...BASE, deploy: { vpc: { id: VPC.id } } },
+    'invalid config: `deploy.vpc.private_subnet_ids` is required: list the private subnets (with a NAT route) for the proxy, or set `deploy.vpc.lookup: true` to look them up at synth (needs AWS credentials)',
+  ],
+  [
+    'VPC subnets without their zones',
+    { ...BASE, deploy: { vpc: { id: VPC.id, private_subnet_ids: VPC.private_subnet_ids } } },
+    'invalid config: `deploy.vpc.availability_zones` must list the availability zone of each private subnet, in order (1 subnet(s), 0 zone(s))',
+  ],
+  [
+    'the embedded demo IdP',
+    { base_url: 'https://mcp.internal.example.com' },
+    'invalid config: `provider` must be oidc, asgardeo or cognito to deploy ("embedded" is the local demo IdP of `npm start`)',
+  ],
+  [
+    'an inline secret',
+    { ...BASE, default: { base_url: 'https://idp.example.com', client_secret: 's3cr3t' } },
+    'invalid config: `default.client_secret` must not be inline in a deployed config: store it as an SSM SecureString and set `default.client_secret_ssm_parameter` to its name',
+  ],
+  [
+    'a secret injected as a token-request parameter',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'client_secret', value: 's3cr3t' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0]` must not carry the secret "client_secret" in a deployed config: the functions\' environment is not a secret store',
+  ],
+  [
+    'a proxy timeout shorter than the stream bound',
+    { ...BASE, deploy: { proxy: { timeout_seconds: 600 } } },
+    'invalid config: `deploy.proxy.timeout_seconds` must be at least 845: `stream.max_duration_seconds` is 840 and streams must end before Lambda stops the function (got 600)',
+  ],
+  [
+    'a stream bound Lambda cannot honour',
+    { ...BASE, stream: { max_duration_seconds: 900 } },
+    'invalid config: `stream.max_duration_seconds` must be at most 895 to deploy: Lambda stops a function after 900 seconds (got 900)',
+  ],
+  [
+    'SSE heartbeats slower than the CloudFront read timeout',
+    { ...BASE, stream: { heartbeat_seconds: 45 }, deploy: { cloudfront: CLOUDFRONT } },
+    'invalid config: `stream.heartbeat_seconds` must be between 1 and 29 behind CloudFront (origin read timeout 30 s), or idle SSE streams are cut (got 45)',
+  ],
+  [
+    'a certificate outside us-east-1',
+    {
+      ...BASE,
+      deploy: {
+        cloudfront: {
+          ...CLOUDFRONT,
+          certificate_arn: CLOUDFRONT.certificate_arn.replace('us-east-1', 'eu-west-1'),
+        },
+      },
+    },
+    'invalid config: `deploy.cloudfront.certificate_arn` must be an ACM certificate in us-east-1, as CloudFront requires (got "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555")',
+  ],
+  [
+    'CloudFront without a domain',
+    { ...BASE, deploy: { cloudfront: { certificate_arn: CLOUDFRONT.certificate_arn } } },
+    'invalid config: `deploy.cloudfront.domain_name` is required when `deploy.cloudfront` is set: the functions must know their public host from config (a CloudFront host cannot be passed to them safely)',
+  ],
+  [
+    'a proxy_base_url that is not the CloudFront domain',
+    { ...BASE, proxy_base_url: 'https://other.example.com', deploy: { cloudfront: CLOUDFRONT } },
+    'invalid config: `proxy_base_url` must be "https://mcp.example.com" (the CloudFront domain) or unset (got "https://other.example.com")',
+  ],
+  [
+    'a Cognito pool to create without a domain prefix',
+    { provider: 'cognito', base_url: 'https://mcp.internal.example.com' },
+    'invalid config: `deploy.cognito.domain_prefix` is required to create a Cognito user pool (`cognito.user_pool_id` is not set): a prefix unique in the region, like "acme-mcp-auth"',
+  ],
+  [
+    'an SSM endpoint for a function outside the VPC',
+    { ...BASE, deploy: { vpc: { ...VPC, ssm_endpoint: true } } },
+    'invalid config: `deploy.vpc.ssm_endpoint` needs `deploy.vpc.attach_discovery: true`: only the discovery function reads SSM',
+  ],
+  [
+    'an unsupported runtime',
+    { ...BASE, deploy: { runtime: 'nodejs20.x' } },
+    'invalid config: `deploy.runtime` must be one of nodejs22.x, nodejs24.x (got "nodejs20.x")',
+  ],
+  [
+    'a wildcard SSM parameter name',
+    { ...BASE, default: { base_url: 'https://idp.example.com', client_secret_ssm_parameter: '/mcp-auth/*' } },
+    'invalid config: `default.client_secret_ssm_parameter` is not a valid SSM parameter name (got "/mcp-auth/*")',
+  ],
+  [
+    'a wildcard under a key the functions do not read (it would still become an IAM resource)',
+    { ...BASE, extra: { token_ssm_parameter: '*' } },
+    'invalid config: `extra.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
+  ],
+  [
+    'an invalid SSM parameter name',
+    { ...BASE, default: { base_url: 'https://idp.example.com', client_secret_ssm_parameter: 'bad name' } },
+    'invalid config: `default.client_secret_ssm_parameter` is not a valid SSM parameter name (got "bad name")',
+  ],
+];
+
+describe('invalid configs fail synth with the exact message', () => {
+  it.each(cases)('%s', (_name, raw, message) => {
+    let error: unknown;
+    try {
+      build(raw).app.synth();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(message);
+  });
+});
+
+describe('-c overrides', () => {
+  it('set nested single values without touching the rest, and ignore CDK context keys', () => {
+    const out = applyOverrides(BASE, {
+      base_url: 'https://mcp2.internal.example.com',
+      'token.audience': 'api://mcp',
+      'deploy.vpc.id': 'vpc-0123456789abcdef0',
+      '@aws-cdk/core:newStyleStackSynthesis': true,
+      'aws:cdk:bundling-stacks': [],
+      'vpc-provider:account=1:filter.vpc-id=vpc-1:region=eu-west-1': {},
+      config: 'other.yaml',
+    });
+    expect(out).toEqual({
+      ...BASE,
+      base_url: 'https://mcp2.internal.example.com',
+      token: { audience: 'api://mcp' },
+      deploy: { vpc: { id: 'vpc-0123456789abcdef0' } },
+    });
+    expect(BASE.token).toBeUndefined();
+  });
+
+  it('refuse to descend into a value that is not a mapping', () => {
+    expect(() => applyOverrides(BASE, { 'base_url.x': 'y' })).toThrow(
+      'invalid config: `base_url` is not a mapping, so `-c base_url.x=...` cannot set a key inside it',
+    );
+  });
+});
+
+describe('bin/app.ts as the CDK CLI runs it', () => {
+  const run = promisify(execFile);
+  const dir = mkdtempSync(join(tmpdir(), 'cdk-bin-'));
+  const synth = async (configYaml: string, context: Record<string, unknown>) => {
+    const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, configYaml);
+    const outdir = mkdtempSync(join(dir, 'out-'));
+    const env = {
+      ...process.env,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ config: file, 'aws:cdk:bundling-stacks': [], ...context }),
+    };
+    try {
+      const r = await run(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin/app.ts')], {
+        env,
+        cwd: PROJECT_ROOT,
+      });
+      return { code: 0, stderr: r.stderr, outdir };
+    } catch (e) {
+      const err = e as { code: number; stderr: string };
+      return { code: err.code, stderr: err.stderr, outdir };
+    }
+  };
+
+  it('synthesizes config.yaml with -c overrides, and fails on a bad key with the message and exit code 1', async () => {
+    const yaml =
+      'provider: oidc\nbase_url: https://mcp.internal.example.com\ndefault:\n  base_url: https://idp.example.com/\n';
+    const [ok, bad] = await Promise.all([
+      synth(yaml, {
+        base_url: 'https://override.internal.example.com',
+        'deploy.stack_name': 'McpAuthProxyTest',
+      }),
+      synth(yaml, { 'default.base_url': 'idp.example.com' }),
+    ]);
+    expect(ok.stderr).not.toContain('invalid config');
+    expect(ok.code).toBe(0);
+    const tpl = JSON.parse(readFileSync(join(ok.outdir, 'McpAuthProxyTest.template.json'), 'utf8'));
+    const fns = Object.values(
+      tpl.Resources as Record<
+        string,
+        { Type: string; Properties: { Environment: { Variables: Record<string, string> } } }
+      >,
+    ).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(2);
+    for (const f of fns)
+      expect(JSON.parse(f.Properties.Environment.Variables.MCP_AUTH_PROXY_CONFIG!).base_url).toBe(
+        'https://override.internal.example.com',
+      );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe(
+      'invalid config: `default.base_url` must be an absolute URL (got "idp.example.com")',
+    );
+  }, 60_000);
+
+  it('names a missing config file', async () => {
+    const outdir = mkdtempSync(join(dir, 'out-'));
+    const env = {
+      ...process.env,
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ config: join(dir, 'nope.yaml') }),
+    };
+    const err = await run(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin/app.ts')], {
+      env,
+      cwd: PROJECT_ROOT,
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(1);
+    expect((err as { stderr: string }).stderr.trim()).toBe(
+      `invalid config: \`config\` file "${join(dir, 'nope.yaml')}" cannot be read (ENOENT); pass another with \`-c config=path\``,
+    );
+  }, 60_000);
+});
