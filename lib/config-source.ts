@@ -30,7 +30,7 @@ export function readConfigFile(path: string): RawConfig {
   } catch (e) {
     throw new ConfigError(
       'config',
-      `file "${path}" cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); pass another with \`-c config=path\``,
+      `file "${path}" cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); pass another with \`-c config=path\` (start from config.example.yaml)`,
     );
   }
   let parsed: unknown;

@@ -248,7 +248,7 @@ describe('bin/app.ts as the CDK CLI runs it', () => {
     }).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(1);
     expect((err as { stderr: string }).stderr.trim()).toBe(
-      `invalid config: \`config\` file "${join(dir, 'nope.yaml')}" cannot be read (ENOENT); pass another with \`-c config=path\``,
+      `invalid config: \`config\` file "${join(dir, 'nope.yaml')}" cannot be read (ENOENT); pass another with \`-c config=path\` (start from config.example.yaml)`,
     );
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 /**
- * Every complete configuration in docs/deploy.md (a ```yaml block starting with `# config.yaml`)
+ * Every complete configuration in docs/deploy.md (a ```yaml block starting with `# config.yaml`),
+ * and config.example.yaml,
  * synthesizes with the cdk-nag AwsSolutions checks green, exactly as `npx cdk synth` runs them.
  */
 import { readFileSync } from 'node:fs';
@@ -33,7 +34,13 @@ describe('documented configurations', () => {
     ]);
   });
 
-  it.each(configs)('%s synthesizes with cdk-nag green', (_name, raw) => {
+  it.each([
+    ...configs,
+    [
+      'config.example.yaml',
+      parseYaml(readFileSync(join(PROJECT_ROOT, 'config.example.yaml'), 'utf8')) as RawConfig,
+    ] as const,
+  ])('%s synthesizes with cdk-nag green', (_name, raw) => {
     const { app, stack } = build(raw, { nag: true });
     // cdk-nag findings that are not acknowledged make synth throw.
     const assembly = app.synth();
