@@ -4,7 +4,7 @@
  * their environment) and `parseConfig` ignores it. Errors are `ConfigError`s naming the key,
  * exactly like the rest of the config.
  */
-import { ConfigError } from '../functions/shared/config.ts';
+import { ConfigError, ConfigReader } from '../functions/shared/config.ts';
 import type { RawConfig } from './config-source.ts';
 
 export type RuntimeName = 'nodejs22.x' | 'nodejs24.x';
@@ -61,84 +61,17 @@ export interface DeployOptions {
 
 const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Block {
-  constructor(
-    private readonly raw: RawConfig,
-    readonly prefix: string,
-  ) {}
-
-  key(k: string): string {
-    return `${this.prefix}.${k}`;
-  }
-
-  has(k: string): boolean {
-    const v = this.raw[k];
-    return v !== undefined && v !== null && v !== '';
-  }
-
-  obj(k: string): Block | undefined {
-    const v = this.raw[k];
-    if (v === undefined || v === null) return undefined;
-    if (!isObject(v)) throw new ConfigError(this.key(k), 'must be a mapping');
-    return new Block(v, this.key(k));
-  }
-
-  str(k: string, re?: RegExp, example?: string): string | undefined {
-    const v = this.raw[k];
-    if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'string')
-      throw new ConfigError(this.key(k), `must be a string (got ${JSON.stringify(v)})`);
-    if (re && !re.test(v)) throw new ConfigError(this.key(k), `must look like "${example}" (got "${v}")`);
-    return v;
-  }
-
-  int(k: string, def: number, min: number, max: number): number;
-  int(k: string, def: undefined, min: number, max: number): number | undefined;
-  int(k: string, def: number | undefined, min: number, max: number): number | undefined {
-    const v = this.raw[k];
-    if (v === undefined || v === null || v === '') return def;
-    const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(
-        this.key(k),
-        `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`,
-      );
-    }
-    return n;
-  }
-
-  bool(k: string, def: boolean): boolean {
-    const v = this.raw[k];
-    if (v === undefined || v === null) return def;
-    if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
-    throw new ConfigError(this.key(k), `must be true or false (got ${JSON.stringify(v)})`);
-  }
-
-  list(k: string, re: RegExp, example: string): string[] {
-    const v = this.raw[k];
-    if (v === undefined || v === null) return [];
-    const arr = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v;
-    if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string' && re.test(x))) {
-      throw new ConfigError(
-        this.key(k),
-        `must be a list of values like "${example}" (got ${JSON.stringify(v)})`,
-      );
-    }
-    return arr as string[];
-  }
-}
-
-function parseVpc(b: Block): VpcOptions {
+function parseVpc(b: ConfigReader): VpcOptions {
   const vpcId = b.str('id', /^vpc-[0-9a-f]{8,17}$/, 'vpc-0123456789abcdef0');
   if (!vpcId) throw new ConfigError(b.key('id'), 'is required when `deploy.vpc` is set');
   const lookup = b.bool('lookup', false);
   const privateSubnetIds = b.list(
     'private_subnet_ids',
+    [],
     /^subnet-[0-9a-f]{8,17}$/,
     'subnet-0123456789abcdef0',
   );
-  const availabilityZones = b.list('availability_zones', /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'eu-west-1a');
+  const availabilityZones = b.list('availability_zones', [], /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, 'eu-west-1a');
   if (lookup) {
     if (privateSubnetIds.length || availabilityZones.length) {
       throw new ConfigError(
@@ -171,7 +104,7 @@ function parseVpc(b: Block): VpcOptions {
   return { vpcId, lookup, availabilityZones, privateSubnetIds, attachDiscovery, ssmEndpoint };
 }
 
-function parseCloudFront(b: Block): CloudFrontOptions {
+function parseCloudFront(b: ConfigReader): CloudFrontOptions {
   const domainName = b.str(
     'domain_name',
     /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
@@ -221,8 +154,8 @@ function parseCloudFront(b: Block): CloudFrontOptions {
   };
 }
 
-function parseCognito(b: Block | undefined): CognitoCreateOptions {
-  const scopes = b?.list('scopes', /^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$/, 'tools') ?? [];
+function parseCognito(b: ConfigReader | undefined): CognitoCreateOptions {
+  const scopes = b?.list('scopes', [], /^[\x21\x23-\x2e\x30-\x5b\x5d-\x7e]{1,256}$/, 'tools') ?? [];
   return {
     domainPrefix: b?.str('domain_prefix', /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'acme-mcp-auth'),
     resourceServerIdentifier:
@@ -235,7 +168,7 @@ function parseCognito(b: Block | undefined): CognitoCreateOptions {
 export function parseDeployOptions(raw: RawConfig): DeployOptions {
   const v = raw.deploy;
   if (v !== undefined && v !== null && !isObject(v)) throw new ConfigError('deploy', 'must be a mapping');
-  const d = new Block(isObject(v) ? v : {}, 'deploy');
+  const d = new ConfigReader(isObject(v) ? v : {}, 'deploy');
   const runtime = d.str('runtime') ?? 'nodejs22.x';
   if (!RUNTIMES.includes(runtime as RuntimeName)) {
     throw new ConfigError('deploy.runtime', `must be one of ${RUNTIMES.join(', ')} (got "${runtime}")`);
@@ -247,10 +180,10 @@ export function parseDeployOptions(raw: RawConfig): DeployOptions {
       `must be one of ${RETENTION_DAYS.join(', ')} (got ${retention})`,
     );
   }
-  const proxy = d.obj('proxy');
-  const discovery = d.obj('discovery');
-  const vpc = d.obj('vpc');
-  const cloudfront = d.obj('cloudfront');
+  const proxy = d.optObj('proxy');
+  const discovery = d.optObj('discovery');
+  const vpc = d.optObj('vpc');
+  const cloudfront = d.optObj('cloudfront');
   return {
     stackName: d.str('stack_name', /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'McpAuthProxy') ?? 'McpAuthProxy',
     account: d.str('account', /^\d{12}$/, '123456789012'),
@@ -272,7 +205,7 @@ export function parseDeployOptions(raw: RawConfig): DeployOptions {
     ),
     vpc: vpc ? parseVpc(vpc) : undefined,
     cloudfront: cloudfront ? parseCloudFront(cloudfront) : undefined,
-    cognito: parseCognito(d.obj('cognito')),
+    cognito: parseCognito(d.optObj('cognito')),
     clientName: d.str('client_name', /^[A-Za-z0-9_.-]{1,64}$/, 'my-mcp-server') ?? 'mcp-auth-proxy',
   };
 }

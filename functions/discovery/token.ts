@@ -8,7 +8,7 @@
  *   never a bare 500, with the IdP's detail in the log only.
  */
 import type { ParamOverride } from '../shared/config.ts';
-import { jsonResponse, OAuthError, type OAuthErrorCode } from '../shared/errors.ts';
+import { jsonResponse, OAuthError, type OAuthErrorCode, temporarilyUnavailable } from '../shared/errors.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
 const GRANTS = new Set(['authorization_code', 'refresh_token']);
@@ -63,16 +63,7 @@ export function idpTokenBody(params: URLSearchParams, inject: readonly ParamOver
 const OAUTH_ERROR = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 
 export function unavailable(reason: string): OAuthError {
-  return new OAuthError(
-    503,
-    'temporarily_unavailable',
-    'the identity provider is temporarily unavailable',
-    reason,
-    undefined,
-    {
-      'retry-after': '5',
-    },
-  );
+  return temporarilyUnavailable('the identity provider is temporarily unavailable', reason);
 }
 
 /** Map the IdP token endpoint's answer to the facade's response (see module comment). */

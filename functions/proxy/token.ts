@@ -2,7 +2,7 @@
  * Bearer token extraction (pure, RFC 6750 §2.1) and JWT access-token verification (JWKS I/O).
  */
 import * as jose from 'jose';
-import { OAuthError } from '../shared/errors.ts';
+import { OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
 
 export interface Identity {
   readonly subject: string;
@@ -185,16 +185,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
 /** Map verifier failures onto the one error model. */
 export function tokenError(e: unknown, challenge: { resourceMetadata: string }): OAuthError {
   if (e instanceof VerifierUnavailable) {
-    return new OAuthError(
-      503,
-      'temporarily_unavailable',
-      'token verification is temporarily unavailable',
-      e.message,
-      undefined,
-      {
-        'retry-after': '5',
-      },
-    );
+    return temporarilyUnavailable('token verification is temporarily unavailable', e.message);
   }
   const reason = e instanceof Error ? e.message : String(e);
   return new OAuthError(401, 'invalid_token', 'the access token is invalid', reason, {

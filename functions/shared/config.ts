@@ -163,7 +163,8 @@ type Raw = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-class Reader {
+/** Reads one mapping of the raw config; every error names the full key. Shared with lib/. */
+export class ConfigReader {
   constructor(
     private readonly raw: Raw,
     private readonly prefix: string,
@@ -182,11 +183,16 @@ class Reader {
     return keys.find((k) => this.has(k)) ?? keys[0]!;
   }
 
-  obj(k: string): Reader {
+  obj(k: string): ConfigReader {
+    return this.optObj(k) ?? new ConfigReader({}, this.key(k));
+  }
+
+  /** The nested mapping, or undefined when the key is absent. */
+  optObj(k: string): ConfigReader | undefined {
     const v = this.raw[k];
-    if (v === undefined || v === null) return new Reader({}, this.key(k));
+    if (v === undefined || v === null) return undefined;
     if (!isObject(v)) throw new ConfigError(this.key(k), 'must be a mapping');
-    return new Reader(v, this.key(k));
+    return new ConfigReader(v, this.key(k));
   }
 
   rawObj(k: string): Raw | undefined {
@@ -196,11 +202,13 @@ class Reader {
     return v;
   }
 
-  str(k: string): string | undefined {
+  /** A string; with `re`, it must match (the message shows `example`). */
+  str(k: string, re?: RegExp, example?: string): string | undefined {
     const v = this.raw[k];
     if (v === undefined || v === null || v === '') return undefined;
     if (typeof v !== 'string')
       throw new ConfigError(this.key(k), `must be a string (got ${JSON.stringify(v)})`);
+    if (re && !re.test(v)) throw new ConfigError(this.key(k), `must look like "${example}" (got "${v}")`);
     return v;
   }
 
@@ -216,7 +224,9 @@ class Reader {
     return checkUrl(this.key(k), v);
   }
 
-  int(k: string, def: number, min: number, max: number): number {
+  int(k: string, def: number, min: number, max: number): number;
+  int(k: string, def: undefined, min: number, max: number): number | undefined;
+  int(k: string, def: number | undefined, min: number, max: number): number | undefined {
     const v = this.raw[k];
     if (v === undefined || v === null || v === '') return def;
     const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
@@ -237,12 +247,19 @@ class Reader {
     throw new ConfigError(this.key(k), `must be true or false (got ${JSON.stringify(v)})`);
   }
 
-  list(k: string, def: readonly string[] = []): readonly string[] {
+  /** A list (YAML sequence or comma-separated string); with `re`, every entry must match. */
+  list(k: string, def: readonly string[] = [], re?: RegExp, example?: string): readonly string[] {
     const v = this.raw[k];
     if (v === undefined || v === null) return def;
     const arr = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v;
     if (!Array.isArray(arr) || !arr.every((x) => typeof x === 'string' && x.length > 0)) {
       throw new ConfigError(this.key(k), 'must be a list of non-empty strings');
+    }
+    if (re && !arr.every((x) => re.test(x))) {
+      throw new ConfigError(
+        this.key(k),
+        `must be a list of values like "${example}" (got ${JSON.stringify(v)})`,
+      );
     }
     return arr as string[];
   }
@@ -292,7 +309,7 @@ function checkPath(key: string, v: string): string {
   return v.length > 1 ? v.replace(/\/+$/, '') : v;
 }
 
-function paramList(r: Reader, k: string): ParamOverride[] {
+function paramList(r: ConfigReader, k: string): ParamOverride[] {
   const v = (r as unknown as { raw: Raw }).raw[k];
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new ConfigError(r.key(k), 'must be a list of {name, value}');
@@ -307,7 +324,7 @@ function paramList(r: Reader, k: string): ParamOverride[] {
 /** Validate and default a raw config object (parsed YAML or JSON). Throws `ConfigError`. */
 export function parseConfig(input: unknown): Config {
   if (!isObject(input)) throw new ConfigError('(root)', 'must be a mapping');
-  const r = new Reader(input, '');
+  const r = new ConfigReader(input, '');
 
   const providerRaw =
     r.str('provider') ?? (r.has('asgardeo') ? 'asgardeo' : r.has('default') ? 'oidc' : undefined);

@@ -88,6 +88,13 @@ export function errorResponse(err: OAuthError, headers: Record<string, string> =
   return jsonResponse(err.status, { error: err.code, error_description: err.description }, h);
 }
 
+/** 503 `temporarily_unavailable` with `Retry-After`: our dependency failed, not the client. */
+export function temporarilyUnavailable(description: string, reason: string): OAuthError {
+  return new OAuthError(503, 'temporarily_unavailable', description, reason, undefined, {
+    'retry-after': '5',
+  });
+}
+
 /** Anything that is not an `OAuthError` becomes an opaque 500. */
 export function toOAuthError(e: unknown): OAuthError {
   if (e instanceof OAuthError) return e;

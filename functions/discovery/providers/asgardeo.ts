@@ -24,7 +24,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Config } from '../../shared/config.ts';
-import { OAuthError } from '../../shared/errors.ts';
+import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import type {
   ClientRegistration,
@@ -170,16 +170,7 @@ export function applicationIdFromLocation(location: string | null): string | und
 // I/O edge
 
 const unavailable = (reason: string) =>
-  new OAuthError(
-    503,
-    'temporarily_unavailable',
-    'client registration is temporarily unavailable',
-    reason,
-    undefined,
-    {
-      'retry-after': '5',
-    },
-  );
+  temporarilyUnavailable('client registration is temporarily unavailable', reason);
 const misconfigured = (reason: string) =>
   new OAuthError(502, 'server_error', 'client registration failed at the identity provider', reason);
 

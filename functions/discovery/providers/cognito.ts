@@ -22,7 +22,7 @@ import {
   type CreateUserPoolClientCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { Config } from '../../shared/config.ts';
-import { OAuthError } from '../../shared/errors.ts';
+import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/log.ts';
 import type {
   ClientRegistration,
@@ -132,16 +132,7 @@ function registrationError(e: unknown): OAuthError {
     status >= 500
   ) {
     // Quota of app clients per pool, throttling, Cognito failing, or the API not reachable.
-    return new OAuthError(
-      503,
-      'temporarily_unavailable',
-      'client registration is temporarily unavailable',
-      reason,
-      undefined,
-      {
-        'retry-after': '5',
-      },
-    );
+    return temporarilyUnavailable('client registration is temporarily unavailable', reason);
   }
   // ResourceNotFound (wrong pool), NotAuthorized (missing IAM permission), ...: our misconfiguration.
   return new OAuthError(502, 'server_error', 'client registration failed at the identity provider', reason);
