@@ -10,6 +10,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { createProxy } from '../functions/proxy/core.ts';
+import { createJwtVerifier } from '../functions/proxy/token.ts';
+import { silentLogger } from '../functions/shared/log.ts';
 import { startTestIssuer } from '../test/helpers/issuer.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
 
@@ -98,6 +101,17 @@ async function load(url: string, headers: Record<string, string>) {
   return { rps: REQUESTS / secs, p50: pct(lat, 50), p99: pct(lat, 99), errors };
 }
 
+/** Sequential requests: straight to the upstream, or through the proxy core without any HTTP host. */
+async function sequential(send: () => Promise<void>) {
+  const lat: number[] = [];
+  for (let i = 0; i < REQUESTS; i++) {
+    const s = performance.now();
+    await send();
+    lat.push(performance.now() - s);
+  }
+  return { p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
 async function sseLatency(url: string, headers: Record<string, string>, emit: (d: string) => void) {
   const res = await fetch(url, { headers });
   const reader = res.body!.getReader();
@@ -142,6 +156,36 @@ async function main() {
   const direct = await load(`${upstream.url}/mcp`, {});
   const proxied = await load(`${proxy.url}/mcp`, auth);
   const rejected = await load(`${proxy.url}/mcp`, { authorization: 'Bearer invalid.token.value' });
+  // The core alone (what Lambda runs, minus the runtime): Web Request in, Web Response out.
+  const core = createProxy(proxy.config, {
+    verifier: createJwtVerifier(proxy.config.token),
+    log: silentLogger,
+  });
+  const agent = new Agent({ connections: 1 });
+  const seqDirect = async () => {
+    const r = await request(`${upstream.url}/mcp`, {
+      method: 'POST',
+      body: BODY,
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+    });
+    await r.body.text();
+  };
+  const seqCore = async () => {
+    const r = await core(
+      new Request('http://localhost/mcp', {
+        method: 'POST',
+        body: BODY,
+        headers: { 'content-type': 'application/json', ...auth },
+      }),
+    );
+    await r.arrayBuffer();
+  };
+  await sequential(seqDirect);
+  await sequential(seqCore);
+  const coreDirect = await sequential(seqDirect);
+  const coreProxied = await sequential(seqCore);
+  await agent.close();
   const sseDirect = await sseLatency(`${upstream.url}/sse-bench`, {}, upstream.emit);
   const sseProxied = await sseLatency(`${proxy.url}/sse-bench`, auth, upstream.emit);
 
@@ -168,6 +212,14 @@ async function main() {
       `${f(rejected.p99)} ms`,
       f(direct.rps / rejected.rps),
     ],
+    ['Sequential POST, direct (baseline)', '', `${f(coreDirect.p50)} ms`, `${f(coreDirect.p99)} ms`, '1.00'],
+    [
+      'Sequential POST, proxy core only (no HTTP host)',
+      '',
+      `${f(coreProxied.p50)} ms`,
+      `${f(coreProxied.p99)} ms`,
+      f(coreProxied.p50 / coreDirect.p50),
+    ],
     ['SSE event latency, direct (baseline)', '', `${f(sseDirect.p50)} ms`, `${f(sseDirect.p99)} ms`, '1.00'],
     [
       'SSE event latency, through proxy',
@@ -180,7 +232,7 @@ async function main() {
   process.stdout.write(
     `\nrequests=${REQUESTS} concurrency=${CONCURRENCY} sse_events=${EVENTS} node=${process.version}\n\n` +
       `| case | throughput | p50 | p99 | cost ratio vs baseline |\n|---|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n` +
-      `(cost ratio: baseline throughput / case throughput for POSTs; case p50 / baseline p50 for SSE)\n`,
+      `(cost ratio: baseline throughput / case throughput for concurrent POSTs; case p50 / baseline p50 otherwise)\n`,
   );
   if (proxied.errors || direct.errors || rejected.errors !== REQUESTS) {
     process.stderr.write(
