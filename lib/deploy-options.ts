@@ -48,8 +48,17 @@ export interface DeployOptions {
   readonly account?: string;
   readonly region?: string;
   readonly runtime: RuntimeName;
-  readonly proxy: { readonly memoryMb: number; readonly timeoutSeconds?: number };
-  readonly discovery: { readonly memoryMb: number; readonly timeoutSeconds: number };
+  readonly proxy: {
+    readonly memoryMb: number;
+    readonly timeoutSeconds?: number;
+    /** Unset = unreserved (see docs/deploy.md, "Concurrency"). */
+    readonly reservedConcurrency?: number;
+  };
+  readonly discovery: {
+    readonly memoryMb: number;
+    readonly timeoutSeconds: number;
+    readonly reservedConcurrency?: number;
+  };
   readonly logRetentionDays: number;
   readonly ssmKmsKeyArn?: string;
   readonly vpc?: VpcOptions;
@@ -58,6 +67,13 @@ export interface DeployOptions {
   /** Name of the server in the printed `mcpServers` client snippet. */
   readonly clientName: string;
 }
+
+/**
+ * Upper bound accepted for `deploy.*.reserved_concurrency`: a sanity limit, not the account's
+ * quota (1,000 by default, often 10 on new accounts), which only CloudFormation can check; 0
+ * would throttle every request, so it is refused.
+ */
+const MAX_RESERVED_CONCURRENCY = 100_000;
 
 const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -192,10 +208,12 @@ export function parseDeployOptions(raw: RawConfig): DeployOptions {
     proxy: {
       memoryMb: proxy?.int('memory_mb', 512, 128, 10240) ?? 512,
       timeoutSeconds: proxy?.int('timeout_seconds', undefined, 1, 900),
+      reservedConcurrency: proxy?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY),
     },
     discovery: {
       memoryMb: discovery?.int('memory_mb', 256, 128, 10240) ?? 256,
       timeoutSeconds: discovery?.int('timeout_seconds', 15, 1, 900) ?? 15,
+      reservedConcurrency: discovery?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY),
     },
     logRetentionDays: retention,
     ssmKmsKeyArn: d.str(

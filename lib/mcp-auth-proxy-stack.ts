@@ -54,7 +54,9 @@ export class McpAuthProxyStack extends Stack {
       proxyMemorySize: d.proxy.memoryMb,
       proxyTimeout:
         d.proxy.timeoutSeconds === undefined ? undefined : Duration.seconds(d.proxy.timeoutSeconds),
+      proxyReservedConcurrency: d.proxy.reservedConcurrency,
       discoveryMemorySize: d.discovery.memoryMb,
+      discoveryReservedConcurrency: d.discovery.reservedConcurrency,
       discoveryTimeout: Duration.seconds(d.discovery.timeoutSeconds),
       logRetention: d.logRetentionDays as RetentionDays,
       secretsKey: d.ssmKmsKeyArn ? Key.fromKeyArn(this, 'SecretsKey', d.ssmKmsKeyArn) : undefined,

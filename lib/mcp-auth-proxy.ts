@@ -25,6 +25,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
 import { CONFIG_ENV, type Config, ConfigError, parseConfig } from '../functions/shared/config.ts';
 import type { RawConfig } from './config-source.ts';
 
@@ -117,6 +118,17 @@ export interface McpAuthProxyProps {
    * @default `stream.max_duration_seconds` + 30 s, at most 15 minutes
    */
   readonly proxyTimeout?: Duration;
+  /**
+   * Reserved concurrency of the proxy function: caps its concurrent executions (each open
+   * stream holds one) and reserves them out of the account's regional pool.
+   * @default none (unreserved: shares the account's pool; see docs/deploy.md)
+   */
+  readonly proxyReservedConcurrency?: number;
+  /**
+   * Reserved concurrency of the discovery function (caps /register and the facade).
+   * @default none (unreserved: shares the account's pool; see docs/deploy.md)
+   */
+  readonly discoveryReservedConcurrency?: number;
   /**
    * Memory of the discovery function (MB).
    * @default 256
@@ -305,6 +317,16 @@ export class McpAuthProxy extends Construct {
       );
     }
     rejectInlineSecrets(userRaw);
+    if (config.provider === 'cognito') {
+      // Same rule as the proxy's cold start (functions/proxy/cognito-scopes.ts), at synth. A pool
+      // created here without `cognito.scopes` gets its resource server's scopes (step 2).
+      const poolScopesDefault = createPool && !(isObject(userRaw.cognito) && userRaw.cognito.scopes);
+      bindingScopes(
+        poolScopesDefault
+          ? { token: config.token, cognito: { ...config.cognito!, scopes: ['resource/scope'] } }
+          : config,
+      );
+    }
     if (createPool && !props.cognitoUserPool?.domainPrefix) {
       throw new ConfigError(
         'deploy.cognito.domain_prefix',
@@ -334,6 +356,14 @@ export class McpAuthProxy extends Construct {
         'stream.heartbeat_seconds',
         `must be between 1 and ${readTimeout.toSeconds() - 1} behind CloudFront (origin read timeout ${readTimeout.toSeconds()} s), or idle SSE streams are cut (got ${config.stream.heartbeatSeconds})`,
       );
+    }
+    for (const [key, n] of [
+      ['deploy.proxy.reserved_concurrency', props.proxyReservedConcurrency],
+      ['deploy.discovery.reserved_concurrency', props.discoveryReservedConcurrency],
+    ] as const) {
+      if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
+        throw new ConfigError(key, `must be a positive integer, or unset for no reservation (got ${n})`);
+      }
     }
     if (props.ssmInterfaceEndpoint && !(props.vpc && props.discoveryInVpc)) {
       throw new ConfigError(
@@ -447,6 +477,7 @@ export class McpAuthProxy extends Construct {
       runtime,
       memorySize: props.discoveryMemorySize ?? 256,
       timeout: props.discoveryTimeout ?? Duration.seconds(15),
+      reservedConcurrency: props.discoveryReservedConcurrency,
       retention,
       bundleAwsSdk: true,
       environment: { [CONFIG_ENV]: configJson },
@@ -473,6 +504,7 @@ export class McpAuthProxy extends Construct {
       runtime,
       memorySize: props.proxyMemorySize ?? 512,
       timeout: proxyTimeout,
+      reservedConcurrency: props.proxyReservedConcurrency,
       retention,
       bundleAwsSdk: false,
       environment: proxyEnv,
@@ -568,6 +600,7 @@ export class McpAuthProxy extends Construct {
       runtime: lambda.Runtime;
       memorySize: number;
       timeout: Duration;
+      reservedConcurrency?: number;
       retention: logs.RetentionDays;
       bundleAwsSdk: boolean;
       environment: Record<string, string>;
@@ -599,6 +632,7 @@ export class McpAuthProxy extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: o.memorySize,
       timeout: o.timeout,
+      reservedConcurrentExecutions: o.reservedConcurrency,
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

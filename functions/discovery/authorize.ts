@@ -28,9 +28,33 @@ const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
 
+/**
+ * Parameters forwarded to the IdP. Anything else is dropped (RFC 6749 §3.1: unrecognized
+ * parameters are ignored): in particular `request` / `request_uri` (RFC 9101), which could carry
+ * a redirect URI this facade never validated or make the IdP fetch arbitrary URLs.
+ */
+const FORWARDED = new Set([
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'resource',
+  'nonce',
+  'prompt',
+  'login_hint',
+  'ui_locales',
+  'max_age',
+]);
+
 export interface AuthorizeRequest {
   readonly clientId: string;
   readonly redirectUri: string;
+  readonly scope?: string;
+  readonly resources: readonly string[];
+  /** The validated, allow-listed parameters to send on to the IdP. */
   readonly params: URLSearchParams;
 }
 
@@ -82,6 +106,9 @@ export function validateAuthorizeRequest(
   if (!CODE_CHALLENGE.test(challenge)) bad('invalid_request', 'code_challenge is malformed');
   const method = params.get('code_challenge_method');
   if (method !== 'S256') bad('invalid_request', 'code_challenge_method must be S256');
+  // Only the query response mode is advertised (response_modes_supported).
+  const mode = params.get('response_mode');
+  if (mode !== null && mode !== 'query') bad('invalid_request', 'only response_mode=query is supported');
 
   one('state', AUTHORIZE_LIMITS.state);
   const scope = one('scope', AUTHORIZE_LIMITS.scope);
@@ -92,7 +119,9 @@ export function validateAuthorizeRequest(
       bad('invalid_target', 'resource must be an absolute URI without a fragment');
     }
   }
-  return { clientId, redirectUri, params };
+  const forwarded = new URLSearchParams();
+  for (const [k, v] of params) if (FORWARDED.has(k)) forwarded.append(k, v);
+  return { clientId, redirectUri, scope, resources: params.getAll('resource'), params: forwarded };
 }
 
 /**

@@ -11,17 +11,19 @@
  * - POST /token: validated here, then forwarded to the IdP token endpoint.
  *
  * Confused deputy (MCP security best practices): the facade never uses one static client id at
- * the IdP on behalf of dynamically registered clients. Each registration creates its own client
- * at the IdP, so the IdP's own consent screen (and its remembered consent) is per client, and a
- * consent given to one client can never be replayed by another.
+ * the IdP on behalf of dynamically registered clients; each registration creates its own client
+ * at the IdP. Because registration is open and the IdP may show no consent screen (Cognito) or
+ * skip it for a signed-in user, the facade asks the user itself before every authorization
+ * request goes on to the IdP (consent.ts): who asks, and where the code will be delivered.
  */
 import type { Config } from '../shared/config.ts';
 import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
 import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
-import { idpAuthorizeUrl, validateAuthorizeRequest } from './authorize.ts';
+import { type AuthorizeRequest, idpAuthorizeUrl, validateAuthorizeRequest } from './authorize.ts';
+import { CLEAR_CONSENT_COOKIE, consentPage, deniedPage, newNonce, readConsent } from './consent.ts';
 import { parseRegistrationBody, registrationResponse, validateRegistration } from './dcr.ts';
-import { buildAsMetadata, discoveryRoute, facadeIssuer } from './metadata.ts';
+import { buildAsMetadata, discoveryRoute, facadeIssuer, issuerPath } from './metadata.ts';
 import type { IdentityProvider } from './providers/types.ts';
 import { parseTokenRequest, tokenResponseFromIdp, unavailable } from './token.ts';
 
@@ -93,14 +95,15 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         return finish(jsonResponse(200, doc, { ...PUBLIC_CORS, 'cache-control': 'public, max-age=300' }));
       }
 
-      if (req.method === 'OPTIONS' && r.kind !== 'authorize') {
+      const browserFacing = r.kind === 'authorize' || r.kind === 'consent';
+      if (req.method === 'OPTIONS' && !browserFacing) {
         return finish(
           new Response(null, { status: 204, headers: preflightHeaders(cfg.cors, reqOrigin, origin) }),
         );
       }
       // Browser clients may call /register and /token only from configured origins (the
       // original answered `Access-Control-Allow-Origin: *` on /register).
-      if (r.kind !== 'authorize' && !originAllowed(cfg.cors, reqOrigin, origin)) {
+      if (!browserFacing && !originAllowed(cfg.cors, reqOrigin, origin)) {
         throw new OAuthError(
           403,
           'forbidden',
@@ -124,16 +127,59 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         return finish(jsonResponse(201, registrationResponse(reg, created), cors));
       }
 
+      const toIdp = async (ar: AuthorizeRequest, extra: Record<string, string> = {}) => {
+        const meta = await provider.metadata();
+        const params = await provider.authorizeParams(new URLSearchParams(ar.params));
+        const location = idpAuthorizeUrl(meta.authorization_endpoint, params, []);
+        return new Response(null, {
+          status: 302,
+          headers: { location, 'cache-control': 'no-store', ...extra },
+        });
+      };
+
       if (r.kind === 'authorize') {
         if (req.method !== 'GET') throw methodNotAllowed('GET');
         const ar = validateAuthorizeRequest(url.searchParams, cfg.discovery.allowedRedirectSchemes);
         access.clientId = ar.clientId;
+        if (cfg.discovery.consent === 'off') return finish(await toIdp(ar));
         const meta = await provider.metadata();
-        const params = await provider.authorizeParams(new URLSearchParams(ar.params));
-        const location = idpAuthorizeUrl(meta.authorization_endpoint, params, []);
-        return finish(
-          new Response(null, { status: 302, headers: { location, 'cache-control': 'no-store' } }),
+        const page = consentPage(
+          {
+            action: `${issuerPath(issuer)}/authorize/consent`,
+            clientId: ar.clientId,
+            redirectUri: ar.redirectUri,
+            scope: ar.scope,
+            resources: ar.resources,
+            query: ar.params.toString(),
+            idpOrigin: new URL(meta.authorization_endpoint).origin,
+          },
+          newNonce(),
         );
+        return finish(page);
+      }
+
+      if (r.kind === 'consent') {
+        if (req.method !== 'POST') throw methodNotAllowed('POST');
+        if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers.get('content-type') ?? '')) {
+          throw new OAuthError(400, 'invalid_request', 'the consent form must be form-encoded');
+        }
+        const form = new URLSearchParams(new TextDecoder().decode(await readBody(req, 32 * 1024)));
+        const decision = readConsent(form, req.headers.get('cookie'), reqOrigin, origin);
+        // The request is validated again: the form is client-side input like any other.
+        const ar = validateAuthorizeRequest(
+          new URLSearchParams(decision.query),
+          cfg.discovery.allowedRedirectSchemes,
+        );
+        access.clientId = ar.clientId;
+        access.consent = decision.allow ? 'allow' : 'deny';
+        log.info('consent', {
+          requestId: opts.requestId,
+          clientId: ar.clientId,
+          redirectUri: ar.redirectUri,
+          allow: decision.allow,
+        });
+        if (!decision.allow) return finish(deniedPage());
+        return finish(await toIdp(ar, { 'set-cookie': CLEAR_CONSENT_COOKIE }));
       }
 
       // token
@@ -172,7 +218,8 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     } catch (e) {
       const err = toOAuthError(e);
       if (err.reason) access.reason = err.reason;
-      const extra = r.kind === 'metadata' ? PUBLIC_CORS : r.kind === 'authorize' ? {} : cors;
+      const extra =
+        r.kind === 'metadata' ? PUBLIC_CORS : r.kind === 'authorize' || r.kind === 'consent' ? {} : cors;
       return finish(errorResponse(err, extra));
     }
   };

@@ -113,6 +113,8 @@ export function validateRegistration(o: Json, allowedRedirectSchemes: readonly s
     const problem = redirectUriProblem(u, allowedRedirectSchemes);
     if (problem) refuse('invalid_redirect_uri', problem);
   }
+  // Registered exactly as sent: `redirectUriProblem` has refused any URI whose scheme or host is
+  // not already in its normalised form, so the IdP and the browser read the host that was checked.
   const redirect_uris = [...new Set(uris as string[])];
 
   // grant_types ⊆ {authorization_code, refresh_token}; response_types = [code] (§2.1 consistency).

@@ -17,6 +17,7 @@
 export type DiscoveryRoute =
   | { kind: 'metadata' }
   | { kind: 'authorize' }
+  | { kind: 'consent' }
   | { kind: 'token' }
   | { kind: 'register' }
   | { kind: 'none' };
@@ -44,6 +45,8 @@ export function discoveryRoute(issuer: string, path: string): DiscoveryRoute {
   ) {
     return { kind: 'metadata' };
   }
+  // The consent form posts back under the issuer (it is never a 2025-03-26 root fallback).
+  if (path === `${p}/authorize/consent`) return { kind: 'consent' };
   for (const kind of ['authorize', 'token', 'register'] as const) {
     if (path === `${p}/${kind}` || path === `/${kind}`) return { kind };
   }

@@ -7,7 +7,14 @@
  * - private-use schemes (RFC 8252 §7.1) only when listed in `discovery.allowed_redirect_schemes`
  *   (the config refuses `javascript`, `data`, `vbscript`, `file`).
  * Always refused: relative URIs, fragments (RFC 6749 §3.1.2), userinfo, whitespace/control
- * characters, overlong values.
+ * characters, overlong values, and a scheme or host not written in its normalised form.
+ *
+ * Normalised form: the URI is checked in its parsed (WHATWG URL) form but registered at the IdP
+ * and compared there as the raw string, so the two must say the same thing. `http://0x7f000001/`,
+ * `http://2130706433/`, `http://127.1/`, fullwidth `ｌｏｃａｌｈｏｓｔ`, `[0:0:0:0:0:0:0:1]`, an
+ * upper-case scheme or host, or an explicit default port all parse to a loopback or other host
+ * that the raw text does not show, and another parser (the IdP's, the browser's) may read them
+ * differently; they are refused, naming the normalised spelling (RFC 3986 §6.2.2.1 and §6.2.3).
  */
 
 export const MAX_REDIRECT_URI_LENGTH = 2000;
@@ -38,6 +45,9 @@ export function redirectUriProblem(uri: unknown, allowedSchemes: readonly string
     return 'redirect URI must be an absolute URI';
   }
   if (u.username || u.password) return 'redirect URI must not contain user information';
+  const canonical = canonicalPrefix(uri, scheme, u);
+  if (canonical !== undefined)
+    return `redirect URI scheme and host must be written in normalised form ("${canonical}")`;
   if (scheme === 'https') {
     if (!uri.toLowerCase().startsWith('https://') || !u.hostname) return 'redirect URI must have a host';
     return undefined;
@@ -50,4 +60,20 @@ export function redirectUriProblem(uri: unknown, allowedSchemes: readonly string
   }
   if (allowedSchemes.includes(scheme)) return undefined;
   return `redirect URI scheme "${scheme}" is not allowed`;
+}
+
+/**
+ * `undefined` when the scheme and authority of `raw` are spelled exactly as the parsed URL `u`
+ * spells them; else the normalised `scheme://host[:port]` (or `scheme:`) to use instead.
+ */
+function canonicalPrefix(raw: string, scheme: string, u: URL): string | undefined {
+  const rest = raw.slice(scheme.length + 1);
+  if (!rest.startsWith('//')) {
+    // No authority (e.g. `com.example.app:/cb`): only the scheme can differ.
+    return raw.startsWith(u.protocol) ? undefined : u.protocol;
+  }
+  const end = rest.slice(2).search(/[/?#]/);
+  const rawPrefix = raw.slice(0, scheme.length + 3 + (end === -1 ? rest.length - 2 : end));
+  const normalised = `${u.protocol}//${u.host}`;
+  return rawPrefix === normalised ? undefined : normalised;
 }

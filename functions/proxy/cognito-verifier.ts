@@ -5,9 +5,10 @@
  * Cognito access tokens carry no `aud` claim (RFC 9068 §2.2 is not followed), so the audience
  * check of RFC 8707 cannot be made. What binds a token to this MCP server instead is the resource
  * server's custom scope: a token must be an access token (`token_use` = "access") of this pool
- * and carry at least one of the resource scopes (`token.required_scopes`, else `cognito.scopes`).
- * A token lacking all of them was not issued for us and is rejected like a wrong audience (401);
- * the proxy core then enforces every required scope (403 insufficient_scope).
+ * and carry at least one of the binding scopes (./cognito-scopes.ts: the resource-server scopes
+ * of `token.required_scopes`, else of `cognito.scopes`; generic scopes such as `openid` never
+ * count). A token lacking all of them was not issued for us and is rejected like a wrong audience
+ * (401); the proxy core then enforces every required scope (403 insufficient_scope).
  */
 import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
 import {
@@ -20,6 +21,7 @@ import type { Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
 import type { Config } from '../shared/config.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import { bindingScopes } from './cognito-scopes.ts';
 import {
   type Identity,
   identityOf,
@@ -27,20 +29,6 @@ import {
   type TokenVerifier,
   VerifierUnavailable,
 } from './token.ts';
-
-/** Scopes that every Cognito token can carry: they say nothing about which resource it is for. */
-const GENERIC_SCOPES = new Set(['openid', 'email', 'phone', 'profile', 'aws.cognito.signin.user.admin']);
-
-/** The scopes of which a token must carry at least one (the audience substitute). */
-export function resourceScopes(config: Config): string[] {
-  const s = config.token.requiredScopes.length ? config.token.requiredScopes : (config.cognito?.scopes ?? []);
-  return [...s];
-}
-
-/** Whether `resourceScopes` can tell this resource's tokens apart from any other app client's. */
-export function bindsToResource(scopes: readonly string[]): boolean {
-  return scopes.some((s) => !GENERIC_SCOPES.has(s));
-}
 
 function isUnavailable(e: unknown): boolean {
   return (
@@ -76,18 +64,9 @@ export function createCognitoVerifier(
 ): TokenVerifier & { warm(): Promise<void> } {
   const c = config.cognito;
   if (!c) throw new Error('createCognitoVerifier: config.cognito is missing');
-  const scope = resourceScopes(config);
-  if (scope.length === 0) {
-    // Without a scope there is nothing tying a pool token to this MCP server: refuse to start.
-    throw new Error(
-      'provider "cognito" needs `cognito.scopes` or `token.required_scopes` (Cognito access tokens have no aud)',
-    );
-  }
-  if (!bindsToResource(scope)) {
-    log.warn('cognito resource scopes are all generic: any app client of the pool can call this server', {
-      scope,
-    });
-  }
+  // Throws ConfigError when no resource-server scope is configured: refuse to start.
+  const scope = bindingScopes(config);
+  log.debug('cognito binding scopes', { scope });
   const algorithms = new Set(config.token.algorithms);
   const customJwtCheck = ({ header }: { header: { alg?: string } }) => {
     if (!header.alg || !algorithms.has(header.alg))

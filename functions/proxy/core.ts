@@ -217,7 +217,8 @@ export type CloseReason = 'upstream-end' | 'client-cancel' | 'max-duration' | 'u
 /**
  * Relay an upstream body as a Web stream, chunk by chunk, with backpressure (pull-based).
  * Bounded: after `maxMs` it ends cleanly and aborts the upstream; cancelling it (the client is
- * gone, or the host finished) aborts the upstream too. Idle SSE streams get heartbeats, only
+ * gone, or the host finished) aborts the upstream too. An upstream body that breaks errors the
+ * stream (it is not ended as if complete). Idle SSE streams get heartbeats, only
  * between events.
  */
 function relayBody(
@@ -279,8 +280,11 @@ function relayBody(
             next = await it.next();
           } catch {
             if (!done) {
-              // Upstream broke mid-stream: end what we have (client sees a truncated stream).
-              stop('upstream-error', true);
+              // Upstream broke mid-body (reset, short Content-Length): error the stream, never
+              // end it, so the host aborts the response and the client cannot take a truncated
+              // body for a complete one. The cause stays in the log (`why`), not on the wire.
+              stop('upstream-error', false);
+              c.error(new Error('upstream response body failed'));
             }
             return;
           }

@@ -21,18 +21,48 @@ const HOP_BY_HOP = new Set([
 /** Never forwarded upstream: the client's credentials stay at the proxy (no token passthrough). */
 const CREDENTIALS = new Set(['authorization', 'cookie']);
 
+/** Set by the proxy itself; an inbound copy is dropped. */
+const PROXY_SET = new Set(['x-forwarded-host', 'x-forwarded-proto', 'forwarded']);
+
+/**
+ * A header name as an upstream may read it: case-insensitive (RFC 9110 §5.1), and with `_` folded
+ * into `-` (CGI/WSGI-style servers expose `X_MCP_AUTH_SUBJECT` and `X-MCP-AUTH-SUBJECT` as the same
+ * variable; some frameworks do the same). Every drop decision is made on this form, so an inbound
+ * `x_mcp_auth_subject` cannot stand in for the identity header the proxy sets.
+ */
+export function normalizeHeaderName(name: string): string {
+  return name.toLowerCase().replace(/_/g, '-');
+}
+
 function connectionTokens(h: Headers): Set<string> {
   return new Set(
     (h.get('connection') ?? '')
       .split(',')
-      .map((s) => s.trim().toLowerCase())
+      .map((s) => normalizeHeaderName(s.trim()))
       .filter(Boolean),
   );
 }
 
-/** Header values must be visible ASCII; anything else is percent-encoded. */
+const utf8 = new TextEncoder();
+const pct = (ch: string) =>
+  Array.from(utf8.encode(ch), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+
+/**
+ * Identity header value, reversibly: `%`, every character outside visible ASCII and a leading or
+ * trailing space (HTTP strips those, RFC 9110 §5.5) become their UTF-8 percent-encoding; the
+ * rest is unchanged. Since `%` itself is encoded, percent-decoding (`decodeURIComponent`, not
+ * form decoding) always gives back the exact claim, and distinct claims give distinct headers.
+ */
 export function headerSafe(v: string): string {
-  return /^[\x20-\x7e]*$/.test(v) ? v : encodeURIComponent(v);
+  // A lone surrogate has no UTF-8 form; identityOf refuses such claims before we get here.
+  if (/\p{Cs}/u.test(v)) throw new TypeError('identity value is not well-formed Unicode');
+  let out = '';
+  const chars = Array.from(v);
+  chars.forEach((ch, i) => {
+    const edgeSpace = ch === ' ' && (i === 0 || i === chars.length - 1);
+    out += ch !== '%' && !edgeSpace && ch >= ' ' && ch <= '~' ? ch : pct(ch);
+  });
+  return out;
 }
 
 export interface ForwardContext {
@@ -45,11 +75,10 @@ export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): R
   const named = connectionTokens(inbound);
   const out: Record<string, string> = {};
   inbound.forEach((value, key) => {
-    const k = key.toLowerCase();
-    if (HOP_BY_HOP.has(k) || CREDENTIALS.has(k) || named.has(k)) return;
-    if (k.startsWith(ctx.identityPrefix)) return; // clients cannot spoof identity headers
-    if (k === 'x-forwarded-host' || k === 'x-forwarded-proto' || k === 'forwarded') return;
-    out[k] = value;
+    const n = normalizeHeaderName(key);
+    if (HOP_BY_HOP.has(n) || CREDENTIALS.has(n) || named.has(n) || PROXY_SET.has(n)) return;
+    if (n.startsWith(ctx.identityPrefix)) return; // clients cannot spoof identity headers
+    out[key.toLowerCase()] = value;
   });
   const origin = new URL(ctx.publicOrigin);
   out['x-forwarded-host'] = origin.host;
@@ -60,6 +89,14 @@ export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): R
   out[`${p}scopes`] = headerSafe(ctx.identity.scopes.join(' '));
   out[`${p}issuer`] = headerSafe(ctx.identity.issuer);
   return out;
+}
+
+/**
+ * Owned by the proxy on the way back: CORS (the proxy applies its own `cors` policy) and the
+ * authentication challenge (the proxy is the resource server, RFC 6750 §3 / RFC 9728 §5.1).
+ */
+function proxyOwnedResponseHeader(k: string): boolean {
+  return k.startsWith('access-control-') || k === 'www-authenticate';
 }
 
 /** Upstream response headers the client may see. */
@@ -73,7 +110,7 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   const out = new Headers();
   for (const [key, value] of Object.entries(upstream)) {
     const k = key.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(k) || named.has(k)) continue;
+    if (value === undefined || HOP_BY_HOP.has(k) || named.has(k) || proxyOwnedResponseHeader(k)) continue;
     if (Array.isArray(value)) for (const v of value) out.append(k, v);
     else out.set(k, value);
   }

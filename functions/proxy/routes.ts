@@ -10,7 +10,17 @@ export type Route =
   | { kind: 'mcp'; transport: 'streamable' | 'sse' | 'messages'; mcpPath: string }
   | { kind: 'none' };
 
-/** Which MCP endpoint a path belongs to; `/messages` belongs to the SSE endpoint's resource. */
+/** `path` is exactly `endpoint`, or `endpoint` with one trailing slash (`/messages/`, python SDK). */
+function isEndpoint(path: string, endpoint: string): boolean {
+  return path === endpoint || path === `${endpoint}/`;
+}
+
+/**
+ * Which MCP endpoint a path belongs to; `/messages` belongs to the SSE endpoint's resource.
+ * MCP paths match exactly (plus one trailing slash): the path is forwarded upstream verbatim, so
+ * a prefix match (`/messages/anything`, `/messages/..%2Fadmin`) would let any authenticated
+ * client reach arbitrary upstream paths.
+ */
 export function route(cfg: Config, path: string): Route {
   const { streamableHttp, sse, messages } = cfg.paths;
   const norm = path.length > 1 ? path.replace(/\/+$/, '') : path;
@@ -21,10 +31,10 @@ export function route(cfg: Config, path: string): Route {
     if (rest === sse || rest === messages) return { kind: 'prm', mcpPath: sse };
     return { kind: 'none' };
   }
-  if (norm === streamableHttp) return { kind: 'mcp', transport: 'streamable', mcpPath: streamableHttp };
-  if (norm === sse) return { kind: 'mcp', transport: 'sse', mcpPath: sse };
-  if (norm === messages || path.startsWith(`${messages}/`))
-    return { kind: 'mcp', transport: 'messages', mcpPath: sse };
+  if (isEndpoint(path, streamableHttp))
+    return { kind: 'mcp', transport: 'streamable', mcpPath: streamableHttp };
+  if (isEndpoint(path, sse)) return { kind: 'mcp', transport: 'sse', mcpPath: sse };
+  if (isEndpoint(path, messages)) return { kind: 'mcp', transport: 'messages', mcpPath: sse };
   return { kind: 'none' };
 }
 

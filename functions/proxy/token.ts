@@ -63,16 +63,50 @@ function scopesOf(payload: jose.JWTPayload): string[] {
   return [];
 }
 
+/** A lone UTF-16 surrogate (possible in JSON) has no UTF-8 form: no header could carry it. */
+const ILL_FORMED = /\p{Cs}/u;
+
 export function identityOf(payload: jose.JWTPayload): Identity {
   if (typeof payload.sub !== 'string' || !payload.sub) throw new TokenRejected('token has no sub claim');
   const cid = payload.client_id ?? payload.azp ?? payload.cid;
+  for (const [name, v] of [
+    ['sub', payload.sub],
+    ['client_id', cid],
+    ['iss', payload.iss],
+  ] as const) {
+    if (typeof v === 'string' && ILL_FORMED.test(v))
+      throw new TokenRejected(`${name} claim is not well-formed Unicode`);
+  }
+  const scopes = scopesOf(payload);
+  if (scopes.some((s) => ILL_FORMED.test(s)))
+    throw new TokenRejected('scope claim is not well-formed Unicode');
   return {
     subject: payload.sub,
     clientId: typeof cid === 'string' ? cid : undefined,
-    scopes: scopesOf(payload),
+    scopes,
     issuer: String(payload.iss),
     claims: payload,
   };
+}
+
+/**
+ * JWT `typ` values accepted for access tokens. RFC 9068 §2.1 says `at+jwt`, and §4 tells resource
+ * servers to refuse other types, so that ID tokens, logout tokens (`logout+jwt`), security event
+ * tokens (`secevent+jwt`) and the like signed by the same issuer cannot be replayed as access
+ * tokens. Many IdPs still send `JWT` or no `typ` at all, so those are accepted too (a deliberate
+ * relaxation of §4). Candidate config key: `token.accepted_types`.
+ */
+export const ACCEPTED_TYP: readonly string[] = ['at+jwt', 'jwt'];
+
+/**
+ * RFC 7515 §4.1.9: `typ` is a media type, compared case-insensitively, with `application/` optional.
+ * Absent is accepted; present but not a string, empty or not listed is refused.
+ */
+export function typAccepted(typ: unknown, accepted: readonly string[] = ACCEPTED_TYP): boolean {
+  if (typ === undefined) return true;
+  if (typeof typ !== 'string') return false;
+  const t = typ.toLowerCase().replace(/^application\//, '');
+  return t !== '' && accepted.includes(t);
 }
 
 export interface JwtVerifierOptions {
@@ -152,13 +186,17 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
   const verify = async (token: string, audiences: readonly string[]): Promise<Identity> => {
     const keys = await keySet();
     try {
-      const { payload } = await jose.jwtVerify(token, keys, {
+      const { payload, protectedHeader } = await jose.jwtVerify(token, keys, {
         issuer: opts.issuer,
         audience: [...audiences],
         algorithms: [...opts.algorithms],
         clockTolerance: opts.clockSkewSeconds,
         requiredClaims: ['exp', 'iss', 'aud', 'sub'],
       });
+      if (!typAccepted(protectedHeader.typ))
+        throw new TokenRejected(
+          `token typ ${JSON.stringify(protectedHeader.typ)} is not an access token type`,
+        );
       return identityOf(payload);
     } catch (e) {
       if (e instanceof TokenRejected || e instanceof VerifierUnavailable) throw e;

@@ -108,6 +108,12 @@ export interface Config {
     readonly allowedRedirectSchemes: readonly string[];
     /** Original's `path_mapping`: facade path → IdP path. */
     readonly pathMapping: Readonly<Record<string, string>>;
+    /**
+     * `required`: the facade asks the user before every authorization request goes to the IdP
+     * (shows where the code will be delivered). `off` only when the IdP itself shows a consent
+     * screen for every new client and a signed-in user cannot skip it.
+     */
+    readonly consent: 'required' | 'off';
   };
   /** `oidc` provider (original's `default` block). */
   readonly oidc?: {
@@ -218,10 +224,11 @@ export class ConfigReader {
     return v;
   }
 
-  url(k: string, opts: { required?: boolean; why?: string } = {}): string | undefined {
+  /** An http(s) URL; with `secure`, plain http only on a loopback host (see `checkSecureUrl`). */
+  url(k: string, opts: { required?: boolean; why?: string; secure?: boolean } = {}): string | undefined {
     const v = opts.required ? this.reqStr(k, opts.why) : this.str(k);
     if (v === undefined) return undefined;
-    return checkUrl(this.key(k), v);
+    return opts.secure ? checkSecureUrl(this.key(k), v) : checkUrl(this.key(k), v);
   }
 
   int(k: string, def: number, min: number, max: number): number;
@@ -303,6 +310,28 @@ export function checkUrl(key: string, v: string): string {
   return v;
 }
 
+/** Loopback hosts as WHATWG URL parsing normalises them: `localhost`, 127.0.0.0/8, `[::1]`. */
+function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/**
+ * A URL the proxy's security depends on (token issuer, JWKS, IdP endpoints, the public URLs it
+ * advertises): https, or plain http on a loopback host only (local runs, emulators). Over plain
+ * http anyone on the path could substitute signing keys or redirect clients' logins.
+ */
+export function checkSecureUrl(key: string, v: string): string {
+  checkUrl(key, v);
+  const u = new URL(v);
+  if (u.protocol === 'http:' && !isLoopbackHostname(u.hostname)) {
+    throw new ConfigError(
+      key,
+      `must use https (got "${v}"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])`,
+    );
+  }
+  return v;
+}
+
 function checkPath(key: string, v: string): string {
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(v))
     throw new ConfigError(key, `must be an absolute path like "/mcp" (got "${v}")`);
@@ -362,6 +391,7 @@ export function parseConfig(input: unknown): Config {
     const base = d.url('base_url', {
       required: true,
       why: 'is required for provider "oidc": the IdP issuer URL',
+      secure: true,
     })!;
     const pathRaw = d.rawObj('path') ?? {};
     const path: Record<string, PathRule> = {};
@@ -377,12 +407,12 @@ export function parseConfig(input: unknown): Config {
     }
     oidc = {
       baseUrl: base,
-      jwksUrl: d.url('jwks_url'),
+      jwksUrl: d.url('jwks_url', { secure: true }),
       path,
       clientId: d.str('client_id'),
       clientSecret: d.secret('client_secret'),
     };
-    issuerDefault = d.str('issuer') ?? base;
+    issuerDefault = d.url('issuer', { secure: true }) ?? base;
     jwksDefault = oidc.jwksUrl;
   } else if (provider === 'asgardeo') {
     const key = r.has('asgardeo') ? 'asgardeo' : 'demo';
@@ -394,7 +424,7 @@ export function parseConfig(input: unknown): Config {
     const clientSecret = a.secret('client_secret');
     if (!clientSecret)
       throw new ConfigError(a.key('client_secret'), 'or `client_secret_ssm_parameter` is required');
-    const apiBaseUrl = a.url('api_base_url') ?? 'https://api.asgardeo.io';
+    const apiBaseUrl = a.url('api_base_url', { secure: true }) ?? 'https://api.asgardeo.io';
     asgardeo = {
       orgName,
       clientId: a.reqStr('client_id', 'is required for provider "asgardeo"'),
@@ -410,13 +440,14 @@ export function parseConfig(input: unknown): Config {
     const m = /^([a-z]{2}-[a-z]+-\d)_[A-Za-z0-9]+$/.exec(userPoolId);
     if (!m)
       throw new ConfigError(c.key('user_pool_id'), `must look like "eu-west-1_AbC123" (got "${userPoolId}")`);
-    const endpoint = c.url('endpoint');
+    const endpoint = c.url('endpoint', { secure: true });
     cognito = {
       userPoolId,
       region: m[1]!,
       domainUrl: c.url('domain_url', {
         required: true,
         why: 'is required for provider "cognito": the hosted UI domain',
+        secure: true,
       })!,
       scopes: c.list('scopes'),
       endpoint,
@@ -431,7 +462,7 @@ export function parseConfig(input: unknown): Config {
     issuerDefault = embedded.issuer;
   }
 
-  const issuer = tok.url('issuer') ?? issuerDefault;
+  const issuer = tok.url('issuer', { secure: true }) ?? issuerDefault;
   if (!issuer) throw new ConfigError('token.issuer', 'is required');
   const algorithms = tok.list('algorithms', DEFAULT_ALGORITHMS);
   for (const a of algorithms) {
@@ -482,7 +513,7 @@ export function parseConfig(input: unknown): Config {
   const config: Config = {
     provider,
     upstream: { baseUrl: baseUrl.replace(/\/+$/, ''), timeoutSeconds },
-    proxyBaseUrl: r.url('proxy_base_url')?.replace(/\/+$/, ''),
+    proxyBaseUrl: r.url('proxy_base_url', { secure: true })?.replace(/\/+$/, ''),
     listenPort: r.int('listen_port', 8080, 1, 65535),
     paths: {
       streamableHttp: checkPath(
@@ -517,14 +548,14 @@ export function parseConfig(input: unknown): Config {
       resourceIdentifier: prm.url('resource_identifier'),
       authorizationServers: prm
         .list('authorization_servers')
-        .map((u, i) => checkUrl(`protected_resource_metadata.authorization_servers[${i}]`, u)),
+        .map((u, i) => checkSecureUrl(`protected_resource_metadata.authorization_servers[${i}]`, u)),
       scopesSupported: prm.has('scopes_supported') ? prm.list('scopes_supported') : undefined,
       resourceName: prm.str('resource_name'),
       resourceDocumentation: prm.url('resource_documentation'),
     },
     token: {
       issuer,
-      jwksUri: tok.url('jwks_uri') ?? r.url('jwks_url') ?? jwksDefault,
+      jwksUri: tok.url('jwks_uri', { secure: true }) ?? r.url('jwks_url', { secure: true }) ?? jwksDefault,
       audience: tok.list('audience'),
       algorithms,
       clockSkewSeconds: tok.int('clock_skew_seconds', 30, 0, 300),
@@ -534,7 +565,7 @@ export function parseConfig(input: unknown): Config {
     identityHeaderPrefix,
     stream: { maxDurationSeconds, heartbeatSeconds },
     discovery: {
-      baseUrl: disc.url('base_url')?.replace(/\/+$/, ''),
+      baseUrl: disc.url('base_url', { secure: true })?.replace(/\/+$/, ''),
       allowedRedirectSchemes: disc.list('allowed_redirect_schemes').map((s) => {
         if (
           !/^[a-z][a-z0-9+.-]*$/.test(s) ||
@@ -545,6 +576,13 @@ export function parseConfig(input: unknown): Config {
         return s;
       }),
       pathMapping,
+      consent: (() => {
+        const v = disc.str('consent') ?? 'required';
+        if (v !== 'required' && v !== 'off') {
+          throw new ConfigError('discovery.consent', `must be "required" or "off" (got "${v}")`);
+        }
+        return v;
+      })(),
     },
     oidc,
     asgardeo,

@@ -68,7 +68,9 @@ export interface StreamOptions {
 /**
  * Write a `Response` to a Lambda response stream without buffering: the metadata prelude first
  * (an empty write makes the runtime emit it even for empty bodies), then each body chunk as it
- * arrives, honouring backpressure. Resolves when the stream is finished.
+ * arrives, honouring backpressure. Resolves when the stream is finished. If the body errors, the
+ * stream is NOT ended: the error is rethrown so the handler rejects and the runtime fails the
+ * response stream (error trailers), and the client sees an aborted response, not a complete one.
  */
 export async function writeStreamingResponse(
   res: Response,
@@ -79,6 +81,7 @@ export async function writeStreamingResponse(
   let why: 'end' | 'error' | 'stream-closed' = 'end';
   const reader = res.body?.getReader();
   let closed = false;
+  let failure: unknown;
   const onClose = () => {
     closed = true;
     why = 'stream-closed';
@@ -105,13 +108,17 @@ export async function writeStreamingResponse(
         }
       }
     }
-  } catch {
-    why = closed ? 'stream-closed' : 'error';
+  } catch (e) {
+    if (closed) why = 'stream-closed';
+    else {
+      why = 'error';
+      failure = e;
+    }
   } finally {
     out.off('close', onClose);
     out.off('error', onClose);
     reader?.cancel().catch(() => {});
-    if (!closed) {
+    if (!closed && why !== 'error') {
       await new Promise<void>((resolve) => {
         out.once('error', () => resolve());
         out.end(() => resolve());
@@ -119,6 +126,7 @@ export async function writeStreamingResponse(
     }
     opts.onDone?.(why);
   }
+  if (why === 'error') throw new Error('response body failed', { cause: failure });
 }
 
 /** Handler types. */

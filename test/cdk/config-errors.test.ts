@@ -139,6 +139,54 @@ const cases: [string, RawConfig, string][] = [
     { ...BASE, default: { base_url: 'https://idp.example.com', client_secret_ssm_parameter: 'bad name' } },
     'invalid config: `default.client_secret_ssm_parameter` is not a valid SSM parameter name (got "bad name")',
   ],
+  [
+    'a plain-http IdP (issuer, JWKS and metadata could be substituted on the path)',
+    { ...BASE, default: { base_url: 'http://idp.example.com', client_id: 'c' } },
+    'invalid config: `default.base_url` must use https (got "http://idp.example.com"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])',
+  ],
+  [
+    'a plain-http token issuer',
+    { ...BASE, token: { issuer: 'http://idp.example.com' } },
+    'invalid config: `token.issuer` must use https (got "http://idp.example.com"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])',
+  ],
+  [
+    'a plain-http JWKS',
+    { ...BASE, token: { jwks_uri: 'http://idp.example.com/jwks' } },
+    'invalid config: `token.jwks_uri` must use https (got "http://idp.example.com/jwks"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])',
+  ],
+  [
+    'a Cognito pool with only generic scopes (any app client of the pool would be accepted)',
+    {
+      provider: 'cognito',
+      base_url: 'https://mcp.internal.example.com',
+      cognito: {
+        user_pool_id: 'eu-west-1_AbC123',
+        domain_url: 'https://acme.auth.eu-west-1.amazoncognito.com',
+        scopes: ['openid', 'aws.cognito.signin.user.admin'],
+      },
+    },
+    'invalid config: `cognito.scopes` (or `token.required_scopes`) must list a resource-server scope such as "mcp/tools" for provider "cognito": Cognito access tokens have no aud, and openid, profile, email, phone, aws.cognito.signin.user.admin, offline_access can be held by any app client of the pool',
+  ],
+  [
+    'a created Cognito pool whose cognito.scopes are only generic',
+    {
+      provider: 'cognito',
+      base_url: 'https://mcp.internal.example.com',
+      cognito: { scopes: ['openid'] },
+      deploy: { cognito: { domain_prefix: 'acme-mcp-auth' } },
+    },
+    'invalid config: `cognito.scopes` (or `token.required_scopes`) must list a resource-server scope such as "mcp/tools" for provider "cognito": Cognito access tokens have no aud, and openid, profile, email, phone, aws.cognito.signin.user.admin, offline_access can be held by any app client of the pool',
+  ],
+  [
+    'a zero reserved concurrency (would throttle every request)',
+    { ...BASE, deploy: { proxy: { reserved_concurrency: 0 } } },
+    'invalid config: `deploy.proxy.reserved_concurrency` must be an integer between 1 and 100000 (got 0)',
+  ],
+  [
+    'a fractional reserved concurrency',
+    { ...BASE, deploy: { discovery: { reserved_concurrency: 2.5 } } },
+    'invalid config: `deploy.discovery.reserved_concurrency` must be an integer between 1 and 100000 (got 2.5)',
+  ],
 ];
 
 describe('invalid configs fail synth with the exact message', () => {

@@ -13,6 +13,7 @@ import { createVerifier } from '../../functions/proxy/verifiers.ts';
 import { type Config, parseConfig } from '../../functions/shared/config.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { type AsgardeoContract, startAsgardeoContract } from '../helpers/asgardeo-contract.ts';
+import { authorizeWithConsent } from '../helpers/consent.ts';
 
 const FACADE = 'https://auth.mcp.example.com';
 const RESOURCE = 'https://mcp.example.com/mcp';
@@ -71,7 +72,7 @@ describe('discovery facade with the asgardeo provider', () => {
       code_challenge_method: 'S256',
       state: 's1',
     });
-    const az = await facade(new Request(`${FACADE}/authorize?${q}`));
+    const az = await authorizeWithConsent(`${FACADE}/authorize?${q}`, (r) => facade(r));
     expect(az.status).toBe(302);
     const idp = await fetch(az.headers.get('location')!, { redirect: 'manual' });
     const back = new URL(idp.headers.get('location')!);

@@ -1,7 +1,8 @@
 /**
  * The discovery facade (functions/discovery/core.ts) with the Cognito provider, against
  * cognito-local: /register → /authorize → managed login → /token, then the proxy's verifier
- * selected for provider "cognito" accepts the access token. Hostile registrations create nothing.
+ * selected for provider "cognito" checks the access token (up to the resource-server scope,
+ * which cognito-local cannot issue). Hostile registrations create nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
@@ -13,6 +14,7 @@ import { createVerifier } from '../../functions/proxy/verifiers.ts';
 import { type Config, parseConfig } from '../../functions/shared/config.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { COGNITO_CREDENTIALS, type CognitoLocal, startCognitoLocal } from '../helpers/cognito-local.ts';
+import { authorizeWithConsent } from '../helpers/consent.ts';
 
 const FACADE = 'https://auth.mcp.example.com';
 let cl: CognitoLocal;
@@ -26,11 +28,12 @@ beforeAll(async () => {
     base_url: 'http://127.0.0.1:1',
     provider: 'cognito',
     discovery: { base_url: FACADE },
-    // cognito-local's tokens carry only this scope (see cognito.md).
+    // cognito-local's tokens carry only the generic scope aws.cognito.signin.user.admin (see
+    // cognito.md), which the proxy refuses: a resource-server scope is required.
     cognito: {
       user_pool_id: cl.userPoolId,
       domain_url: cl.url,
-      scopes: ['aws.cognito.signin.user.admin'],
+      scopes: ['mcp/tools'],
       endpoint: cl.url,
     },
   });
@@ -56,7 +59,7 @@ const register = (body: unknown) =>
   );
 
 describe('discovery facade with the cognito provider', () => {
-  it('registers, authorizes through managed login, exchanges the code, and the proxy accepts the token', async () => {
+  it('registers, authorizes through managed login, exchanges the code; the proxy verifies it up to the scope', async () => {
     const redirect = 'http://localhost:47001/callback';
     const reg = await register({
       redirect_uris: [redirect],
@@ -82,7 +85,7 @@ describe('discovery facade with the cognito provider', () => {
       state: 'xyz',
       resource: 'https://mcp.example.com/mcp',
     });
-    const az = await facade(new Request(`${FACADE}/authorize?${q}`));
+    const az = await authorizeWithConsent(`${FACADE}/authorize?${q}`, (r) => facade(r));
     expect(az.status).toBe(302);
     const toIdp = new URL(az.headers.get('location')!);
     expect(`${toIdp.origin}${toIdp.pathname}`).toBe(`${cl.url}/oauth2/authorize`);
@@ -118,8 +121,13 @@ describe('discovery facade with the cognito provider', () => {
     expect(tok.status).toBe(200);
     expect(tok.headers.get('cache-control')).toBe('no-store');
     const tokens = (await tok.json()) as { access_token: string };
-    const id = await createVerifier(cfg).verify(tokens.access_token, ['https://mcp.example.com/mcp']);
-    expect(id.clientId).toBe(client.client_id);
+    const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1]!, 'base64url').toString());
+    expect(claims.client_id).toBe(client.client_id);
+    // The proxy's verifier checks signature, issuer and expiry before the scope: only the missing
+    // resource-server scope (cognito-local cannot issue one) refuses this token.
+    await expect(
+      createVerifier(cfg).verify(tokens.access_token, ['https://mcp.example.com/mcp']),
+    ).rejects.toThrow(/^Error: Scope not allowed: aws\.cognito\.signin\.user\.admin\. Expected: mcp\/tools$/);
   });
 
   it('creates no app client for hostile registrations', async () => {
@@ -154,7 +162,7 @@ describe('discovery facade with the cognito provider', () => {
         redirect_uri: 'http://localhost:47001/callback',
         ...extra,
       });
-      const res = await facade(new Request(`${FACADE}/authorize?${q}`));
+      const res = await authorizeWithConsent(`${FACADE}/authorize?${q}`, (r) => facade(r));
       const loc = res.headers.get('location');
       if (loc) expect(new URL(loc).origin).not.toBe(cl.url);
       expect(

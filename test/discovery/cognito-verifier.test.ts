@@ -6,11 +6,11 @@
 import { build } from 'esbuild';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCognitoVerifier, resourceScopes } from '../../functions/proxy/cognito-verifier.ts';
+import { bindingScopes } from '../../functions/proxy/cognito-scopes.ts';
+import { createCognitoVerifier } from '../../functions/proxy/cognito-verifier.ts';
 import { TokenRejected, VerifierUnavailable } from '../../functions/proxy/token.ts';
 import { createVerifier } from '../../functions/proxy/verifiers.ts';
-import { type Config, parseConfig } from '../../functions/shared/config.ts';
-import { createLogger } from '../../functions/shared/log.ts';
+import { type Config, ConfigError, parseConfig } from '../../functions/shared/config.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 
 let iss: TestIssuer;
@@ -92,25 +92,65 @@ describe('Cognito access-token verifier', () => {
     );
   });
 
-  it('uses token.required_scopes over cognito.scopes when set', async () => {
+  it('uses the resource-server scopes of token.required_scopes over cognito.scopes when set', async () => {
     const cfg = config({ token: { required_scopes: ['mcp/admin'] } });
-    expect(resourceScopes(cfg)).toEqual(['mcp/admin']);
+    expect(bindingScopes(cfg)).toEqual(['mcp/admin']);
     const v = createCognitoVerifier(cfg);
     await expect(v.verify(await access(), [])).rejects.toBeInstanceOf(TokenRejected);
     await expect(v.verify(await access({ scope: 'mcp/admin' }), [])).resolves.toMatchObject({
       scopes: ['mcp/admin'],
     });
+    // Generic entries of required_scopes do not bind; cognito.scopes' resource scopes then do.
+    const generic = config({ token: { required_scopes: ['openid'] } });
+    expect(bindingScopes(generic)).toEqual(['mcp/tools']);
+    await expect(
+      createCognitoVerifier(generic).verify(await access({ scope: 'openid' }), []),
+    ).rejects.toBeInstanceOf(TokenRejected);
   });
 
-  it('refuses to start without any scope to bind tokens to this resource, and warns on generic scopes only', () => {
-    expect(() => createCognitoVerifier(config({ scopes: [] }))).toThrow(/cognito.scopes/);
-    const lines: string[] = [];
-    const log = createLogger('t', 'debug', (l) => lines.push(l));
-    createCognitoVerifier(config({ scopes: ['openid', 'aws.cognito.signin.user.admin'] }), log);
-    expect(lines.join('')).toMatch(/all generic/);
-    lines.length = 0;
-    createCognitoVerifier(config({ scopes: ['openid', 'mcp/tools'] }), log);
-    expect(lines).toEqual([]);
+  describe('hostile: a token of another app client of the pool, carrying only generic scopes', () => {
+    // The reviewer's case: cognito.scopes mixes generic and resource scopes, no required_scopes.
+    const mixed = () =>
+      config({ scopes: ['openid', 'aws.cognito.signin.user.admin', 'email', 'profile', 'mcp/tools'] });
+
+    it('binds only to the resource-server scopes', () => {
+      expect(bindingScopes(mixed())).toEqual(['mcp/tools']);
+    });
+
+    it.each([
+      ['openid'],
+      ['aws.cognito.signin.user.admin'],
+      ['openid email profile phone aws.cognito.signin.user.admin offline_access'],
+    ])('rejects a token with scope "%s" (not issued for this MCP server)', async (scope) => {
+      const v = createCognitoVerifier(mixed());
+      await expect(
+        v.verify(await access({ scope, client_id: 'hr-portal' }), ['https://proxy.example.com/mcp']),
+      ).rejects.toThrow(/Scope not allowed: .*Expected: mcp\/tools$/);
+    });
+
+    it('createVerifier (what the proxy uses) rejects it too, and accepts the resource scope', async () => {
+      await expect(
+        createVerifier(mixed()).verify(await access({ scope: 'openid', client_id: 'hr-portal' }), []),
+      ).rejects.toBeInstanceOf(TokenRejected);
+      await expect(
+        createVerifier(mixed()).verify(await access({ scope: 'openid mcp/tools' }), []),
+      ).resolves.toMatchObject({ subject: 'alice' });
+    });
+  });
+
+  it('refuses to start unless a resource-server scope is configured', () => {
+    const message =
+      'invalid config: `cognito.scopes` (or `token.required_scopes`) must list a resource-server scope such as "mcp/tools" for provider "cognito": Cognito access tokens have no aud, and openid, profile, email, phone, aws.cognito.signin.user.admin, offline_access can be held by any app client of the pool';
+    for (const cfg of [
+      config({ scopes: [] }),
+      config({ scopes: ['openid', 'aws.cognito.signin.user.admin'] }),
+      config({ scopes: ['openid'], token: { required_scopes: ['openid', 'email'] } }),
+      config({ scopes: [], endpoint: null }),
+    ]) {
+      expect(() => createCognitoVerifier(cfg)).toThrow(ConfigError);
+      expect(() => createCognitoVerifier(cfg)).toThrow(message);
+      expect(() => createVerifier(cfg)).toThrow(message);
+    }
   });
 
   it('rejects foreign issuers, expired tokens, unknown keys and disallowed algorithms', async () => {

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 
 const children: ChildProcess[] = [];
@@ -90,7 +91,7 @@ describe('npm start CLI: single origin, --asgardeo and --demo', () => {
     const as = await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json();
     expect(as.issuer).toBe(origin);
 
-    const a = await fetch(`${origin}/authorize?${authorizeQuery}`, { redirect: 'manual' });
+    const a = await authorizeWithConsent(`${origin}/authorize?${authorizeQuery}`);
     expect(a.status).toBe(302);
     expect(a.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:9\/t\/demoorg\/oauth2\/authorize\?/);
   });
@@ -99,7 +100,7 @@ describe('npm start CLI: single origin, --asgardeo and --demo', () => {
     const port = await freePort();
     const run = cli(['--asgardeo', '--config', configFile(blocks), '--port', String(port)]);
     await waitFor(run.output, 'mcpServers');
-    const a = await fetch(`http://localhost:${port}/authorize?${authorizeQuery}`, { redirect: 'manual' });
+    const a = await authorizeWithConsent(`http://localhost:${port}/authorize?${authorizeQuery}`);
     expect(a.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:9\/t\/realorg\/oauth2\/authorize\?/);
   });
 

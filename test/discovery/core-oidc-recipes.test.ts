@@ -13,6 +13,7 @@ import { createDiscovery } from '../../functions/discovery/core.ts';
 import { createOidcProvider } from '../../functions/discovery/providers/oidc.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
+import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort, serve, type TestServer } from '../helpers/net.ts';
 
 interface Seen {
@@ -138,7 +139,7 @@ describe('original recipe keys (Auth0 shape)', () => {
       prompt: 'none',
       resource: 'https://mcp.example/mcp',
     });
-    const res = await fetch(`${url}/authorize?${q}`, { redirect: 'manual' });
+    const res = await authorizeWithConsent(`${url}/authorize?${q}`);
     expect(res.status).toBe(302);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const loc = new URL(res.headers.get('location')!);
@@ -243,7 +244,7 @@ describe('metadata discovery from default.base_url', () => {
       code_challenge: challenge,
       code_challenge_method: 'S256',
     });
-    const a = await fetch(`${url}/authorize?${q}`, { redirect: 'manual' });
+    const a = await authorizeWithConsent(`${url}/authorize?${q}`);
     expect(a.headers.get('location')).toMatch(new RegExp(`^${idp.url}/oauth2/auth\\?`));
     const r = await fetch(`${url}/register`, {
       method: 'POST',
@@ -267,7 +268,7 @@ describe('metadata discovery from default.base_url', () => {
       code_challenge: challenge,
       code_challenge_method: 'S256',
     });
-    const a = await fetch(`${url}/authorize?${q}`, { redirect: 'manual' });
+    const a = await authorizeWithConsent(`${url}/authorize?${q}`);
     expect(a.status).toBe(503);
     expect(a.headers.get('location')).toBeNull();
     const body = await a.json();
@@ -485,7 +486,7 @@ describe('URLs, methods and CORS', () => {
       code_challenge_method: 'S256',
     });
     for (const p of ['/tenant/a/authorize', '/authorize']) {
-      const res = await fetch(`${o}${p}?${q}`, { redirect: 'manual' });
+      const res = await authorizeWithConsent(`${o}${p}?${q}`);
       expect(res.status, p).toBe(302);
     }
   });

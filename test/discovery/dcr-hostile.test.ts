@@ -9,6 +9,7 @@ import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery } from '../../bin/local/runner.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
+import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 
 let idp: DemoIdp;
@@ -214,6 +215,57 @@ describe('POST /register refuses hostile metadata with the RFC 7591 §3.2.2 erro
   });
 });
 
+describe('POST /register refuses redirect URIs whose scheme or host is not in normalised form', () => {
+  // Validated in parsed (WHATWG) form but registered at the IdP as the raw string: the raw text
+  // must name the same host as the parsed form, or the IdP / browser may read another one.
+  const cases: [string, string, string][] = [
+    ['hex IPv4 loopback', 'http://0x7f000001/cb', 'http://127.0.0.1'],
+    ['decimal IPv4 loopback', 'http://2130706433/cb', 'http://127.0.0.1'],
+    ['short IPv4 loopback', 'http://127.1:8080/cb', 'http://127.0.0.1:8080'],
+    ['octal IPv4 loopback', 'http://0177.0.0.1/cb', 'http://127.0.0.1'],
+    [
+      'fullwidth localhost',
+      'http://\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54/cb',
+      'http://localhost',
+    ],
+    ['uncompressed IPv6 loopback', 'http://[0:0:0:0:0:0:0:1]/cb', 'http://[::1]'],
+    ['upper-case scheme and host', 'HTTP://LOCALHOST:3000/cb', 'http://localhost:3000'],
+    ['percent-encoded dot in the host', 'https://client%2eexample/cb', 'https://client.example'],
+    ['explicit default port', 'https://client.example:443/cb', 'https://client.example'],
+    ['IDN in Unicode', 'https://b\u00fccher.example/cb', 'https://xn--bcher-kva.example'],
+    [
+      'upper-case custom scheme',
+      'CURSOR://anysphere.cursor-retrieval/cb',
+      'cursor://anysphere.cursor-retrieval',
+    ],
+  ];
+  it.each(cases)(
+    '%s (%s) → 400 invalid_redirect_uri naming %s, nothing created',
+    async (_n, uri, canonical) => {
+      const before = idp.registrations();
+      const r = await register({ ...good, redirect_uris: [uri] });
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual({
+        error: 'invalid_redirect_uri',
+        error_description: `redirect URI scheme and host must be written in normalised form ("${canonical}")`,
+      });
+      expect(idp.registrations()).toBe(before);
+    },
+  );
+
+  it('the normalised spellings are accepted and registered unchanged', async () => {
+    const uris = [
+      'http://127.0.0.1/cb',
+      'http://localhost:3000/cb',
+      'http://[::1]/cb',
+      'https://xn--bcher-kva.example/cb',
+    ];
+    const r = await register({ ...good, redirect_uris: uris });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(r.body.redirect_uris).toEqual(uris);
+  });
+});
+
 describe('GET /authorize refuses without redirecting (400 JSON); PKCE S256 mandatory', () => {
   let clientId: string;
   const redirect = 'http://127.0.0.1:33418/callback';
@@ -295,8 +347,13 @@ describe('GET /authorize refuses without redirecting (400 JSON); PKCE S256 manda
     expect([r.status, r.body.error, r.location]).toEqual([400, 'invalid_request', null]);
   });
 
-  it('a valid request → 302 to the IdP with the parameters unchanged', async () => {
-    const r = await authorize({ ...base(), resource: 'http://localhost:8080/mcp', scope: 'mcp:tools' });
+  const approved = async (params: Record<string, string>) => {
+    const res = await authorizeWithConsent(`${disc.url}/authorize?${new URLSearchParams(params)}`);
+    return { status: res.status, location: res.headers.get('location') };
+  };
+
+  it('a valid request → (consent) → 302 to the IdP with the parameters unchanged', async () => {
+    const r = await approved({ ...base(), resource: 'http://localhost:8080/mcp', scope: 'mcp:tools' });
     expect(r.status).toBe(302);
     const u = new URL(r.location!);
     expect(u.origin).toBe(idp.issuer);
@@ -306,7 +363,7 @@ describe('GET /authorize refuses without redirecting (400 JSON); PKCE S256 manda
   });
 
   it('a redirect URI that passes the facade but was not registered: the IdP refuses without redirecting', async () => {
-    const r = await authorize({ ...base(), redirect_uri: 'http://127.0.0.1:9/other' });
+    const r = await approved({ ...base(), redirect_uri: 'http://127.0.0.1:9/other' });
     expect(r.status).toBe(302); // the facade cannot know the registration; the IdP checks it exactly
     const res = await fetch(r.location!, { redirect: 'manual' });
     expect(res.status).toBe(400);

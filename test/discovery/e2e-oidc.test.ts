@@ -14,6 +14,7 @@ import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery, startLocalProxy, startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
+import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';
 
@@ -75,8 +76,8 @@ describe('SDK client through the facade (embedded oidc-provider, real DCR)', () 
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('resource')).toBe(`${origin}/mcp`);
 
-    // The facade redirects to the IdP with the same parameters.
-    const hop = await fetch(url, { redirect: 'manual' });
+    // After the user's consent, the facade redirects to the IdP with the same parameters.
+    const hop = await authorizeWithConsent(url);
     expect(hop.status).toBe(302);
     const idpUrl = new URL(hop.headers.get('location')!);
     expect(idpUrl.origin).toBe(idp.issuer);

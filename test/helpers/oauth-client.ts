@@ -2,12 +2,14 @@
  * An OAuthClientProvider for the real MCP SDK client, plus a "browser" that walks the demo
  * IdP's login flow (redirects, cookies, login form) the way a user would.
  */
+
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { consentForm } from './consent.ts';
 
 export class MemoryOAuthProvider implements OAuthClientProvider {
   info?: OAuthClientInformationMixed;
@@ -94,7 +96,20 @@ export async function loginAndGetCode(
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     if (res.status !== 200 || !action)
       throw new Error(`unexpected page ${res.status} at ${url}: ${html.slice(0, 300)}`);
+    const consent = consentForm(html);
+    const from = new URL(url).origin;
     url = new URL(action.replace(/&amp;/g, '&'), url).toString();
+    if (consent?.fields.has('csrf')) {
+      // The facade's consent page: the user approves.
+      consent.fields.set('decision', 'allow');
+      init = {
+        redirect: 'manual',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: from },
+        body: consent.fields.toString(),
+      };
+      continue;
+    }
     init = {
       redirect: 'manual',
       method: 'POST',

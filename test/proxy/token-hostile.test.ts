@@ -126,6 +126,16 @@ describe('bearer token verification', () => {
       async () => ({ authorization: `Bearer ${await idp.sign({ aud: resource, sub: undefined })}` }),
     ],
     ['other scheme (Basic)', async () => ({ authorization: 'Basic YWxpY2U6c2VjcmV0' })],
+    // RFC 9068 §4: a JWT of another type from the same issuer is not an access token.
+    ...(['logout+jwt', 'secevent+jwt', 'id_token+jwt', 'dpop+jwt', 'JOSE', '', 7] as const).map(
+      (typ) =>
+        [
+          `typ ${JSON.stringify(typ)} (not an access token type)`,
+          async () => ({
+            authorization: `Bearer ${await idp.sign({ aud: resource }, { typ } as never)}`,
+          }),
+        ] as [string, () => Promise<Record<string, string>>],
+    ),
   ];
 
   for (const [name, headers] of hostile) {
@@ -142,6 +152,19 @@ describe('bearer token verification', () => {
       expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
       expect(JSON.stringify(body)).not.toMatch(/JWT|JWS|kid|exp|signature/i);
       expect(upstream.seen).toHaveLength(0);
+    });
+  }
+
+  for (const typ of ['at+jwt', 'application/at+jwt', 'AT+JWT', 'JWT', 'jwt', undefined]) {
+    it(`accepts an access token with typ ${JSON.stringify(typ) ?? 'absent'}`, async () => {
+      upstream.seen.length = 0;
+      const token = await idp.sign({ aud: resource }, { typ });
+      const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString());
+      expect(header.typ).toBe(typ); // really signed with that typ (or none)
+      const res = await post({ authorization: `Bearer ${token}` });
+      expect(res.status).toBe(200);
+      expect(upstream.seen).toHaveLength(1);
+      upstream.seen.length = 0;
     });
   }
 

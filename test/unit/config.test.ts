@@ -165,3 +165,104 @@ describe('parseConfig', () => {
     expect(() => configFromEnv({ MCP_AUTH_PROXY_CONFIG: '{' })).toThrow('is not valid JSON');
   });
 });
+
+describe('URLs the security depends on: https, or plain http on a loopback host only', () => {
+  const oidc = { ...base, provider: 'oidc', default: { base_url: 'https://idp.example.com' } };
+  const cognito = {
+    ...base,
+    provider: 'cognito',
+    cognito: { user_pool_id: 'eu-west-1_AbC123', domain_url: 'https://d.example.com', scopes: ['mcp/tools'] },
+  };
+  const asgardeo = {
+    ...base,
+    provider: 'asgardeo',
+    asgardeo: { org_name: 'o', client_id: 'c', client_secret_ssm_parameter: '/p' },
+  };
+  const plain: [string, Record<string, unknown>][] = [
+    ['default.base_url', { ...oidc, default: { base_url: 'http://idp.example.com' } }],
+    [
+      'default.jwks_url',
+      { ...oidc, default: { base_url: 'https://idp.example.com', jwks_url: 'http://idp.example.com/jwks' } },
+    ],
+    [
+      'default.issuer',
+      { ...oidc, default: { base_url: 'https://idp.example.com', issuer: 'http://idp.example.com' } },
+    ],
+    ['token.issuer', { ...oidc, token: { issuer: 'http://idp.example.com' } }],
+    ['token.jwks_uri', { ...oidc, token: { jwks_uri: 'http://idp.example.com/jwks' } }],
+    ['jwks_url', { ...oidc, jwks_url: 'http://idp.example.com/jwks' }],
+    [
+      'asgardeo.api_base_url',
+      { ...asgardeo, asgardeo: { ...asgardeo.asgardeo, api_base_url: 'http://api.example' } },
+    ],
+    [
+      'cognito.domain_url',
+      { ...cognito, cognito: { ...cognito.cognito, domain_url: 'http://d.example.com' } },
+    ],
+    [
+      'cognito.endpoint',
+      { ...cognito, cognito: { ...cognito.cognito, endpoint: 'http://cognito.internal:9229' } },
+    ],
+    ['discovery.base_url', { ...oidc, discovery: { base_url: 'http://auth.example.com' } }],
+    ['proxy_base_url', { ...oidc, proxy_base_url: 'http://mcp.example.com' }],
+    [
+      'protected_resource_metadata.authorization_servers[1]',
+      {
+        ...oidc,
+        protected_resource_metadata: {
+          authorization_servers: ['https://a.example.com', 'http://b.example.com'],
+        },
+      },
+    ],
+  ];
+  it.each(plain)('refuses plain http for `%s` with the exact message', (key, raw) => {
+    const url = JSON.stringify(raw).match(/"(http:\/\/(?!localhost)[^"]+)"/)![1];
+    let error: unknown;
+    try {
+      parseConfig(raw);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).key).toBe(key);
+    expect((error as Error).message).toBe(
+      `invalid config: \`${key}\` must use https (got "${url}"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])`,
+    );
+  });
+
+  it('refuses hosts that only look like loopback', () => {
+    for (const host of [
+      'localhost.evil.example',
+      '127.0.0.1.nip.io',
+      '10.0.0.1',
+      '[::ffff:7f00:1]',
+      '0.0.0.0',
+    ]) {
+      expect(() => parseConfig({ ...oidc, token: { issuer: `http://${host}/` } })).toThrow(
+        'invalid config: `token.issuer` must use https',
+      );
+    }
+  });
+
+  it('accepts plain http on loopback (local runs, emulators) and https anywhere', () => {
+    for (const host of ['localhost:9000', '127.0.0.1:9000', '127.3.4.5', '[::1]:9000', 'LOCALHOST']) {
+      const c = parseConfig({
+        ...oidc,
+        default: { base_url: `http://${host}`, jwks_url: `http://${host}/jwks` },
+        proxy_base_url: `http://${host}`,
+        discovery: { base_url: `http://${host}` },
+        protected_resource_metadata: { authorization_servers: [`http://${host}`] },
+      });
+      expect(c.token.issuer).toBe(`http://${host}`);
+    }
+    const c = parseConfig({ ...cognito, cognito: { ...cognito.cognito, endpoint: 'http://127.0.0.1:9229' } });
+    expect(c.token.issuer).toBe('http://127.0.0.1:9229/eu-west-1_AbC123');
+    expect(parseConfig(asgardeo).token.issuer).toBe('https://api.asgardeo.io/t/o/oauth2/token');
+  });
+
+  it('lets the upstream base_url stay plain http (often internal VPC traffic)', () => {
+    expect(parseConfig({ ...oidc, base_url: 'http://mcp.internal.example:8000' }).upstream.baseUrl).toBe(
+      'http://mcp.internal.example:8000',
+    );
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clientResponseHeaders, headerSafe, upstreamRequestHeaders } from '../../functions/proxy/headers.ts';
 import { acceptedAudiences, buildPrm, route } from '../../functions/proxy/routes.ts';
 import { missingScopes } from '../../functions/proxy/scopes.ts';
-import { extractBearer } from '../../functions/proxy/token.ts';
+import { extractBearer, identityOf, TokenRejected, typAccepted } from '../../functions/proxy/token.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
 import { bearerChallenge, errorResponse, OAuthError, quote } from '../../functions/shared/errors.ts';
 
@@ -72,9 +72,26 @@ describe('routes and metadata', () => {
     expect(route(cfg, '/mcp')).toEqual({ kind: 'mcp', transport: 'streamable', mcpPath: '/mcp' });
     expect(route(cfg, '/mcp/')).toEqual({ kind: 'mcp', transport: 'streamable', mcpPath: '/mcp' });
     expect(route(cfg, '/messages/')).toEqual({ kind: 'mcp', transport: 'messages', mcpPath: '/sse' });
+    expect(route(cfg, '/messages')).toEqual({ kind: 'mcp', transport: 'messages', mcpPath: '/sse' });
+    expect(route(cfg, '/sse/')).toEqual({ kind: 'mcp', transport: 'sse', mcpPath: '/sse' });
     expect(route(cfg, '/mcpx')).toEqual({ kind: 'none' });
     expect(route(cfg, '/.well-known/oauth-protected-resource/sse')).toEqual({ kind: 'prm', mcpPath: '/sse' });
     expect(route(cfg, '/.well-known/oauth-protected-resource/nope')).toEqual({ kind: 'none' });
+  });
+
+  it.each([
+    '/messages/anything',
+    '/messages/..%2Fadmin',
+    '/messages/%2e%2e/admin',
+    '/messages//',
+    '/messagesx',
+    '/mcp/tools',
+    '/mcp//',
+    '/mcp/..%2F..%2Fadmin',
+    '/sse/x',
+    '/MCP',
+  ])('does not route %s (only exact MCP paths are forwarded)', (path) => {
+    expect(route(cfg, path)).toEqual({ kind: 'none' });
   });
 
   it('builds PRM without offline_access and with a configured resource identifier', () => {
@@ -123,12 +140,112 @@ describe('header policy', () => {
       'x-keep': 'k',
       'x-forwarded-host': 'p.example',
       'x-forwarded-proto': 'https',
-      'x-mcp-auth-subject': headerSafe('ålice\r\nx: y'),
+      'x-mcp-auth-subject': '%C3%A5lice%0D%0Ax: y',
       'x-mcp-auth-client-id': 'c',
       'x-mcp-auth-scopes': 'a b',
       'x-mcp-auth-issuer': 'https://i',
     });
     expect(out['x-mcp-auth-subject']).not.toMatch(/[\r\n]/);
+  });
+
+  const forward = (h: Headers) =>
+    upstreamRequestHeaders(h, {
+      identity: { subject: 'alice', scopes: [], issuer: 'https://i', claims: {} },
+      identityPrefix: 'x-mcp-auth-',
+      publicOrigin: 'https://p.example',
+    });
+
+  it('drops identity-prefixed headers in any case/underscore spelling (CGI/WSGI fold _ into -)', () => {
+    const h = new Headers([
+      ['x_mcp_auth_subject', 'admin'],
+      ['x-mcp-auth_subject', 'root'],
+      ['X_MCP-AUTH-SUBJECT', 'eve'],
+      ['x-mcp_auth-role', 'admin'],
+      ['X_Mcp_Auth_Issuer', 'https://evil'],
+      ['x-mcp-authx', 'kept: not the prefix'],
+      ['x_custom_thing', 'kept'],
+    ]);
+    const out = forward(h);
+    expect(out).toEqual({
+      'x-mcp-authx': 'kept: not the prefix',
+      x_custom_thing: 'kept',
+      'x-forwarded-host': 'p.example',
+      'x-forwarded-proto': 'https',
+      'x-mcp-auth-subject': 'alice',
+      'x-mcp-auth-scopes': '',
+      'x-mcp-auth-issuer': 'https://i',
+    });
+  });
+
+  it('drops headers whose normalised name is hop-by-hop, a credential, or set by the proxy', () => {
+    const h = new Headers([
+      ['proxy_authorization', 'Basic x'],
+      ['Transfer_Encoding', 'chunked'],
+      ['x_forwarded_host', 'evil.example'],
+      ['X_Forwarded_Proto', 'http'],
+      ['connection', 'x_secret'],
+      ['x-secret', 'named by Connection with an underscore'],
+      ['x-keep', 'k'],
+    ]);
+    // `authorization`/`cookie` with `_` variants can't exist (no `_` in them); a Headers object
+    // keeps `Authorization` under its lowercase name, covered above.
+    const out = forward(h);
+    expect(Object.keys(out).sort()).toEqual([
+      'x-forwarded-host',
+      'x-forwarded-proto',
+      'x-keep',
+      'x-mcp-auth-issuer',
+      'x-mcp-auth-scopes',
+      'x-mcp-auth-subject',
+    ]);
+    expect(out['x-forwarded-host']).toBe('p.example');
+    expect(out['x-forwarded-proto']).toBe('https');
+  });
+
+  it('encodes identity values reversibly: distinct claims never give the same header', () => {
+    const cases: [string, string][] = [
+      ['alice', 'alice'],
+      ['a b', 'a b'],
+      ['é', '%C3%A9'],
+      ['%C3%A9', '%25C3%25A9'],
+      ['100%', '100%25'],
+      [' alice', '%20alice'],
+      ['alice ', 'alice%20'],
+      ['a\tb', 'a%09b'],
+      ['x\r\nSet-Cookie: y', 'x%0D%0ASet-Cookie: y'],
+      ['😀', '%F0%9F%98%80'],
+      ['https://i.example/t?x=1&y', 'https://i.example/t?x=1&y'],
+    ];
+    for (const [claim, header] of cases) {
+      expect(headerSafe(claim)).toBe(header);
+      expect(decodeURIComponent(header)).toBe(claim);
+      expect(header).toMatch(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/);
+    }
+    expect(() => headerSafe('a\ud800')).toThrow(TypeError);
+  });
+
+  it('refuses claims that cannot be carried in a header (lone surrogates)', () => {
+    const base = { iss: 'https://i', sub: 'alice' };
+    expect(() => identityOf({ ...base, sub: 'a\ud800' })).toThrow(TokenRejected);
+    expect(() => identityOf({ ...base, client_id: '\udc00' })).toThrow(TokenRejected);
+    expect(() => identityOf({ ...base, scope: 'ok \ud800x' })).toThrow(TokenRejected);
+    expect(identityOf({ ...base, sub: '😀' }).subject).toBe('😀');
+  });
+
+  it('strips upstream CORS and WWW-Authenticate (the proxy owns both), keeps the rest', () => {
+    const h = clientResponseHeaders({
+      'access-control-allow-origin': '*',
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'x-secret',
+      'access-control-allow-headers': 'authorization',
+      'www-authenticate': 'Basic realm="upstream"',
+      'content-type': 'application/json',
+      vary: 'Accept',
+      'x-upstream': 'yes',
+    });
+    const names: string[] = [];
+    h.forEach((_v, k) => names.push(k));
+    expect(names.sort()).toEqual(['content-type', 'vary', 'x-upstream']);
   });
 
   it('keeps repeated upstream response headers and drops hop-by-hop ones', () => {
@@ -147,5 +264,31 @@ describe('header policy', () => {
   it('lists every missing scope', () => {
     expect(missingScopes(['a', 'b', 'c'], ['b'])).toEqual(['a', 'c']);
     expect(missingScopes([], [])).toEqual([]);
+  });
+});
+
+describe('JWT typ (RFC 9068 §2.1, §4; RFC 7515 §4.1.9)', () => {
+  it.each([
+    [undefined, true],
+    ['at+jwt', true],
+    ['AT+JWT', true],
+    ['application/at+jwt', true],
+    ['Application/AT+JWT', true],
+    ['JWT', true],
+    ['jwt', true],
+    ['application/jwt', true],
+    ['logout+jwt', false],
+    ['secevent+jwt', false],
+    ['id_token+jwt', false],
+    ['JOSE', false],
+    ['JOSE+JSON', false],
+    ['dpop+jwt', false],
+    ['at+jwt ', false],
+    ['', false],
+    [null, false],
+    [1, false],
+    [['at+jwt'], false],
+  ])('typ %j accepted: %s', (typ, ok) => {
+    expect(typAccepted(typ)).toBe(ok);
   });
 });
