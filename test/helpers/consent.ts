@@ -6,7 +6,7 @@
 export type Send = (req: Request) => Promise<Response>;
 const viaFetch: Send = (req) => fetch(req, { redirect: 'manual' });
 
-const unescape = (s: string) =>
+const unescapeHtml = (s: string) =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -19,9 +19,9 @@ export function consentForm(html: string): { action: string; fields: URLSearchPa
   if (!action) return undefined;
   const fields = new URLSearchParams();
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields.set(m[1]!, unescape(m[2]!));
+    fields.set(m[1]!, unescapeHtml(m[2]!));
   }
-  return { action: unescape(action), fields };
+  return { action: unescapeHtml(action), fields };
 }
 
 /** Answer a consent page response; returns the facade's answer (302 to the IdP on allow). */

@@ -244,7 +244,9 @@ describe('header policy', () => {
       'x-upstream': 'yes',
     });
     const names: string[] = [];
-    h.forEach((_v, k) => names.push(k));
+    h.forEach((_v, k) => {
+      names.push(k);
+    });
     expect(names.sort()).toEqual(['content-type', 'vary', 'x-upstream']);
   });
 
