@@ -94,7 +94,7 @@ export function identityOf(payload: jose.JWTPayload): Identity {
  * servers to refuse other types, so that ID tokens, logout tokens (`logout+jwt`), security event
  * tokens (`secevent+jwt`) and the like signed by the same issuer cannot be replayed as access
  * tokens. Many IdPs still send `JWT` or no `typ` at all, so those are accepted too (a deliberate
- * relaxation of §4). Candidate config key: `token.accepted_types`.
+ * relaxation of §4). Configurable with `token.accepted_types`.
  */
 export const ACCEPTED_TYP: readonly string[] = ['at+jwt', 'jwt'];
 
@@ -116,6 +116,8 @@ export interface JwtVerifierOptions {
   readonly clockSkewSeconds: number;
   /** Minimum seconds between JWKS re-fetches triggered by an unknown `kid`. */
   readonly jwksCooldownSeconds?: number;
+  /** Accepted JWT `typ` values (without `application/`, lower case). @default ACCEPTED_TYP */
+  readonly acceptedTypes?: readonly string[];
   readonly timeoutMs?: number;
   readonly fetchImpl?: typeof fetch;
 }
@@ -193,7 +195,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
         clockTolerance: opts.clockSkewSeconds,
         requiredClaims: ['exp', 'iss', 'aud', 'sub'],
       });
-      if (!typAccepted(protectedHeader.typ))
+      if (!typAccepted(protectedHeader.typ, opts.acceptedTypes ?? ACCEPTED_TYP))
         throw new TokenRejected(
           `token typ ${JSON.stringify(protectedHeader.typ)} is not an access token type`,
         );

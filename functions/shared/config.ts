@@ -89,6 +89,8 @@ export interface Config {
     readonly clockSkewSeconds: number;
     /** Minimum seconds between JWKS re-fetches triggered by an unknown `kid`. */
     readonly jwksCooldownSeconds: number;
+    /** Accepted JWT `typ` header values (lower case, without `application/`); absent is accepted. */
+    readonly acceptedTypes: readonly string[];
     /** Scopes every request needs (403 insufficient_scope otherwise). */
     readonly requiredScopes: readonly string[];
   };
@@ -560,6 +562,9 @@ export function parseConfig(input: unknown): Config {
       algorithms,
       clockSkewSeconds: tok.int('clock_skew_seconds', 30, 0, 300),
       jwksCooldownSeconds: tok.int('jwks_cooldown_seconds', 30, 0, 3600),
+      acceptedTypes: tok
+        .list('accepted_types', ['at+jwt', 'jwt'], /^(application\/)?[a-z0-9.+-]+$/i, 'at+jwt')
+        .map((t) => t.toLowerCase().replace(/^application\//, '')),
       requiredScopes: tok.list('required_scopes'),
     },
     identityHeaderPrefix,

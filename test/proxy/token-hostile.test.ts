@@ -201,3 +201,30 @@ describe('bearer token verification', () => {
     upstream.seen.length = 0;
   });
 });
+
+describe('token.accepted_types', () => {
+  it('narrows the accepted typ values (strict RFC 9068: only at+jwt)', async () => {
+    const strict = await startProxy({
+      provider: 'oidc',
+      base_url: upstream.url,
+      default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
+      token: { accepted_types: ['application/at+jwt'], audience: ['strict'] },
+    });
+    try {
+      const send = async (typ?: string) =>
+        (
+          await fetch(`${strict.url}/mcp`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${await idp.sign({ aud: 'strict' }, { typ })}` },
+            body: '{}',
+          })
+        ).status;
+      expect(await send('at+jwt')).toBe(200);
+      expect(await send('JWT')).toBe(401);
+      expect(await send(undefined)).toBe(200); // absent typ stays accepted
+    } finally {
+      upstream.seen.length = 0;
+      await strict.close();
+    }
+  });
+});
