@@ -68,6 +68,7 @@ function bad(
 export function validateAuthorizeRequest(
   params: URLSearchParams,
   allowedRedirectSchemes: readonly string[],
+  allowedRedirectHosts: readonly string[] = ['*'],
 ): AuthorizeRequest {
   // RFC 6749 §3.1: request and response parameters MUST NOT be included more than once.
   const seen = new Set<string>();
@@ -94,7 +95,7 @@ export function validateAuthorizeRequest(
   // (OAuth 2.1 §4.1.1 lets it be omitted only when the client has exactly one).
   const redirectUri = params.get('redirect_uri');
   if (!redirectUri) bad('invalid_request', 'redirect_uri is required');
-  const problem = redirectUriProblem(redirectUri, allowedRedirectSchemes);
+  const problem = redirectUriProblem(redirectUri, allowedRedirectSchemes, allowedRedirectHosts);
   if (problem) bad('invalid_request', `invalid redirect_uri: ${problem}`);
 
   const responseType = params.get('response_type');
@@ -111,6 +112,11 @@ export function validateAuthorizeRequest(
   if (mode !== null && mode !== 'query') bad('invalid_request', 'only response_mode=query is supported');
 
   one('state', AUTHORIZE_LIMITS.state);
+  // Forwarded OIDC extras get the same single-value, length and control-character checks.
+  for (const k of ['nonce', 'prompt', 'login_hint', 'ui_locales']) one(k, 512);
+  const maxAge = one('max_age', 10);
+  if (maxAge !== undefined && !/^\d+$/.test(maxAge))
+    bad('invalid_request', 'max_age must be a number of seconds');
   const scope = one('scope', AUTHORIZE_LIMITS.scope);
   if (scope !== undefined && !SCOPE.test(scope)) bad('invalid_scope', 'scope is malformed');
   // RFC 8707 §2: absolute URI, no fragment.

@@ -34,8 +34,6 @@ export interface ConsentView {
   readonly resources: readonly string[];
   /** The validated authorization request, replayed to the IdP on approval. */
   readonly query: string;
-  /** Origin of the IdP's authorization endpoint (the form's POST redirects there). */
-  readonly idpOrigin: string;
 }
 
 export function newNonce(): string {
@@ -80,10 +78,13 @@ where you expect to go back to.</p>
       'cache-control': 'no-store',
       pragma: 'no-cache',
       'x-frame-options': 'DENY',
-      'referrer-policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the POST.
+      'referrer-policy': 'same-origin',
       'x-content-type-options': 'nosniff',
-      // Chrome applies form-action to the redirect that follows the POST: allow the IdP.
-      'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${view.idpOrigin}; frame-ancestors 'none'; base-uri 'none'`,
+      // No form-action: browsers apply it to every redirect after the POST (IdP login pages,
+      // then the client's redirect URI), which would block the legitimate flow.
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
       'set-cookie': `${CONSENT_COOKIE}=${nonce}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${MAX_AGE_SECONDS}`,
     },
   });
@@ -123,8 +124,12 @@ export function readConsent(
   cookieHeader: string | null,
   origin: string | null,
   selfOrigin: string,
+  fetchSite: string | null = null,
 ): ConsentDecision {
-  if (origin !== null && origin !== selfOrigin) refused(`consent posted from origin ${origin}`);
+  // `Origin: null` (privacy-sensitive contexts) carries no information: the cookie check decides.
+  if (origin !== null && origin !== 'null' && origin !== selfOrigin)
+    refused(`consent posted from origin ${origin}`);
+  if (fetchSite === 'cross-site') refused('consent posted cross-site (Sec-Fetch-Site)');
   const cookie = cookieValue(cookieHeader, CONSENT_COOKIE);
   const csrf = form.get('csrf') ?? '';
   if (!cookie || !NONCE.test(cookie) || !NONCE.test(csrf)) refused('consent nonce missing');

@@ -116,7 +116,11 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
       if (r.kind === 'register') {
         if (req.method !== 'POST') throw methodNotAllowed('POST, OPTIONS');
         const raw = parseRegistrationBody(req.headers.get('content-type'), await readBody(req, 64 * 1024));
-        const reg = validateRegistration(raw, cfg.discovery.allowedRedirectSchemes);
+        const reg = validateRegistration(
+          raw,
+          cfg.discovery.allowedRedirectSchemes,
+          cfg.discovery.allowedRedirectHosts,
+        );
         const created = await provider.register(reg);
         access.clientId = created.client_id;
         log.info('client registered', {
@@ -139,10 +143,15 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
 
       if (r.kind === 'authorize') {
         if (req.method !== 'GET') throw methodNotAllowed('GET');
-        const ar = validateAuthorizeRequest(url.searchParams, cfg.discovery.allowedRedirectSchemes);
+        const ar = validateAuthorizeRequest(
+          url.searchParams,
+          cfg.discovery.allowedRedirectSchemes,
+          cfg.discovery.allowedRedirectHosts,
+        );
         access.clientId = ar.clientId;
         if (cfg.discovery.consent === 'off') return finish(await toIdp(ar));
-        const meta = await provider.metadata();
+        // Fail before asking the user when the IdP is unreachable or misconfigured.
+        await provider.metadata();
         const page = consentPage(
           {
             action: `${issuerPath(issuer)}/authorize/consent`,
@@ -151,7 +160,6 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
             scope: ar.scope,
             resources: ar.resources,
             query: ar.params.toString(),
-            idpOrigin: new URL(meta.authorization_endpoint).origin,
           },
           newNonce(),
         );
@@ -164,11 +172,18 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           throw new OAuthError(400, 'invalid_request', 'the consent form must be form-encoded');
         }
         const form = new URLSearchParams(new TextDecoder().decode(await readBody(req, 32 * 1024)));
-        const decision = readConsent(form, req.headers.get('cookie'), reqOrigin, origin);
+        const decision = readConsent(
+          form,
+          req.headers.get('cookie'),
+          reqOrigin,
+          origin,
+          req.headers.get('sec-fetch-site'),
+        );
         // The request is validated again: the form is client-side input like any other.
         const ar = validateAuthorizeRequest(
           new URLSearchParams(decision.query),
           cfg.discovery.allowedRedirectSchemes,
+          cfg.discovery.allowedRedirectHosts,
         );
         access.clientId = ar.clientId;
         access.consent = decision.allow ? 'allow' : 'deny';

@@ -102,7 +102,11 @@ function optList<T extends string>(o: Json, key: string, allowed: readonly T[]):
  * Validate a registration request (RFC 7591 §2) into the metadata the provider will register.
  * Throws `OAuthError` 400 `invalid_redirect_uri` / `invalid_client_metadata`.
  */
-export function validateRegistration(o: Json, allowedRedirectSchemes: readonly string[]): ClientRegistration {
+export function validateRegistration(
+  o: Json,
+  allowedRedirectSchemes: readonly string[],
+  allowedRedirectHosts: readonly string[] = ['*'],
+): ClientRegistration {
   // redirect_uris: required for the authorization_code grant (RFC 7591 §2; OAuth 2.1 §2.3.1).
   const uris = o.redirect_uris;
   if (!Array.isArray(uris) || uris.length === 0) refuse('invalid_redirect_uri', 'redirect_uris is required');
@@ -110,7 +114,7 @@ export function validateRegistration(o: Json, allowedRedirectSchemes: readonly s
     refuse('invalid_redirect_uri', `at most ${DCR_LIMITS.redirectUris} redirect_uris are allowed`);
   }
   for (const u of uris) {
-    const problem = redirectUriProblem(u, allowedRedirectSchemes);
+    const problem = redirectUriProblem(u, allowedRedirectSchemes, allowedRedirectHosts);
     if (problem) refuse('invalid_redirect_uri', problem);
   }
   // Registered exactly as sent: `redirectUriProblem` has refused any URI whose scheme or host is

@@ -6,6 +6,10 @@
  *   (RFC 8252 §7.3, §8.3);
  * - private-use schemes (RFC 8252 §7.1) only when listed in `discovery.allowed_redirect_schemes`
  *   (the config refuses `javascript`, `data`, `vbscript`, `file`).
+ * - `https:` hosts only when listed in `discovery.allowed_redirect_hosts` (exact host, `*.domain`
+ *   for subdomains, or `*` for any): the code goes to that host, so an open list would let anyone
+ *   register a client that delivers codes to their own server (phishing; a link straight to the
+ *   IdP's authorize endpoint skips the facade's consent page).
  * Always refused: relative URIs, fragments (RFC 6749 §3.1.2), userinfo, whitespace/control
  * characters, overlong values, and a scheme or host not written in its normalised form.
  *
@@ -27,7 +31,22 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** Why a redirect URI is refused (client-safe text), or `undefined` when it is acceptable. */
-export function redirectUriProblem(uri: unknown, allowedSchemes: readonly string[]): string | undefined {
+/** Whether an https redirect host is allowed by `discovery.allowed_redirect_hosts`. */
+export function httpsHostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
+  const h = hostname.toLowerCase();
+  return allowedHosts.some((a) => {
+    const p = a.toLowerCase();
+    if (p === '*') return true;
+    if (p.startsWith('*.')) return h.endsWith(p.slice(1)) && h.length > p.length - 1;
+    return h === p;
+  });
+}
+
+export function redirectUriProblem(
+  uri: unknown,
+  allowedSchemes: readonly string[],
+  allowedHttpsHosts: readonly string[] = ['*'],
+): string | undefined {
   if (typeof uri !== 'string' || uri.length === 0) return 'redirect_uris entries must be non-empty strings';
   if (uri.length > MAX_REDIRECT_URI_LENGTH)
     return `redirect URI longer than ${MAX_REDIRECT_URI_LENGTH} characters`;
@@ -50,6 +69,9 @@ export function redirectUriProblem(uri: unknown, allowedSchemes: readonly string
     return `redirect URI scheme and host must be written in normalised form ("${canonical}")`;
   if (scheme === 'https') {
     if (!uri.toLowerCase().startsWith('https://') || !u.hostname) return 'redirect URI must have a host';
+    if (!httpsHostAllowed(u.hostname, allowedHttpsHosts)) {
+      return `https redirect URIs must be on a host listed in discovery.allowed_redirect_hosts ("${u.hostname}" is not)`;
+    }
     return undefined;
   }
   if (scheme === 'http') {

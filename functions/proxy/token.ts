@@ -103,7 +103,9 @@ export const ACCEPTED_TYP: readonly string[] = ['at+jwt', 'jwt'];
  * Absent is accepted; present but not a string, empty or not listed is refused.
  */
 export function typAccepted(typ: unknown, accepted: readonly string[] = ACCEPTED_TYP): boolean {
-  if (typ === undefined) return true;
+  // Without `typ` a token is indistinguishable from an ID token: accepted only while plain
+  // `JWT` is (the lenient default); a strict list (e.g. only at+jwt) also refuses a missing typ.
+  if (typ === undefined) return accepted.includes('jwt');
   if (typeof typ !== 'string') return false;
   const t = typ.toLowerCase().replace(/^application\//, '');
   return t !== '' && accepted.includes(t);

@@ -108,6 +108,8 @@ export interface Config {
     readonly baseUrl?: string;
     /** Redirect URI schemes allowed besides https and loopback http (e.g. `cursor`). */
     readonly allowedRedirectSchemes: readonly string[];
+    /** https redirect hosts clients may register (`host`, `*.domain`, or `*`); loopback http is always allowed. */
+    readonly allowedRedirectHosts: readonly string[];
     /** Original's `path_mapping`: facade path → IdP path. */
     readonly pathMapping: Readonly<Record<string, string>>;
     /**
@@ -581,6 +583,12 @@ export function parseConfig(input: unknown): Config {
         return s;
       }),
       pathMapping,
+      allowedRedirectHosts: disc.list(
+        'allowed_redirect_hosts',
+        [],
+        /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i,
+        'claude.ai',
+      ),
       consent: (() => {
         const v = disc.str('consent') ?? 'required';
         if (v !== 'required' && v !== 'off') {

@@ -19,9 +19,11 @@ let noConsent: RunningServer;
 beforeAll(async () => {
   const idpPort = await freePort();
   idp = await startDemoIdp({ port: idpPort, resourcePrefixes: ['http://localhost:8080'] });
+  // attacker.example is allowed on purpose: the consent page is the defence under test here.
+  const discovery = { allowed_redirect_hosts: ['attacker.example'] };
   const raw = { provider: 'embedded', embedded: { port: idpPort }, base_url: 'http://localhost:1' };
-  disc = await startLocalDiscovery(parseConfig(raw));
-  noConsent = await startLocalDiscovery(parseConfig({ ...raw, discovery: { consent: 'off' } }));
+  disc = await startLocalDiscovery(parseConfig({ ...raw, discovery }));
+  noConsent = await startLocalDiscovery(parseConfig({ ...raw, discovery: { ...discovery, consent: 'off' } }));
 });
 
 afterAll(async () => {
@@ -51,6 +53,10 @@ describe('GET /authorize shows a consent page instead of redirecting', () => {
     expect(res.headers.get('location')).toBeNull();
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    // form-action would also apply to the redirects after the POST (IdP login, client callback).
+    expect(res.headers.get('content-security-policy')).not.toContain('form-action');
+    // no-referrer would make browsers send `Origin: null` on the form POST.
+    expect(res.headers.get('referrer-policy')).toBe('same-origin');
     expect(res.headers.get('cache-control')).toBe('no-store');
     const [cookie] = res.headers.getSetCookie();
     expect(cookie).toMatch(
@@ -112,6 +118,7 @@ describe('POST /authorize/consent refuses forged submissions', () => {
   const cases: [string, (f: URLSearchParams, h: Record<string, string>) => void, number][] = [
     ['without the cookie (cross-site: SameSite=Strict keeps it home)', (_f, h) => delete h.cookie, 403],
     ['with another nonce in the form', (f) => f.set('csrf', randomBytes(32).toString('base64url')), 403],
+    ['sent cross-site (Sec-Fetch-Site)', (_f, h) => (h['sec-fetch-site'] = 'cross-site'), 403],
     ['from a foreign Origin', (_f, h) => (h.origin = 'https://attacker.example'), 403],
     ['without a decision', (f) => f.delete('decision'), 403],
     [
@@ -141,6 +148,14 @@ describe('POST /authorize/consent refuses forged submissions', () => {
       expect(res.headers.get('location')).toBeNull();
     });
   }
+
+  it('accepts the Origin: null a browser may send (the cookie decides)', async () => {
+    const res = await submit((_f, h) => {
+      h.origin = 'null';
+      h['sec-fetch-site'] = 'same-origin';
+    });
+    expect(res.status).toBe(302);
+  });
 
   it('GET on the consent path is not allowed', async () => {
     expect((await fetch(`${disc.url}/authorize/consent`)).status).toBe(405);

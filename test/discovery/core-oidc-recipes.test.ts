@@ -67,7 +67,11 @@ afterAll(async () => {
 
 async function start(raw: Record<string, unknown>) {
   const port = await freePort();
-  const config = parseConfig({ base_url: 'http://localhost:1', ...raw });
+  const config = parseConfig({
+    base_url: 'http://localhost:1',
+    ...raw,
+    discovery: { allowed_redirect_hosts: ['*.example'], ...(raw.discovery as object | undefined) },
+  });
   const s = await startLocalDiscovery(config, { port });
   servers.push(s);
   return s.url;
@@ -464,7 +468,11 @@ describe('URLs, methods and CORS', () => {
   it('issuer with a path (discovery.base_url): all three 2025-11-25 URLs; endpoints under the path and at the root (2025-03-26)', async () => {
     const port = await freePort();
     const issuer = `http://localhost:${port}/tenant/a`;
-    const config = parseConfig({ base_url: 'http://localhost:1', ...cfg(issuer) });
+    const config = parseConfig({
+      base_url: 'http://localhost:1',
+      ...cfg(issuer),
+      discovery: { base_url: issuer, allowed_redirect_hosts: ['*.example'] },
+    });
     const s = await startLocalDiscovery(config, { port });
     servers.push(s);
     const o = `http://localhost:${port}`;

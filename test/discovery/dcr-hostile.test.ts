@@ -22,7 +22,10 @@ beforeAll(async () => {
     provider: 'embedded',
     embedded: { port: idpPort },
     base_url: 'http://localhost:1',
-    discovery: { allowed_redirect_schemes: ['cursor'] },
+    discovery: {
+      allowed_redirect_schemes: ['cursor'],
+      allowed_redirect_hosts: ['*.example', 'client.example'],
+    },
   });
   disc = await startLocalDiscovery(config);
 });
@@ -54,6 +57,15 @@ describe('POST /register refuses hostile metadata with the RFC 7591 §3.2.2 erro
   const cases: [string, unknown, number, string][] = [
     ['no redirect_uris', { client_name: 'x' }, 400, 'invalid_redirect_uri'],
     ['empty redirect_uris', { redirect_uris: [] }, 400, 'invalid_redirect_uri'],
+    // Codes go to the redirect host: only hosts in discovery.allowed_redirect_hosts.
+    ['https host not allowed', { redirect_uris: ['https://attacker.net/cb'] }, 400, 'invalid_redirect_uri'],
+    [
+      'lookalike of an allowed host',
+      { redirect_uris: ['https://client.example.attacker.net/cb'] },
+      400,
+      'invalid_redirect_uri',
+    ],
+    ['bare domain of a *. pattern', { redirect_uris: ['https://example/cb'] }, 400, 'invalid_redirect_uri'],
     ['redirect_uris not an array', { redirect_uris: 'https://a.example/cb' }, 400, 'invalid_redirect_uri'],
     ['javascript: scheme', { redirect_uris: ['javascript:alert(1)'] }, 400, 'invalid_redirect_uri'],
     [

@@ -221,7 +221,7 @@ describe('token.accepted_types', () => {
         ).status;
       expect(await send('at+jwt')).toBe(200);
       expect(await send('JWT')).toBe(401);
-      expect(await send(undefined)).toBe(200); // absent typ stays accepted
+      expect(await send(undefined)).toBe(401); // strict: a token without typ could be an ID token
     } finally {
       upstream.seen.length = 0;
       await strict.close();

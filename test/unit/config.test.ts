@@ -266,3 +266,18 @@ describe('URLs the security depends on: https, or plain http on a loopback host 
     );
   });
 });
+
+describe('discovery.allowed_redirect_hosts', () => {
+  it('defaults to none (loopback only) and accepts hosts, *.domain and *', () => {
+    expect(parseConfig(base).discovery.allowedRedirectHosts).toEqual([]);
+    expect(
+      parseConfig({ ...base, discovery: { allowed_redirect_hosts: ['claude.ai', '*.vscode.dev', '*'] } })
+        .discovery.allowedRedirectHosts,
+    ).toEqual(['claude.ai', '*.vscode.dev', '*']);
+  });
+  it.each(['https://claude.ai', 'claude.ai/cb', '*claude.ai', 'a..b', 'x_y.com'])('refuses %s', (h) => {
+    expect(() => parseConfig({ ...base, discovery: { allowed_redirect_hosts: [h] } })).toThrow(
+      'invalid config: `discovery.allowed_redirect_hosts` must be a list of values like "claude.ai"',
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { httpsHostAllowed } from '../../functions/discovery/redirect-uri.ts';
 import { clientResponseHeaders, headerSafe, upstreamRequestHeaders } from '../../functions/proxy/headers.ts';
 import { acceptedAudiences, buildPrm, route } from '../../functions/proxy/routes.ts';
 import { missingScopes } from '../../functions/proxy/scopes.ts';
@@ -292,5 +293,21 @@ describe('JWT typ (RFC 9068 §2.1, §4; RFC 7515 §4.1.9)', () => {
     [['at+jwt'], false],
   ])('typ %j accepted: %s', (typ, ok) => {
     expect(typAccepted(typ)).toBe(ok);
+  });
+});
+
+describe('https redirect host allow-list', () => {
+  it.each([
+    ['claude.ai', ['claude.ai'], true],
+    ['CLAUDE.ai', ['claude.ai'], true],
+    ['evil-claude.ai', ['claude.ai'], false],
+    ['claude.ai.evil.com', ['claude.ai'], false],
+    ['insiders.vscode.dev', ['*.vscode.dev'], true],
+    ['vscode.dev', ['*.vscode.dev'], false],
+    ['xvscode.dev', ['*.vscode.dev'], false],
+    ['anything.example', ['*'], true],
+    ['anything.example', [], false],
+  ] as const)('%s with %j → %s', (host, list, ok) => {
+    expect(httpsHostAllowed(host, list)).toBe(ok);
   });
 });
