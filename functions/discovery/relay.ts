@@ -15,7 +15,7 @@
 import { OAuthError } from '../shared/errors.ts';
 
 export const CALLBACK_PATH = '/callback';
-const MAX_STATE = 8192; // a 2000-character redirect URI and a 1024-character state, base64url-encoded
+const MAX_STATE = 4096;
 
 export function callbackUrl(issuer: string): string {
   return `${issuer}${CALLBACK_PATH}`;
