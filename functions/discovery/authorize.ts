@@ -1,10 +1,11 @@
 /**
  * Authorization request validation and the redirect to the IdP (pure).
  *
- * OAuth 2.1 §4.1.2.1 (and RFC 6749 §4.1.2.1) forbid redirecting errors to a redirect URI that is
- * missing, invalid or not registered, so EVERY refusal here is a 400 JSON response to the user
- * agent, never a redirect (no open redirector). The exact match against the client's registered
- * URIs (carried in its client id, client-id.ts) is done by the core after this validation.
+ * The facade is stateless: it cannot see which redirect URIs a client registered at the IdP,
+ * so it cannot verify `redirect_uri` against the registration. OAuth 2.1 §4.1.2.1 (and RFC 6749
+ * §4.1.2.1) forbid redirecting to an unverified redirect URI, so EVERY refusal here is a 400 JSON
+ * response to the user agent, never a redirect (no open redirector). The exact match against
+ * the registered URIs is then enforced by the IdP, which must also refuse without redirecting.
  *
  * PKCE (RFC 7636, OAuth 2.1 §4.1.1) is mandatory with `S256`: a missing `code_challenge` or a
  * missing/`plain` `code_challenge_method` is refused (a missing method means `plain`, §4.3).
@@ -14,7 +15,7 @@ import { OAuthError } from '../shared/errors.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
 export const AUTHORIZE_LIMITS = {
-  clientId: 2048,
+  clientId: 256,
   state: 1024,
   scope: 1000,
   resource: 2000,

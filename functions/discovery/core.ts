@@ -21,13 +21,10 @@ import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../sh
 import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { type AuthorizeRequest, idpAuthorizeUrl, validateAuthorizeRequest } from './authorize.ts';
-import { MAX_CLIENT_ID_LENGTH, redirectRegistered, unwrapClientId, wrapClientId } from './client-id.ts';
 import { CLEAR_CONSENT_COOKIE, consentPage, deniedPage, newNonce, readConsent } from './consent.ts';
 import { parseRegistrationBody, registrationResponse, validateRegistration } from './dcr.ts';
 import { buildAsMetadata, discoveryRoute, facadeIssuer, issuerPath } from './metadata.ts';
 import type { IdentityProvider } from './providers/types.ts';
-import { redirectUriProblem } from './redirect-uri.ts';
-import { callbackUrl, clientRedirect, decodeRelayState, encodeRelayState } from './relay.ts';
 import { parseTokenRequest, tokenResponseFromIdp, unavailable } from './token.ts';
 
 export type DiscoveryHandler = (req: Request, opts?: { requestId?: string }) => Promise<Response>;
@@ -42,10 +39,6 @@ export interface DiscoveryDeps {
   /** Timeout of calls to the IdP token endpoint (ms). @default 10000 */
   readonly idpTimeoutMs?: number;
 }
-
-/** Routes a browser navigates to (no CORS; refusals are pages for the user, never redirects). */
-const browserFacingRoute = (kind: string) =>
-  kind === 'authorize' || kind === 'consent' || kind === 'callback';
 
 function methodNotAllowed(allow: string): OAuthError {
   return new OAuthError(405, 'method_not_allowed', 'method not allowed', undefined, undefined, { allow });
@@ -63,20 +56,6 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
   const http = deps.fetch ?? fetch;
   const timeoutMs = deps.idpTimeoutMs ?? 10_000;
   const provider = deps.provider;
-
-  /** Validation plus the exact redirect URI match against the client's registration. */
-  const validateAuthorize = (params: URLSearchParams): AuthorizeRequest => {
-    const ar = validateAuthorizeRequest(
-      params,
-      cfg.discovery.allowedRedirectSchemes,
-      cfg.discovery.allowedRedirectHosts,
-    );
-    const { redirectUris } = unwrapClientId(ar.clientId);
-    if (redirectUris && !redirectRegistered(ar.redirectUri, redirectUris)) {
-      throw new OAuthError(400, 'invalid_request', 'redirect_uri is not registered for this client');
-    }
-    return ar;
-  };
 
   return async (req, opts = {}) => {
     const started = Date.now();
@@ -116,7 +95,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         return finish(jsonResponse(200, doc, { ...PUBLIC_CORS, 'cache-control': 'public, max-age=300' }));
       }
 
-      const browserFacing = browserFacingRoute(r.kind);
+      const browserFacing = r.kind === 'authorize' || r.kind === 'consent';
       if (req.method === 'OPTIONS' && !browserFacing) {
         return finish(
           new Response(null, { status: 204, headers: preflightHeaders(cfg.cors, reqOrigin, origin) }),
@@ -142,14 +121,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           cfg.discovery.allowedRedirectSchemes,
           cfg.discovery.allowedRedirectHosts,
         );
-        // The IdP gets one redirect URI: the facade's callback (relay.ts).
-        const clientId = wrapClientId('x'.repeat(64), reg.redirect_uris);
-        if (clientId.length > MAX_CLIENT_ID_LENGTH) {
-          throw new OAuthError(400, 'invalid_redirect_uri', 'too many or too long redirect_uris');
-        }
-        const atIdp = await provider.register({ ...reg, redirect_uris: [callbackUrl(issuer)] });
-        // The client's redirect URIs ride in the id the client gets back (client-id.ts).
-        const created = { ...atIdp, client_id: wrapClientId(atIdp.client_id, reg.redirect_uris) };
+        const created = await provider.register(reg);
         access.clientId = created.client_id;
         log.info('client registered', {
           requestId: opts.requestId,
@@ -161,14 +133,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
 
       const toIdp = async (ar: AuthorizeRequest, extra: Record<string, string> = {}) => {
         const meta = await provider.metadata();
-        const relayed = new URLSearchParams(ar.params);
-        relayed.set('client_id', unwrapClientId(ar.clientId).idpClientId);
-        relayed.set('redirect_uri', callbackUrl(issuer));
-        relayed.set(
-          'state',
-          encodeRelayState({ ru: ar.redirectUri, st: ar.params.get('state') ?? undefined }),
-        );
-        const params = await provider.authorizeParams(relayed);
+        const params = await provider.authorizeParams(new URLSearchParams(ar.params));
         const location = idpAuthorizeUrl(meta.authorization_endpoint, params, []);
         return new Response(null, {
           status: 302,
@@ -178,7 +143,11 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
 
       if (r.kind === 'authorize') {
         if (req.method !== 'GET') throw methodNotAllowed('GET');
-        const ar = validateAuthorize(url.searchParams);
+        const ar = validateAuthorizeRequest(
+          url.searchParams,
+          cfg.discovery.allowedRedirectSchemes,
+          cfg.discovery.allowedRedirectHosts,
+        );
         access.clientId = ar.clientId;
         if (cfg.discovery.consent === 'off') return finish(await toIdp(ar));
         // Fail before asking the user when the IdP is unreachable or misconfigured.
@@ -186,7 +155,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         const page = consentPage(
           {
             action: `${issuerPath(issuer)}/authorize/consent`,
-            clientId: unwrapClientId(ar.clientId).idpClientId,
+            clientId: ar.clientId,
             redirectUri: ar.redirectUri,
             scope: ar.scope,
             resources: ar.resources,
@@ -211,7 +180,11 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           req.headers.get('sec-fetch-site'),
         );
         // The request is validated again: the form is client-side input like any other.
-        const ar = validateAuthorize(new URLSearchParams(decision.query));
+        const ar = validateAuthorizeRequest(
+          new URLSearchParams(decision.query),
+          cfg.discovery.allowedRedirectSchemes,
+          cfg.discovery.allowedRedirectHosts,
+        );
         access.clientId = ar.clientId;
         access.consent = decision.allow ? 'allow' : 'deny';
         log.info('consent', {
@@ -224,69 +197,10 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         return finish(await toIdp(ar, { 'set-cookie': CLEAR_CONSENT_COOKIE }));
       }
 
-      if (r.kind === 'callback') {
-        if (req.method !== 'GET') throw methodNotAllowed('GET');
-        const state = decodeRelayState(url.searchParams.get('state'));
-        // Validated again: the state came through the browser (and may come from a direct IdP link).
-        const problem = redirectUriProblem(
-          state.ru,
-          cfg.discovery.allowedRedirectSchemes,
-          cfg.discovery.allowedRedirectHosts,
-        );
-        if (problem) throw new OAuthError(400, 'invalid_request', 'invalid authorization response', problem);
-        // RFC 9207: an `iss` from the IdP must be the IdP's (mix-up defence); ours replaces it.
-        const idpIss = url.searchParams.get('iss');
-        if (idpIss !== null && idpIss !== (await provider.metadata()).issuer) {
-          throw new OAuthError(
-            400,
-            'invalid_request',
-            'invalid authorization response',
-            `iss ${idpIss} is not the IdP`,
-          );
-        }
-        const location = clientRedirect(state, url.searchParams, issuer);
-        access.relayedTo = new URL(state.ru).origin;
-        return finish(
-          new Response(null, { status: 302, headers: { location, 'cache-control': 'no-store' } }),
-        );
-      }
-
       // token
       if (req.method !== 'POST') throw methodNotAllowed('POST, OPTIONS');
       const params = parseTokenRequest(req.headers.get('content-type'), await readBody(req, 64 * 1024));
       access.grantType = params.get('grant_type');
-      // The IdP knows its own client id (client-id.ts): unwrap it in the body and in Basic auth.
-      let registered: readonly string[] | undefined;
-      const formId = params.get('client_id');
-      if (formId) {
-        const c = unwrapClientId(formId);
-        params.set('client_id', c.idpClientId);
-        registered = c.redirectUris;
-      }
-      let basic = req.headers.get('authorization');
-      if (basic && /^Basic [A-Za-z0-9+/=]+$/i.test(basic)) {
-        const decoded = Buffer.from(basic.slice(6), 'base64').toString('utf8');
-        const i = decoded.indexOf(':');
-        if (i > 0) {
-          // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-          const c = unwrapClientId(decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')));
-          registered ??= c.redirectUris;
-          basic = `Basic ${Buffer.from(`${encodeURIComponent(c.idpClientId)}:${decoded.slice(i + 1)}`).toString('base64')}`;
-        }
-      }
-      if (params.get('grant_type') === 'authorization_code') {
-        if (registered && !redirectRegistered(params.get('redirect_uri') ?? '', registered)) {
-          throw new OAuthError(400, 'invalid_grant', 'redirect_uri is not registered for this client');
-        }
-        // The code was issued for the facade's callback (relay.ts); the client's URI is checked here.
-        const problem = redirectUriProblem(
-          params.get('redirect_uri'),
-          cfg.discovery.allowedRedirectSchemes,
-          cfg.discovery.allowedRedirectHosts,
-        );
-        if (problem) throw new OAuthError(400, 'invalid_grant', 'redirect_uri is not valid', problem);
-        params.set('redirect_uri', callbackUrl(issuer));
-      }
       const meta = await provider.metadata();
       const body = await provider.tokenParams(params);
       const headers: Record<string, string> = {
@@ -294,7 +208,8 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         accept: 'application/json',
       };
       // RFC 6749 §2.3.1: the client authenticates to the IdP, which issued its credentials.
-      if (basic && /^Basic [A-Za-z0-9+/=]+$/i.test(basic)) headers.authorization = basic;
+      const authz = req.headers.get('authorization');
+      if (authz && /^Basic [A-Za-z0-9+/=]+$/i.test(authz)) headers.authorization = authz;
       let res: Response;
       let text: string;
       try {
@@ -318,7 +233,8 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     } catch (e) {
       const err = toOAuthError(e);
       if (err.reason) access.reason = err.reason;
-      const extra = r.kind === 'metadata' ? PUBLIC_CORS : browserFacingRoute(r.kind) ? {} : cors;
+      const extra =
+        r.kind === 'metadata' ? PUBLIC_CORS : r.kind === 'authorize' || r.kind === 'consent' ? {} : cors;
       return finish(errorResponse(err, extra));
     }
   };

@@ -209,8 +209,6 @@ export function registrationResponse(
     // Values the IdP changed (e.g. narrowed scope) win: the response must describe the client as it is.
     if (created.metadata[k] !== undefined) body[k] = created.metadata[k];
   }
-  // The IdP knows only the facade's callback (relay.ts): the client's own URIs are what it registered.
-  body.redirect_uris = requested.redirect_uris;
   body.client_id = created.client_id;
   if (created.client_secret !== undefined) {
     body.client_secret = created.client_secret;

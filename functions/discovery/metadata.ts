@@ -18,7 +18,6 @@ export type DiscoveryRoute =
   | { kind: 'metadata' }
   | { kind: 'authorize' }
   | { kind: 'consent' }
-  | { kind: 'callback' }
   | { kind: 'token' }
   | { kind: 'register' }
   | { kind: 'none' };
@@ -48,8 +47,6 @@ export function discoveryRoute(issuer: string, path: string): DiscoveryRoute {
   }
   // The consent form posts back under the issuer (it is never a 2025-03-26 root fallback).
   if (path === `${p}/authorize/consent`) return { kind: 'consent' };
-  // The only redirect URI registered at the IdP (relay.ts).
-  if (path === `${p}/callback`) return { kind: 'callback' };
   for (const kind of ['authorize', 'token', 'register'] as const) {
     if (path === `${p}/${kind}` || path === `/${kind}`) return { kind };
   }
@@ -95,8 +92,6 @@ export function buildAsMetadata(m: MetadataInputs): Record<string, unknown> {
     grant_types_supported: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
-    // RFC 9207: the facade relays the authorization response and adds its own `iss` (relay.ts).
-    authorization_response_iss_parameter_supported: true,
   });
   // Client ID Metadata Documents are not supported: the member is omitted (false by default).
   if (m.jwksUri) doc.jwks_uri = m.jwksUri;

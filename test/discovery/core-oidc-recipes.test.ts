@@ -9,7 +9,6 @@ import type http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery } from '../../bin/local/runner.ts';
-import { unwrapClientId } from '../../functions/discovery/client-id.ts';
 import { createDiscovery } from '../../functions/discovery/core.ts';
 import { createOidcProvider } from '../../functions/discovery/providers/oidc.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
@@ -151,18 +150,16 @@ describe('original recipe keys (Auth0 shape)', () => {
     expect(`${loc.origin}${loc.pathname}`).toBe(`${idp.url}/authorize`);
     expect(loc.searchParams.getAll('audience')).toEqual(['mcp_proxy']);
     expect(loc.searchParams.getAll('prompt')).toEqual(['login']);
-    for (const k of ['client_id', 'code_challenge', 'code_challenge_method', 'resource']) {
+    for (const k of [
+      'client_id',
+      'redirect_uri',
+      'code_challenge',
+      'code_challenge_method',
+      'state',
+      'resource',
+    ]) {
       expect(loc.searchParams.get(k)).toBe(q.get(k));
     }
-    // Relayed: the IdP sends the user back to the facade, which restores the client's values.
-    expect(loc.searchParams.get('redirect_uri')).toBe(`${url}/callback`);
-    const back = await fetch(`${url}/callback?code=c0de&state=${loc.searchParams.get('state')}`, {
-      redirect: 'manual',
-    });
-    expect(back.status).toBe(302);
-    const client = new URL(back.headers.get('location')!);
-    expect(`${client.origin}${client.pathname}`).toBe('http://127.0.0.1:5000/cb');
-    expect(Object.fromEntries(client.searchParams)).toEqual({ code: 'c0de', state: 'xyz', iss: url });
   });
 
   it('token: forwarded to the mapped path with injected body params and the client credentials; response no-store', async () => {
@@ -190,7 +187,6 @@ describe('original recipe keys (Auth0 shape)', () => {
     const sent = new URLSearchParams(seen[0]!.body);
     expect(sent.getAll('audience')).toEqual(['mcp_proxy']);
     expect(sent.get('code_verifier')).toBe(verifier);
-    expect(sent.get('redirect_uri')).toBe(`${url}/callback`); // the code was issued for the facade's callback
     expect(seen[0]!.headers.authorization).toBe(`Basic ${Buffer.from('c1:s1').toString('base64')}`);
   });
 
@@ -217,16 +213,11 @@ describe('original recipe keys (Auth0 shape)', () => {
     });
     expect(res.status).toBe(201);
     const body = await res.json();
-    // The client id carries the client's redirect URIs (the IdP only knows the facade's callback).
-    expect(unwrapClientId(body.client_id)).toEqual({
-      idpClientId: 'idp-client-1',
-      redirectUris: ['http://localhost:3000/cb'],
-    });
+    expect(body.client_id).toBe('idp-client-1');
     expect(body).not.toHaveProperty('registration_access_token');
     expect(body).not.toHaveProperty('registration_client_uri');
-    expect(body.redirect_uris).toEqual(['http://localhost:3000/cb']); // the client's own, as registered
     expect(JSON.parse(seen[0]!.body)).toEqual({
-      redirect_uris: [`${url}/callback`], // the IdP only knows the facade's callback
+      redirect_uris: ['http://localhost:3000/cb'],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
