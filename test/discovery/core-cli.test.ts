@@ -3,45 +3,24 @@
  * that origin as the authorization server, and the facade answers there. The original's
  * `--asgardeo` / `--demo` modes pick the matching config block.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type CliRun, startCli } from '../helpers/cli.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 
-const children: ChildProcess[] = [];
+const runs: CliRun[] = [];
 
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGTERM');
+afterEach(async () => {
+  await Promise.all(runs.splice(0).map((r) => r.stop()));
 });
 
-function cli(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts', ...args], {
-    cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
-  return { child, output: () => out, exited };
-}
-
-async function waitFor(output: () => string, text: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (output().includes(text)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for "${text}"; output:\n${output()}`);
+function cli(args: string[]): CliRun {
+  const run = startCli(args);
+  runs.push(run);
+  return run;
 }
 
 function configFile(yaml: string): string {
@@ -78,7 +57,7 @@ describe('npm start CLI: single origin, --asgardeo and --demo', () => {
     const port = await freePort();
     const origin = `http://localhost:${port}`;
     const run = cli(['--demo', '--config', configFile(blocks), '--port', String(port)]);
-    await waitFor(run.output, 'mcpServers');
+    await run.waitFor('mcpServers');
     expect(run.output()).toContain(`AS metadata      ${origin}/.well-known/oauth-authorization-server`);
 
     const mcp = await fetch(`${origin}/mcp`, { method: 'POST' });
@@ -99,7 +78,7 @@ describe('npm start CLI: single origin, --asgardeo and --demo', () => {
   it('--asgardeo: the `asgardeo` block', async () => {
     const port = await freePort();
     const run = cli(['--asgardeo', '--config', configFile(blocks), '--port', String(port)]);
-    await waitFor(run.output, 'mcpServers');
+    await run.waitFor('mcpServers');
     const a = await authorizeWithConsent(`http://localhost:${port}/authorize?${authorizeQuery}`);
     expect(a.headers.get('location')).toMatch(/^http:\/\/127\.0\.0\.1:9\/t\/realorg\/oauth2\/authorize\?/);
   });

@@ -2,16 +2,14 @@
  * `npm start` with no arguments: the offline demo on its documented ports (proxy and facade
  * :8080, MCP server :8000, IdP :9000), checked the way the README tells a newcomer to check it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type CliRun, startCli } from '../helpers/cli.ts';
 
 const PORTS = [8080, 8000, 9000];
-let child: ChildProcess;
-let output = '';
+let run: CliRun;
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -26,30 +24,11 @@ beforeAll(async () => {
     if (!(await portFree(p)))
       throw new Error(`port ${p} is in use: stop what runs there (a demo left running?) and re-run`);
   }
-  child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts'], {
-    cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
-  });
-  const end = Date.now() + 30_000;
-  while (!output.includes('Press Ctrl+C to stop.')) {
-    if (Date.now() > end || child.exitCode !== null) throw new Error(`demo did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  run = startCli([]);
+  await run.waitFor('Press Ctrl+C to stop.');
 });
 
-afterAll(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGINT');
-    await new Promise((r) => child.once('exit', r));
-  }
-});
+afterAll(() => run?.stop());
 
 it('answers an anonymous POST with 401 and the documented challenge', async () => {
   const res = await fetch('http://localhost:8080/mcp', { method: 'POST' });
@@ -67,8 +46,8 @@ it('answers an anonymous POST with 401 and the documented challenge', async () =
 });
 
 it('lets a script use the printed client_credentials client to call the echo tool', async () => {
-  const secret = /client_id=demo-cli client_secret=(\S+)/.exec(output)?.[1];
-  expect(secret, output).toBeTruthy();
+  const secret = /client_id=demo-cli client_secret=(\S+)/.exec(run.output())?.[1];
+  expect(secret, run.output()).toBeTruthy();
   const tokenRes = await fetch('http://localhost:9000/token', {
     method: 'POST',
     headers: {
