@@ -8,6 +8,7 @@
  *   npm start -- --asgardeo|--demo     provider asgardeo with the `asgardeo` / `demo` block (./config.yaml)
  *   npm start -- --upstream URL --idp-issuer URL [--port N] [--jwks-uri URL] [--audience A]
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -139,7 +140,11 @@ async function demo() {
     base_url: 'http://localhost:8000',
     listen_port: proxyPort,
     embedded: { port: 9000 },
-    discovery: { base_url: `http://localhost:${proxyPort}` },
+    // A fresh signing key turns on the authorization-response relay (RFC 9207 `iss` = the facade).
+    discovery: {
+      base_url: `http://localhost:${proxyPort}`,
+      signing_key: randomBytes(32).toString('base64url'),
+    },
     cors: { allowed_origins: ['http://localhost:6274', 'http://127.0.0.1:6274'] },
     protected_resource_metadata: {
       scopes_supported: ['mcp:tools', 'mcp:resources'],

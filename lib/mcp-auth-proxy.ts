@@ -33,7 +33,7 @@ import type { RawConfig } from './config-source.ts';
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Keys whose value is a secret: inline values are for local runs only. */
-const SECRET_KEY = /(^|_)secret$/;
+const SECRET_KEY = /(^|_)secret$|^signing_key$/;
 /** Keys naming an SSM SecureString parameter (see `Reader.secret` in functions/shared/config.ts). */
 const SSM_KEY = /_ssm_parameter$/;
 /** SSM parameter names (same rule as functions/shared/config.ts): no wildcards. */

@@ -21,10 +21,20 @@ import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../sh
 import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { type AuthorizeRequest, idpAuthorizeUrl, validateAuthorizeRequest } from './authorize.ts';
+import {
+  CLIENT_ID_PREFIX,
+  type FacadeClient,
+  MAX_CLIENT_ID_LENGTH,
+  redirectRegistered,
+  unwrapClientId,
+  wrapClientId,
+} from './client-id.ts';
 import { CLEAR_CONSENT_COOKIE, consentPage, deniedPage, newNonce, readConsent } from './consent.ts';
 import { parseRegistrationBody, registrationResponse, validateRegistration } from './dcr.ts';
 import { buildAsMetadata, discoveryRoute, facadeIssuer, issuerPath } from './metadata.ts';
 import type { IdentityProvider } from './providers/types.ts';
+import { redirectUriProblem } from './redirect-uri.ts';
+import { callbackUrl, clientRedirect, issueRelayState, readRelayState } from './relay.ts';
 import { parseTokenRequest, tokenResponseFromIdp, unavailable } from './token.ts';
 
 export type DiscoveryHandler = (req: Request, opts?: { requestId?: string }) => Promise<Response>;
@@ -38,7 +48,13 @@ export interface DiscoveryDeps {
   readonly ready?: () => Promise<void>;
   /** Timeout of calls to the IdP token endpoint (ms). @default 10000 */
   readonly idpTimeoutMs?: number;
+  /** The relay's sealing key (`discovery.signing_key`); no relay without it (relay.ts). */
+  readonly signingKey?: () => Promise<Uint8Array>;
 }
+
+/** Routes a browser navigates to (no CORS; refusals are pages for the user, never redirects). */
+const browserFacingRoute = (kind: string) =>
+  kind === 'authorize' || kind === 'consent' || kind === 'callback';
 
 function methodNotAllowed(allow: string): OAuthError {
   return new OAuthError(405, 'method_not_allowed', 'method not allowed', undefined, undefined, { allow });
@@ -56,6 +72,79 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
   const http = deps.fetch ?? fetch;
   const timeoutMs = deps.idpTimeoutMs ?? 10_000;
   const provider = deps.provider;
+
+  const relayKey = deps.signingKey;
+
+  /** With the relay: the facade client behind `clientId` (400 for ids it did not issue). */
+  const facadeClient = async (clientId: string): Promise<FacadeClient> => {
+    const c = unwrapClientId(await relayKey!(), clientId);
+    if (!c)
+      throw new OAuthError(
+        400,
+        'invalid_request',
+        'unknown client_id',
+        `client id not issued by this facade`,
+      );
+    return c;
+  };
+
+  /** Validation, plus (relay) the exact redirect URI match against the client's registration. */
+  const validateAuthorize = async (params: URLSearchParams): Promise<AuthorizeRequest> => {
+    const ar = validateAuthorizeRequest(
+      params,
+      cfg.discovery.allowedRedirectSchemes,
+      cfg.discovery.allowedRedirectHosts,
+    );
+    if (relayKey && !redirectRegistered(ar.redirectUri, (await facadeClient(ar.clientId)).redirectUris)) {
+      throw new OAuthError(400, 'invalid_request', 'redirect_uri is not registered for this client');
+    }
+    return ar;
+  };
+
+  /**
+   * With the relay, the IdP knows its own client id and the facade's callback: swap the facade
+   * client id (form or HTTP Basic, RFC 6749 §2.3.1) for the IdP's and, for a code, check the
+   * client's redirect URI against its registration before sending the callback instead.
+   */
+  const relayTokenRequest = async (
+    params: URLSearchParams,
+    basic: string | null,
+    issuer: string,
+  ): Promise<string | null> => {
+    let client: FacadeClient | undefined;
+    const formId = params.get('client_id');
+    if (formId) {
+      client = await facadeClient(formId);
+      params.set('client_id', client.idpClientId);
+    }
+    if (basic && /^Basic [A-Za-z0-9+/=]+$/i.test(basic)) {
+      const decoded = Buffer.from(basic.slice(6), 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      // Facade ids are base64url after the prefix: their form-encoding is the id itself.
+      if (i > 0 && decoded.startsWith(CLIENT_ID_PREFIX)) {
+        const c = await facadeClient(decoded.slice(0, i));
+        if (client && client.idpClientId !== c.idpClientId) {
+          throw new OAuthError(400, 'invalid_request', 'two different client ids');
+        }
+        client = c;
+        basic = `Basic ${Buffer.from(`${encodeURIComponent(c.idpClientId)}:${decoded.slice(i + 1)}`).toString('base64')}`;
+      }
+    }
+    if (!client)
+      throw new OAuthError(
+        401,
+        'invalid_client',
+        'unknown client_id',
+        'no facade client id in token request',
+      );
+    if (params.get('grant_type') === 'authorization_code') {
+      if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
+        throw new OAuthError(400, 'invalid_grant', 'redirect_uri is not registered for this client');
+      }
+      params.set('redirect_uri', callbackUrl(issuer));
+    }
+    return basic;
+  };
 
   return async (req, opts = {}) => {
     const started = Date.now();
@@ -91,11 +180,15 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
             (s) => s !== 'offline_access',
           ),
           overrides: provider.metadataOverrides?.(),
+          issInAuthorizationResponse: relayKey !== undefined,
         });
         return finish(jsonResponse(200, doc, { ...PUBLIC_CORS, 'cache-control': 'public, max-age=300' }));
       }
 
-      const browserFacing = r.kind === 'authorize' || r.kind === 'consent';
+      if (r.kind === 'callback' && !relayKey) {
+        throw new OAuthError(404, 'not_found', 'no such endpoint', 'relay is off (no discovery.signing_key)');
+      }
+      const browserFacing = browserFacingRoute(r.kind);
       if (req.method === 'OPTIONS' && !browserFacing) {
         return finish(
           new Response(null, { status: 204, headers: preflightHeaders(cfg.cors, reqOrigin, origin) }),
@@ -121,7 +214,19 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           cfg.discovery.allowedRedirectSchemes,
           cfg.discovery.allowedRedirectHosts,
         );
-        const created = await provider.register(reg);
+        let created: Awaited<ReturnType<IdentityProvider['register']>>;
+        if (relayKey) {
+          // The IdP gets one redirect URI, the facade's callback; the client's own URIs ride,
+          // sealed, in the client id it gets back (client-id.ts).
+          const key = await relayKey();
+          if (wrapClientId(key, 'x'.repeat(128), reg.redirect_uris).length > MAX_CLIENT_ID_LENGTH) {
+            throw new OAuthError(400, 'invalid_redirect_uri', 'too many or too long redirect_uris');
+          }
+          const atIdp = await provider.register({ ...reg, redirect_uris: [callbackUrl(issuer)] });
+          created = { ...atIdp, client_id: wrapClientId(key, atIdp.client_id, reg.redirect_uris) };
+        } else {
+          created = await provider.register(reg);
+        }
         access.clientId = created.client_id;
         log.info('client registered', {
           requestId: opts.requestId,
@@ -133,7 +238,21 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
 
       const toIdp = async (ar: AuthorizeRequest, extra: Record<string, string> = {}) => {
         const meta = await provider.metadata();
-        const params = await provider.authorizeParams(new URLSearchParams(ar.params));
+        const out = new URLSearchParams(ar.params);
+        if (relayKey) {
+          const key = await relayKey();
+          out.set('client_id', (await facadeClient(ar.clientId)).idpClientId);
+          out.set('redirect_uri', callbackUrl(issuer));
+          out.set(
+            'state',
+            issueRelayState(key, {
+              ru: ar.redirectUri,
+              st: ar.params.get('state') ?? undefined,
+              cid: ar.clientId,
+            }),
+          );
+        }
+        const params = await provider.authorizeParams(out);
         const location = idpAuthorizeUrl(meta.authorization_endpoint, params, []);
         return new Response(null, {
           status: 302,
@@ -143,11 +262,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
 
       if (r.kind === 'authorize') {
         if (req.method !== 'GET') throw methodNotAllowed('GET');
-        const ar = validateAuthorizeRequest(
-          url.searchParams,
-          cfg.discovery.allowedRedirectSchemes,
-          cfg.discovery.allowedRedirectHosts,
-        );
+        const ar = await validateAuthorize(url.searchParams);
         access.clientId = ar.clientId;
         if (cfg.discovery.consent === 'off') return finish(await toIdp(ar));
         // Fail before asking the user when the IdP is unreachable or misconfigured.
@@ -155,7 +270,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         const page = consentPage(
           {
             action: `${issuerPath(issuer)}/authorize/consent`,
-            clientId: ar.clientId,
+            clientId: relayKey ? (await facadeClient(ar.clientId)).idpClientId : ar.clientId,
             redirectUri: ar.redirectUri,
             scope: ar.scope,
             resources: ar.resources,
@@ -180,11 +295,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           req.headers.get('sec-fetch-site'),
         );
         // The request is validated again: the form is client-side input like any other.
-        const ar = validateAuthorizeRequest(
-          new URLSearchParams(decision.query),
-          cfg.discovery.allowedRedirectSchemes,
-          cfg.discovery.allowedRedirectHosts,
-        );
+        const ar = await validateAuthorize(new URLSearchParams(decision.query));
         access.clientId = ar.clientId;
         access.consent = decision.allow ? 'allow' : 'deny';
         log.info('consent', {
@@ -197,10 +308,44 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         return finish(await toIdp(ar, { 'set-cookie': CLEAR_CONSENT_COOKIE }));
       }
 
+      if (r.kind === 'callback') {
+        if (req.method !== 'GET') throw methodNotAllowed('GET');
+        const state = readRelayState(await relayKey!(), url.searchParams.get('state'));
+        // Defence in depth: the URI was checked against the registration when the state was issued.
+        const problem = redirectUriProblem(
+          state.ru,
+          cfg.discovery.allowedRedirectSchemes,
+          cfg.discovery.allowedRedirectHosts,
+        );
+        if (problem) throw new OAuthError(400, 'invalid_request', 'invalid authorization response', problem);
+        // RFC 9207: an `iss` from the IdP must be the IdP's (mix-up defence); ours replaces it.
+        const idpIss = url.searchParams.get('iss');
+        if (idpIss !== null && idpIss !== (await provider.metadata()).issuer) {
+          throw new OAuthError(
+            400,
+            'invalid_request',
+            'invalid authorization response',
+            `iss ${idpIss} is not the IdP's`,
+          );
+        }
+        access.clientId = state.cid;
+        return finish(
+          new Response(null, {
+            status: 302,
+            headers: {
+              location: clientRedirect(state, url.searchParams, issuer),
+              'cache-control': 'no-store',
+            },
+          }),
+        );
+      }
+
       // token
       if (req.method !== 'POST') throw methodNotAllowed('POST, OPTIONS');
       const params = parseTokenRequest(req.headers.get('content-type'), await readBody(req, 64 * 1024));
       access.grantType = params.get('grant_type');
+      let basic = req.headers.get('authorization');
+      if (relayKey) basic = await relayTokenRequest(params, basic, issuer);
       const meta = await provider.metadata();
       const body = await provider.tokenParams(params);
       const headers: Record<string, string> = {
@@ -208,8 +353,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         accept: 'application/json',
       };
       // RFC 6749 §2.3.1: the client authenticates to the IdP, which issued its credentials.
-      const authz = req.headers.get('authorization');
-      if (authz && /^Basic [A-Za-z0-9+/=]+$/i.test(authz)) headers.authorization = authz;
+      if (basic && /^Basic [A-Za-z0-9+/=]+$/i.test(basic)) headers.authorization = basic;
       let res: Response;
       let text: string;
       try {
@@ -233,8 +377,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     } catch (e) {
       const err = toOAuthError(e);
       if (err.reason) access.reason = err.reason;
-      const extra =
-        r.kind === 'metadata' ? PUBLIC_CORS : r.kind === 'authorize' || r.kind === 'consent' ? {} : cors;
+      const extra = r.kind === 'metadata' ? PUBLIC_CORS : browserFacingRoute(r.kind) ? {} : cors;
       return finish(errorResponse(err, extra));
     }
   };

@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../shared/log.ts';
 import { createDiscovery } from './core.ts';
 import { createProvider } from './providers/index.ts';
 import type { ProviderDeps } from './providers/types.ts';
+import { MIN_KEY_BYTES } from './seal.ts';
 import { createSecretResolver, type SecretResolver, secretRefsOf } from './secrets.ts';
 
 export interface DiscoveryHandlerOptions {
@@ -49,7 +50,24 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
   };
   ready().catch(() => {});
 
-  const core = createDiscovery(config, { provider, fetch: opts.fetch, log, ready });
+  // The relay's sealing key (discovery.signing_key), resolved with the other secrets.
+  const signingRef = config.discovery.signingKey;
+  const signingKey = signingRef
+    ? async () => {
+        await ready();
+        const key = Buffer.from(await secrets.resolve(signingRef), 'utf8');
+        if (key.length < MIN_KEY_BYTES) {
+          throw new OAuthError(
+            503,
+            'temporarily_unavailable',
+            'the service is not available',
+            `discovery.signing_key is shorter than ${MIN_KEY_BYTES} bytes`,
+          );
+        }
+        return key;
+      }
+    : undefined;
+  const core = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
   return async (
     event: APIGatewayProxyEventV2,
     context?: Context,

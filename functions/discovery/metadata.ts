@@ -18,6 +18,7 @@ export type DiscoveryRoute =
   | { kind: 'metadata' }
   | { kind: 'authorize' }
   | { kind: 'consent' }
+  | { kind: 'callback' }
   | { kind: 'token' }
   | { kind: 'register' }
   | { kind: 'none' };
@@ -47,6 +48,8 @@ export function discoveryRoute(issuer: string, path: string): DiscoveryRoute {
   }
   // The consent form posts back under the issuer (it is never a 2025-03-26 root fallback).
   if (path === `${p}/authorize/consent`) return { kind: 'consent' };
+  // The facade's redirect URI at the IdP when the relay is on (relay.ts).
+  if (path === `${p}/callback`) return { kind: 'callback' };
   for (const kind of ['authorize', 'token', 'register'] as const) {
     if (path === `${p}/${kind}` || path === `/${kind}`) return { kind };
   }
@@ -76,6 +79,8 @@ export interface MetadataInputs {
   readonly scopesSupported?: readonly string[];
   /** Deployment's static additions (original's `path./.well-known/...response`). */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** The facade relays authorization responses with its own `iss` (RFC 9207, relay.ts). */
+  readonly issInAuthorizationResponse?: boolean;
 }
 
 /** RFC 8414 §2 metadata of the facade. */
@@ -92,6 +97,7 @@ export function buildAsMetadata(m: MetadataInputs): Record<string, unknown> {
     grant_types_supported: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
+    ...(m.issInAuthorizationResponse ? { authorization_response_iss_parameter_supported: true } : {}),
   });
   // Client ID Metadata Documents are not supported: the member is omitted (false by default).
   if (m.jwksUri) doc.jwks_uri = m.jwksUri;

@@ -63,6 +63,7 @@ export function secretRefsOf(config: Config): SecretRef[] {
   const refs: SecretRef[] = [];
   if (config.provider === 'asgardeo' && config.asgardeo) refs.push(config.asgardeo.clientSecret);
   if (config.provider === 'oidc' && config.oidc?.clientSecret) refs.push(config.oidc.clientSecret);
+  if (config.discovery.signingKey) refs.push(config.discovery.signingKey);
   return refs;
 }
 

@@ -118,6 +118,12 @@ export interface Config {
      * screen for every new client and a signed-in user cannot skip it.
      */
     readonly consent: 'required' | 'off';
+    /**
+     * Key (≥ 32 characters) sealing facade client ids and relay states. When set, the facade
+     * relays authorization responses (its `/callback` is the only redirect URI at the IdP, RFC 9207
+     * `iss` = the facade's issuer); all instances must share it (SSM in a deployment).
+     */
+    readonly signingKey?: SecretRef;
   };
   /** `oidc` provider (original's `default` block). */
   readonly oidc?: {
@@ -583,6 +589,7 @@ export function parseConfig(input: unknown): Config {
         return s;
       }),
       pathMapping,
+      signingKey: disc.secret('signing_key'),
       allowedRedirectHosts: disc.list(
         'allowed_redirect_hosts',
         [],

@@ -1,0 +1,67 @@
+/**
+ * Client ids handed out by the facade when the authorization-response relay is on (pure). The
+ * IdP knows only the facade's callback (relay.ts), so the redirect URIs a client registered
+ * (RFC 7591) travel inside the client id the facade returns, sealed (seal.ts) so nobody can
+ * name other URIs or another client's IdP id: `mcp-` + seal({c: IdP client id, r: URIs}).
+ * The facade then enforces RFC 6749 §3.1.2.3 exact matching itself at /authorize and /token.
+ */
+import { isLoopbackHost } from './redirect-uri.ts';
+import { seal, unseal } from './seal.ts';
+
+export const CLIENT_ID_PREFIX = 'mcp-';
+export const MAX_CLIENT_ID_LENGTH = 4096;
+const PURPOSE = 'client';
+
+export interface FacadeClient {
+  readonly idpClientId: string;
+  readonly redirectUris: readonly string[];
+}
+
+export function wrapClientId(key: Uint8Array, idpClientId: string, redirectUris: readonly string[]): string {
+  return CLIENT_ID_PREFIX + seal(key, PURPOSE, { c: idpClientId, r: redirectUris });
+}
+
+/** The client behind a facade-issued id; undefined for any other or forged id. */
+export function unwrapClientId(key: Uint8Array, clientId: string): FacadeClient | undefined {
+  if (!clientId.startsWith(CLIENT_ID_PREFIX)) return undefined;
+  const o = unseal(key, PURPOSE, clientId.slice(CLIENT_ID_PREFIX.length), MAX_CLIENT_ID_LENGTH);
+  if (
+    !o ||
+    typeof o.c !== 'string' ||
+    !o.c ||
+    !Array.isArray(o.r) ||
+    !o.r.every((u) => typeof u === 'string')
+  ) {
+    return undefined;
+  }
+  return { idpClientId: o.c, redirectUris: o.r as string[] };
+}
+
+/**
+ * Exact match against the registered URIs; on loopback the port may differ (RFC 8252 §7.3:
+ * native apps pick an ephemeral port at request time; `localhost` is treated the same way
+ * because MCP clients use it).
+ */
+export function redirectRegistered(uri: string, registered: readonly string[]): boolean {
+  if (registered.includes(uri)) return true;
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'http:' || !isLoopbackHost(u.hostname)) return false;
+  return registered.some((r) => {
+    try {
+      const x = new URL(r);
+      return (
+        x.protocol === 'http:' &&
+        x.hostname === u.hostname &&
+        x.pathname === u.pathname &&
+        x.search === u.search
+      );
+    } catch {
+      return false;
+    }
+  });
+}

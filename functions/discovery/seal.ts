@@ -1,0 +1,38 @@
+/**
+ * Tamper-evident values the facade hands to browsers and clients (pure): `b64url(json).b64url(mac)`
+ * with HMAC-SHA-256 under `discovery.signing_key`. Every payload names its purpose (`t`), so a
+ * value signed for one use (a client id) can never be replayed as another (a relay state).
+ * Not encrypted: nothing in them is secret; they must only be impossible to forge.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const MIN_KEY_BYTES = 32;
+
+const mac = (key: Uint8Array, data: string) => createHmac('sha256', key).update(data).digest();
+
+export function seal(key: Uint8Array, purpose: string, payload: Record<string, unknown>): string {
+  const body = Buffer.from(JSON.stringify({ ...payload, t: purpose })).toString('base64url');
+  return `${body}.${mac(key, body).toString('base64url')}`;
+}
+
+/** The payload if `value` was sealed with `key` for `purpose`; undefined otherwise. */
+export function unseal(
+  key: Uint8Array,
+  purpose: string,
+  value: string,
+  maxLength: number,
+): Record<string, unknown> | undefined {
+  if (value.length > maxLength) return undefined;
+  const dot = value.indexOf('.');
+  if (dot < 1) return undefined;
+  const body = value.slice(0, dot);
+  const sig = Buffer.from(value.slice(dot + 1), 'base64url');
+  const want = mac(key, body);
+  if (sig.length !== want.length || !timingSafeEqual(sig, want)) return undefined;
+  try {
+    const o = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
+    return o && typeof o === 'object' && o.t === purpose ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
