@@ -22,7 +22,6 @@ import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared
 import { createLogger, type Logger } from '../shared/log.ts';
 import { type AuthorizeRequest, idpAuthorizeUrl, validateAuthorizeRequest } from './authorize.ts';
 import {
-  CLIENT_ID_PREFIX,
   type FacadeClient,
   MAX_CLIENT_ID_LENGTH,
   redirectRegistered,
@@ -35,6 +34,7 @@ import { buildAsMetadata, discoveryRoute, facadeIssuer, issuerPath } from './met
 import type { IdentityProvider } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 import { callbackUrl, clientRedirect, issueRelayState, readRelayState } from './relay.ts';
+import { issuerKey } from './seal.ts';
 import { parseTokenRequest, tokenResponseFromIdp, unavailable } from './token.ts';
 
 export type DiscoveryHandler = (req: Request, opts?: { requestId?: string }) => Promise<Response>;
@@ -75,28 +75,28 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
 
   const relayKey = deps.signingKey;
 
-  /** With the relay: the facade client behind `clientId` (400 for ids it did not issue). */
-  const facadeClient = async (clientId: string): Promise<FacadeClient> => {
-    const c = unwrapClientId(await relayKey!(), clientId);
-    if (!c)
-      throw new OAuthError(
-        400,
-        'invalid_request',
-        'unknown client_id',
-        `client id not issued by this facade`,
-      );
-    return c;
+  /** With the relay: the facade client behind `clientId` (400, or 401 at /token, for ids it did not issue). */
+  const facadeClient = async (key: Uint8Array, clientId: string, atToken = false): Promise<FacadeClient> => {
+    const c = unwrapClientId(key, clientId);
+    if (c) return c;
+    // RFC 6749 §5.2: invalid_client (401) makes MCP clients register again (e.g. after a key change).
+    if (atToken)
+      throw new OAuthError(401, 'invalid_client', 'unknown client_id', 'client id not issued by this facade');
+    throw new OAuthError(400, 'invalid_request', 'unknown client_id', 'client id not issued by this facade');
   };
 
   /** Validation, plus (relay) the exact redirect URI match against the client's registration. */
-  const validateAuthorize = async (params: URLSearchParams): Promise<AuthorizeRequest> => {
+  const validateAuthorize = async (params: URLSearchParams, issuer: string): Promise<AuthorizeRequest> => {
     const ar = validateAuthorizeRequest(
       params,
       cfg.discovery.allowedRedirectSchemes,
       cfg.discovery.allowedRedirectHosts,
     );
-    if (relayKey && !redirectRegistered(ar.redirectUri, (await facadeClient(ar.clientId)).redirectUris)) {
-      throw new OAuthError(400, 'invalid_request', 'redirect_uri is not registered for this client');
+    if (relayKey) {
+      const client = await facadeClient(issuerKey(await relayKey(), issuer), ar.clientId);
+      if (!redirectRegistered(ar.redirectUri, client.redirectUris)) {
+        throw new OAuthError(400, 'invalid_request', 'redirect_uri is not registered for this client');
+      }
     }
     return ar;
   };
@@ -111,32 +111,30 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     basic: string | null,
     issuer: string,
   ): Promise<string | null> => {
-    let client: FacadeClient | undefined;
+    const key = issuerKey(await relayKey!(), issuer);
     const formId = params.get('client_id');
-    if (formId) {
-      client = await facadeClient(formId);
-      params.set('client_id', client.idpClientId);
-    }
-    if (basic && /^Basic [A-Za-z0-9+/=]+$/i.test(basic)) {
-      const decoded = Buffer.from(basic.slice(6), 'base64').toString('utf8');
+    let client = formId ? await facadeClient(key, formId, true) : undefined;
+    if (basic) {
+      // With the relay every client authenticates with its facade id (form-decoded, §2.3.1).
+      const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(basic);
+      const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
       const i = decoded.indexOf(':');
-      // Facade ids are base64url after the prefix: their form-encoding is the id itself.
-      if (i > 0 && decoded.startsWith(CLIENT_ID_PREFIX)) {
-        const c = await facadeClient(decoded.slice(0, i));
-        if (client && client.idpClientId !== c.idpClientId) {
-          throw new OAuthError(400, 'invalid_request', 'two different client ids');
-        }
-        client = c;
-        basic = `Basic ${Buffer.from(`${encodeURIComponent(c.idpClientId)}:${decoded.slice(i + 1)}`).toString('base64')}`;
+      let id = '';
+      try {
+        id = i > 0 ? decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')) : '';
+      } catch {
+        // not form-encoded: refused below
       }
+      const c = await facadeClient(key, id, true);
+      if (formId && formId !== id) throw new OAuthError(401, 'invalid_client', 'two different client ids');
+      client = c;
+      const formEncode = (v: string) => new URLSearchParams({ v }).toString().slice(2);
+      basic = `Basic ${Buffer.from(`${formEncode(c.idpClientId)}:${decoded.slice(i + 1)}`).toString('base64')}`;
     }
     if (!client)
-      throw new OAuthError(
-        401,
-        'invalid_client',
-        'unknown client_id',
-        'no facade client id in token request',
-      );
+      throw new OAuthError(401, 'invalid_client', 'unknown client_id', 'no client id in token request');
+    params.set('client_id', client.idpClientId);
+    if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
     if (params.get('grant_type') === 'authorization_code') {
       if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
         throw new OAuthError(400, 'invalid_grant', 'redirect_uri is not registered for this client');
@@ -218,7 +216,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         if (relayKey) {
           // The IdP gets one redirect URI, the facade's callback; the client's own URIs ride,
           // sealed, in the client id it gets back (client-id.ts).
-          const key = await relayKey();
+          const key = issuerKey(await relayKey(), issuer);
           if (wrapClientId(key, 'x'.repeat(128), reg.redirect_uris).length > MAX_CLIENT_ID_LENGTH) {
             throw new OAuthError(400, 'invalid_redirect_uri', 'too many or too long redirect_uris');
           }
@@ -236,33 +234,31 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         return finish(jsonResponse(201, registrationResponse(reg, created), cors));
       }
 
-      const toIdp = async (ar: AuthorizeRequest, extra: Record<string, string> = {}) => {
+      const toIdp = async (ar: AuthorizeRequest, cookies: string[] = []) => {
         const meta = await provider.metadata();
-        const out = new URLSearchParams(ar.params);
+        // Provider rules first; the relay's own values must win over any configured parameter.
+        const params = await provider.authorizeParams(new URLSearchParams(ar.params));
+        const headers = new Headers({ 'cache-control': 'no-store' });
         if (relayKey) {
-          const key = await relayKey();
-          out.set('client_id', (await facadeClient(ar.clientId)).idpClientId);
-          out.set('redirect_uri', callbackUrl(issuer));
-          out.set(
-            'state',
-            issueRelayState(key, {
-              ru: ar.redirectUri,
-              st: ar.params.get('state') ?? undefined,
-              cid: ar.clientId,
-            }),
-          );
+          const key = issuerKey(await relayKey(), issuer);
+          params.set('client_id', (await facadeClient(key, ar.clientId)).idpClientId);
+          params.set('redirect_uri', callbackUrl(issuer));
+          const relay = issueRelayState(key, {
+            ru: ar.redirectUri,
+            st: ar.params.get('state') ?? undefined,
+            clientId: ar.clientId,
+          });
+          params.set('state', relay.state);
+          cookies.push(relay.cookie);
         }
-        const params = await provider.authorizeParams(out);
-        const location = idpAuthorizeUrl(meta.authorization_endpoint, params, []);
-        return new Response(null, {
-          status: 302,
-          headers: { location, 'cache-control': 'no-store', ...extra },
-        });
+        headers.set('location', idpAuthorizeUrl(meta.authorization_endpoint, params, []));
+        for (const c of cookies) headers.append('set-cookie', c);
+        return new Response(null, { status: 302, headers });
       };
 
       if (r.kind === 'authorize') {
         if (req.method !== 'GET') throw methodNotAllowed('GET');
-        const ar = await validateAuthorize(url.searchParams);
+        const ar = await validateAuthorize(url.searchParams, issuer);
         access.clientId = ar.clientId;
         if (cfg.discovery.consent === 'off') return finish(await toIdp(ar));
         // Fail before asking the user when the IdP is unreachable or misconfigured.
@@ -270,7 +266,9 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         const page = consentPage(
           {
             action: `${issuerPath(issuer)}/authorize/consent`,
-            clientId: relayKey ? (await facadeClient(ar.clientId)).idpClientId : ar.clientId,
+            clientId: relayKey
+              ? (await facadeClient(issuerKey(await relayKey(), issuer), ar.clientId)).idpClientId
+              : ar.clientId,
             redirectUri: ar.redirectUri,
             scope: ar.scope,
             resources: ar.resources,
@@ -295,7 +293,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           req.headers.get('sec-fetch-site'),
         );
         // The request is validated again: the form is client-side input like any other.
-        const ar = await validateAuthorize(new URLSearchParams(decision.query));
+        const ar = await validateAuthorize(new URLSearchParams(decision.query), issuer);
         access.clientId = ar.clientId;
         access.consent = decision.allow ? 'allow' : 'deny';
         log.info('consent', {
@@ -305,12 +303,16 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           allow: decision.allow,
         });
         if (!decision.allow) return finish(deniedPage());
-        return finish(await toIdp(ar, { 'set-cookie': CLEAR_CONSENT_COOKIE }));
+        return finish(await toIdp(ar, [CLEAR_CONSENT_COOKIE]));
       }
 
       if (r.kind === 'callback') {
         if (req.method !== 'GET') throw methodNotAllowed('GET');
-        const state = readRelayState(await relayKey!(), url.searchParams.get('state'));
+        const state = readRelayState(
+          issuerKey(await relayKey!(), issuer),
+          url.searchParams.get('state'),
+          req.headers.get('cookie'),
+        );
         // Defence in depth: the URI was checked against the registration when the state was issued.
         const problem = redirectUriProblem(
           state.ru,
@@ -335,6 +337,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
             headers: {
               location: clientRedirect(state, url.searchParams, issuer),
               'cache-control': 'no-store',
+              'set-cookie': state.clearCookie,
             },
           }),
         );

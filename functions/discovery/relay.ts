@@ -6,10 +6,14 @@
  * IdP client has one callback URL.
  *
  * The IdP `state` is a sealed value (seal.ts) the facade issues only after the user's consent:
- * {client's redirect URI, client's state, facade client id, expiry}. A link straight to the IdP
- * (with a trusted client's IdP id and a made-up state) therefore gets nowhere: the callback
- * refuses any state it did not issue, and sends codes only to URIs the client registered.
+ * {client's redirect URI, client's state, client id hash, expiry, browser binding}. It is bound to
+ * the browser that consented: a random nonce goes into a `__Host-` cookie (SameSite=Lax, so it
+ * comes back on the IdP's top-level redirect) and its hash into the state. A state the facade did
+ * not issue, or one carried to another browser (a link straight to the IdP with a state the
+ * attacker obtained for themselves), is refused at the callback: codes reach only the redirect
+ * URI of a flow the same browser consented to.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
 import { seal, unseal } from './seal.ts';
 
@@ -28,19 +32,59 @@ export interface RelayState {
   readonly ru: string;
   /** The client's `state`, if any. */
   readonly st?: string;
-  /** The facade client id the flow was started for. */
+  /** Short hash of the facade client id the flow was started for (logs). */
   readonly cid: string;
 }
 
-export function issueRelayState(key: Uint8Array, s: RelayState, now = Date.now()): string {
-  return seal(key, PURPOSE, { ...s, exp: Math.floor(now / 1000) + RELAY_TTL_SECONDS });
+const COOKIE = '__Host-mcp-relay-';
+const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+export interface IssuedRelay {
+  readonly state: string;
+  /** Set-Cookie binding the state to this browser. */
+  readonly cookie: string;
+}
+
+export function issueRelayState(
+  key: Uint8Array,
+  s: { ru: string; st?: string; clientId: string },
+  now = Date.now(),
+): IssuedRelay {
+  const bid = randomBytes(6).toString('base64url');
+  const nonce = randomBytes(32).toString('base64url');
+  const state = seal(key, PURPOSE, {
+    ru: s.ru,
+    st: s.st,
+    cid: sha(s.clientId).slice(0, 16),
+    bid,
+    bh: sha(nonce),
+    exp: Math.floor(now / 1000) + RELAY_TTL_SECONDS,
+  });
+  return {
+    state,
+    cookie: `${COOKIE}${bid}=${nonce}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=${RELAY_TTL_SECONDS}`,
+  };
 }
 
 function bad(reason: string): never {
   throw new OAuthError(400, 'invalid_request', 'invalid or expired authorization response', reason);
 }
 
-export function readRelayState(key: Uint8Array, raw: string | null, now = Date.now()): RelayState {
+function cookieValue(header: string | null, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+/** The state, if this facade issued it to this browser and it has not expired; plus the cookie to clear. */
+export function readRelayState(
+  key: Uint8Array,
+  raw: string | null,
+  cookieHeader: string | null,
+  now = Date.now(),
+): RelayState & { readonly clearCookie: string } {
   if (!raw) bad('no relay state');
   const o = unseal(key, PURPOSE, raw, MAX_STATE);
   if (!o) bad('relay state not issued by this facade');
@@ -48,11 +92,24 @@ export function readRelayState(key: Uint8Array, raw: string | null, now = Date.n
   if (
     typeof o.ru !== 'string' ||
     typeof o.cid !== 'string' ||
+    typeof o.bid !== 'string' ||
+    !/^[A-Za-z0-9_-]{8}$/.test(o.bid) ||
+    typeof o.bh !== 'string' ||
     (o.st !== undefined && typeof o.st !== 'string')
   ) {
     bad('relay state malformed');
   }
-  return { ru: o.ru, st: o.st as string | undefined, cid: o.cid };
+  const nonce = cookieValue(cookieHeader, `${COOKIE}${o.bid}`);
+  const want = Buffer.from(o.bh);
+  const got = Buffer.from(nonce ? sha(nonce) : '');
+  if (got.length !== want.length || !timingSafeEqual(got, want))
+    bad('relay state presented by another browser');
+  return {
+    ru: o.ru,
+    st: o.st as string | undefined,
+    cid: o.cid,
+    clearCookie: `${COOKIE}${o.bid}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0`,
+  };
 }
 
 /** RFC 6749 §4.1.2 / §4.1.2.1 parameters passed on (not `error_uri`: a link the IdP chose). */

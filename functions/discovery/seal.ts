@@ -10,6 +10,11 @@ export const MIN_KEY_BYTES = 32;
 
 const mac = (key: Uint8Array, data: string) => createHmac('sha256', key).update(data).digest();
 
+/** One key per facade issuer: values sealed for one deployment are worthless at another. */
+export function issuerKey(key: Uint8Array, issuer: string): Uint8Array {
+  return mac(key, `mcp-facade:${issuer}`);
+}
+
 export function seal(key: Uint8Array, purpose: string, payload: Record<string, unknown>): string {
   const body = Buffer.from(JSON.stringify({ ...payload, t: purpose })).toString('base64url');
   return `${body}.${mac(key, body).toString('base64url')}`;
@@ -26,7 +31,10 @@ export function unseal(
   const dot = value.indexOf('.');
   if (dot < 1) return undefined;
   const body = value.slice(0, dot);
-  const sig = Buffer.from(value.slice(dot + 1), 'base64url');
+  const sigText = value.slice(dot + 1);
+  // Exactly one spelling of the MAC (base64url decoding would skip junk characters).
+  if (!/^[A-Za-z0-9_-]{43}$/.test(sigText)) return undefined;
+  const sig = Buffer.from(sigText, 'base64url');
   const want = mac(key, body);
   if (sig.length !== want.length || !timingSafeEqual(sig, want)) return undefined;
   try {

@@ -15,6 +15,7 @@ import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import { redirectRegistered, unwrapClientId, wrapClientId } from '../../functions/discovery/client-id.ts';
 import { issueRelayState } from '../../functions/discovery/relay.ts';
+import { issuerKey } from '../../functions/discovery/seal.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
@@ -79,7 +80,7 @@ describe('SDK client with the relay', () => {
       UnauthorizedError,
     );
     const facadeId = auth.info!.client_id;
-    expect(unwrapClientId(key, facadeId)?.redirectUris).toEqual([auth.redirectUrl]);
+    expect(unwrapClientId(issuerKey(key, origin), facadeId)?.redirectUris).toEqual([auth.redirectUrl]);
     const { code, state, iss } = await loginAndGetCode(auth.authorizationUrl!, auth.redirectUrl, idp.user);
     expect(state).toBe(auth.authorizationUrl!.searchParams.get('state'));
     expect(iss).toBe(origin); // RFC 9207: the facade, not the IdP
@@ -106,7 +107,9 @@ describe('SDK client with the relay', () => {
     expect(res.status).toBe(302);
     const at = new URL(res.headers.get('location')!);
     expect(at.origin).toBe(idp.issuer);
-    expect(at.searchParams.get('client_id')).toBe(unwrapClientId(key, c.client_id)!.idpClientId);
+    expect(at.searchParams.get('client_id')).toBe(
+      unwrapClientId(issuerKey(key, origin), c.client_id)!.idpClientId,
+    );
     expect(at.searchParams.get('redirect_uri')).toBe(`${origin}/callback`);
     expect(at.searchParams.get('state')).not.toBe('s');
   });
@@ -153,55 +156,78 @@ describe('SDK client with the relay', () => {
 });
 
 describe('hostile input with the relay on', () => {
-  const callback = (params: Record<string, string>) =>
-    fetch(`${origin}/callback?${new URLSearchParams(params)}`, { redirect: 'manual' });
+  const callback = (params: Record<string, string>, cookie?: string) =>
+    fetch(`${origin}/callback?${new URLSearchParams(params)}`, {
+      redirect: 'manual',
+      headers: cookie ? { cookie: cookie.split(';')[0]! } : {},
+    });
+  /** The facade's own key for this issuer (seal.ts derives one per issuer). */
+  const k = () => issuerKey(key, origin);
+  const issue = (ru: string, st?: string, signer = k(), now?: number) =>
+    issueRelayState(signer, { ru, st, clientId: 'mcp-x' }, now);
 
-  it('refuses relay states it did not issue: forged, other key, expired; and iss mix-ups', async () => {
-    const cid = wrapClientId(key, 'x', ['https://app.example/cb']);
+  it('refuses relay states it did not issue (forged, other key, expired, other browser) and iss mix-ups', async () => {
     const forged = Buffer.from(JSON.stringify({ ru: 'https://app.example/cb', t: 'relay' })).toString(
       'base64url',
     );
-    const cases: Record<string, string>[] = [
-      { code: 'c', state: forged },
-      { code: 'c', state: `${forged}.AAAA` },
-      { code: 'c', state: issueRelayState(OTHER_KEY, { ru: 'https://app.example/cb', cid }) },
-      {
-        code: 'c',
-        state: issueRelayState(key, { ru: 'https://app.example/cb', cid }, Date.now() - 3600_000),
-      },
-      { code: 'c', state: cid.slice(4) }, // a sealed client id is not a relay state
-      { code: 'c' },
-      { state: issueRelayState(key, { ru: 'https://app.example/cb', cid }) },
-      {
-        code: 'c',
-        iss: 'https://other.example',
-        state: issueRelayState(key, { ru: 'https://app.example/cb', cid }),
-      },
+    const good = issue('https://app.example/cb');
+    const otherKey = issue('https://app.example/cb', undefined, issuerKey(OTHER_KEY, origin));
+    const otherIssuer = issue('https://app.example/cb', undefined, issuerKey(key, 'https://other.example'));
+    const expired = issue('https://app.example/cb', undefined, k(), Date.now() - 3600_000);
+    const cases: [Record<string, string>, string | undefined][] = [
+      [{ code: 'c', state: forged }, undefined],
+      [{ code: 'c', state: `${forged}.AAAA` }, undefined],
+      [{ code: 'c', state: otherKey.state }, otherKey.cookie],
+      [{ code: 'c', state: otherIssuer.state }, otherIssuer.cookie], // same key, another deployment
+      [{ code: 'c', state: expired.state }, expired.cookie],
+      [{ code: 'c', state: good.state }, undefined], // the browser that consented is not this one
+      [{ code: 'c', state: good.state }, issue('https://app.example/cb').cookie], // another flow's cookie
+      [{ code: 'c', state: `${good.state}*` }, good.cookie], // one spelling of the MAC only
+      [{ code: 'c' }, good.cookie],
+      [{ state: good.state }, good.cookie],
+      [{ code: 'c', iss: 'https://other.example', state: good.state }, good.cookie],
     ];
-    for (const params of cases) {
-      const res = await callback(params);
+    for (const [params, cookie] of cases) {
+      const res = await callback(params, cookie);
       expect(res.status, JSON.stringify(params)).toBe(400);
       expect(res.headers.get('location')).toBeNull();
     }
   });
 
-  it('relays a genuine state with the client state and iss, dropping error_uri', async () => {
-    const cid = wrapClientId(key, 'x', ['https://app.example/cb']);
-    const ok = await callback({
-      code: 'c',
-      iss: idp.issuer,
-      state: issueRelayState(key, { ru: 'https://app.example/cb?a=1', st: 's', cid }),
-    });
+  it('relays a genuine state from the same browser with the client state and iss, dropping error_uri', async () => {
+    const a = issue('https://app.example/cb?a=1', 's');
+    const ok = await callback({ code: 'c', iss: idp.issuer, state: a.state }, a.cookie);
     expect(ok.headers.get('location')).toBe(
       `https://app.example/cb?a=1&code=c&state=s&iss=${encodeURIComponent(origin)}`,
     );
-    const err = await callback({
-      error: 'access_denied',
-      error_uri: 'https://evil.example/',
-      state: issueRelayState(key, { ru: 'https://app.example/cb', cid }),
-    });
+    expect(ok.headers.getSetCookie()[0]).toMatch(/^__Host-mcp-relay-[A-Za-z0-9_-]{8}=; .*Max-Age=0$/);
+    const b = issue('https://app.example/cb');
+    const err = await callback(
+      { error: 'access_denied', error_uri: 'https://evil.example/', state: b.state },
+      b.cookie,
+    );
     const loc = new URL(err.headers.get('location')!);
     expect(Object.fromEntries(loc.searchParams)).toEqual({ error: 'access_denied', iss: origin });
+  });
+
+  it('a state the attacker obtained by consenting in their own browser is useless in the victim’s', async () => {
+    const mine = await register({ redirect_uris: ['https://app.example/attacker'] });
+    const { challenge } = pkce();
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: mine.client_id,
+      redirect_uri: 'https://app.example/attacker',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      scope: 'mcp:tools',
+    });
+    const attacker = await authorizeWithConsent(`${origin}/authorize?${q}`);
+    expect(attacker.status).toBe(302);
+    // The victim follows the IdP link (fresh browser: no relay cookie), signs in, and the IdP
+    // returns to the facade's /callback, which refuses.
+    await expect(
+      loginAndGetCode(new URL(attacker.headers.get('location')!), 'https://app.example/attacker', idp.user),
+    ).rejects.toThrow(/unexpected page 400/);
   });
 
   it('a link straight to the IdP with a trusted client and a made-up state cannot deliver a code', async () => {
@@ -210,7 +236,7 @@ describe('hostile input with the relay on', () => {
     const direct = new URL(`${idp.issuer}/auth`);
     direct.search = new URLSearchParams({
       response_type: 'code',
-      client_id: unwrapClientId(key, victim.client_id)!.idpClientId,
+      client_id: unwrapClientId(issuerKey(key, origin), victim.client_id)!.idpClientId,
       redirect_uri: `${origin}/callback`,
       code_challenge: challenge,
       code_challenge_method: 'S256',
@@ -243,10 +269,10 @@ describe('hostile input with the relay on', () => {
         code_challenge_method: 'S256',
         ...over,
       });
-    const idpId = unwrapClientId(key, c.client_id)!.idpClientId;
+    const idpId = unwrapClientId(issuerKey(key, origin), c.client_id)!.idpClientId;
     const overrides: Record<string, string>[] = [
       { client_id: idpId }, // the bare IdP id
-      { client_id: wrapClientId(OTHER_KEY, idpId, ['http://127.0.0.1:1/steal']) }, // forged
+      { client_id: wrapClientId(issuerKey(OTHER_KEY, origin), idpId, ['http://127.0.0.1:1/steal']) }, // forged
       { client_id: `${c.client_id}x` },
       { redirect_uri: 'https://app.example/other' },
     ];
@@ -274,19 +300,26 @@ describe('hostile input with the relay on', () => {
     expect(mismatch.status).toBe(400);
     expect((await mismatch.json()).error).toBe('invalid_grant');
     const bare = await token({
-      client_id: unwrapClientId(key, c.client_id)!.idpClientId,
+      client_id: unwrapClientId(issuerKey(key, origin), c.client_id)!.idpClientId,
       redirect_uri: 'https://app.example/cb',
     });
-    expect(bare.status).toBe(400);
+    // RFC 6749 §5.2 invalid_client: MCP clients then register again (e.g. after a key change).
+    expect(bare.status).toBe(401);
+    expect((await bare.json()).error).toBe('invalid_client');
     const none = await token({ redirect_uri: 'https://app.example/cb' });
     expect(none.status).toBe(401);
     const forgedBasic = await token(
       { redirect_uri: 'https://app.example/cb' },
       {
-        authorization: `Basic ${Buffer.from(`${wrapClientId(OTHER_KEY, 'x', ['https://app.example/cb'])}:s`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${wrapClientId(issuerKey(OTHER_KEY, origin), 'x', ['https://app.example/cb'])}:s`).toString('base64')}`,
       },
     );
-    expect(forgedBasic.status).toBe(400);
+    expect(forgedBasic.status).toBe(401);
+    const mixed = await token(
+      { client_id: c.client_id, redirect_uri: 'https://app.example/cb' },
+      { authorization: `Basic ${Buffer.from('someone-else:s').toString('base64')}` },
+    );
+    expect(mixed.status).toBe(401); // form and Basic naming different clients
   });
 });
 
