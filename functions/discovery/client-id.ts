@@ -5,7 +5,7 @@
  * name other URIs or another client's IdP id: `mcp-` + seal({c: IdP client id, r: URIs}).
  * The facade then enforces RFC 6749 §3.1.2.3 exact matching itself at /authorize and /token.
  */
-import { isLoopbackHost } from './redirect-uri.ts';
+import { isLoopbackHost } from '../shared/http-bits.ts';
 import { seal, unseal } from './seal.ts';
 
 export const CLIENT_ID_PREFIX = 'mcp-';

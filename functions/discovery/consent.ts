@@ -17,6 +17,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
+import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
@@ -43,7 +44,7 @@ export function newNonce(): string {
 /** Where the code will go, in words a user can judge. */
 export function describeRedirect(redirectUri: string): string {
   const u = new URL(redirectUri);
-  if (u.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(u.hostname)) {
+  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) {
     return `an application on this computer (${u.origin})`;
   }
   if (u.protocol === 'https:') return u.host;
@@ -96,14 +97,6 @@ export interface ConsentDecision {
   readonly allow: boolean;
   /** The original authorization request query (to be validated again by the caller). */
   readonly query: string;
-}
-
-function cookieValue(header: string | null, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return undefined;
 }
 
 function refused(reason: string): never {

@@ -4,7 +4,7 @@
  * 503 `temporarily_unavailable` with the detail logged only.
  */
 import { OAuthError } from '../shared/errors.ts';
-import { isLoopbackHost } from './redirect-uri.ts';
+import { isLoopbackHost } from '../shared/http-bits.ts';
 import { unavailable } from './token.ts';
 
 export const IDP_TIMEOUT_MS = 10_000;

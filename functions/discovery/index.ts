@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config.ts';
-import { OAuthError } from '../shared/errors.ts';
+import { OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { createDiscovery } from './core.ts';
@@ -35,15 +35,9 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     if (!refs.length || !secrets.preload) return;
     loaded ??= secrets.preload(refs).catch((e) => {
       loaded = undefined;
-      throw new OAuthError(
-        503,
-        'temporarily_unavailable',
+      throw temporarilyUnavailable(
         'the service is not available',
         `secrets unavailable: ${(e as Error).message}`,
-        undefined,
-        {
-          'retry-after': '5',
-        },
       );
     });
     return loaded;

@@ -21,14 +21,9 @@
  * differently; they are refused, naming the normalised spelling (RFC 3986 §6.2.2.1 and §6.2.3).
  */
 
+import { isLoopbackHost } from '../shared/http-bits.ts';
+
 export const MAX_REDIRECT_URI_LENGTH = 2000;
-
-const LOOPBACK_V4 = /^127(?:\.\d{1,3}){3}$/;
-
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase();
-  return h === 'localhost' || h === '[::1]' || LOOPBACK_V4.test(h);
-}
 
 /** Why a redirect URI is refused (client-safe text), or `undefined` when it is acceptable. */
 /** Whether an https redirect host is allowed by `discovery.allowed_redirect_hosts`. */

@@ -15,6 +15,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
+import { cookieValue } from '../shared/http-bits.ts';
 import { seal, unseal } from './seal.ts';
 
 export const CALLBACK_PATH = '/callback';
@@ -68,14 +69,6 @@ export function issueRelayState(
 
 function bad(reason: string): never {
   throw new OAuthError(400, 'invalid_request', 'invalid or expired authorization response', reason);
-}
-
-function cookieValue(header: string | null, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return undefined;
 }
 
 /** The state, if this facade issued it to this browser and it has not expired; plus the cookie to clear. */

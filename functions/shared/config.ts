@@ -7,6 +7,8 @@
  * at cold start (functions/*\/index.ts) and in the local runner, and every error names the key.
  */
 
+import { isLoopbackHost } from './http-bits.ts';
+
 export type ProviderName = 'embedded' | 'oidc' | 'asgardeo' | 'cognito';
 export const PROVIDERS: readonly ProviderName[] = ['embedded', 'oidc', 'asgardeo', 'cognito'];
 
@@ -320,11 +322,6 @@ export function checkUrl(key: string, v: string): string {
   return v;
 }
 
-/** Loopback hosts as WHATWG URL parsing normalises them: `localhost`, 127.0.0.0/8, `[::1]`. */
-function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
-}
-
 /**
  * A URL the proxy's security depends on (token issuer, JWKS, IdP endpoints, the public URLs it
  * advertises): https, or plain http on a loopback host only (local runs, emulators). Over plain
@@ -333,7 +330,7 @@ function isLoopbackHostname(hostname: string): boolean {
 export function checkSecureUrl(key: string, v: string): string {
   checkUrl(key, v);
   const u = new URL(v);
-  if (u.protocol === 'http:' && !isLoopbackHostname(u.hostname)) {
+  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
     throw new ConfigError(
       key,
       `must use https (got "${v}"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])`,
