@@ -4,6 +4,7 @@
  * the authorization-server facade (metadata, /authorize, /token, /register).
  *
  *   npm start                          offline demo: IdP :9000, MCP server :8000, proxy + facade :8080
+ *   npm start -- --port N --mcp-port N --idp-port N      the demo on other ports
  *   npm start -- --config config.yaml  front the MCP server and IdP described in a config file
  *   npm start -- --asgardeo|--demo     provider asgardeo with the `asgardeo` / `demo` block (./config.yaml)
  *   npm start -- --upstream URL --idp-issuer URL [--port N] [--jwks-uri URL] [--audience A]
@@ -19,6 +20,8 @@ import { startLocalSingleOrigin } from './local/runner.ts';
 
 const HELP = `Usage:
   npm start                                  offline demo (IdP :9000, MCP server :8000, proxy + facade :8080)
+  npm start -- [--port N] [--mcp-port N] [--idp-port N]
+                                             the demo on other ports (proxy + facade, MCP server, IdP)
   npm start -- --config config.yaml          use a config file (original proxy's keys accepted)
   npm start -- --asgardeo [--config FILE]    provider asgardeo, \`asgardeo\` block (default file ./config.yaml)
   npm start -- --demo [--config FILE]        provider asgardeo, \`demo\` block (original's --demo)
@@ -41,6 +44,8 @@ async function main() {
         'jwks-uri': { type: 'string' },
         audience: { type: 'string' },
         port: { type: 'string', short: 'p' },
+        'mcp-port': { type: 'string' },
+        'idp-port': { type: 'string' },
         asgardeo: { type: 'boolean' },
         demo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -56,7 +61,23 @@ async function main() {
   }
   if (args.asgardeo && args.demo) fail(`--asgardeo and --demo are exclusive\n\n${HELP}`);
   const custom = args.config || args.upstream || args['idp-issuer'] || args.asgardeo || args.demo;
-  if (!custom) return demo();
+  if (!custom) {
+    return demo({
+      proxy: port(args.port, '--port', 8080),
+      mcp: port(args['mcp-port'], '--mcp-port', 8000),
+      idp: port(args['idp-port'], '--idp-port', 9000),
+    });
+  }
+  for (const flag of ['mcp-port', 'idp-port'] as const) {
+    if (args[flag] !== undefined) fail(`--${flag} is a demo option (npm start without --config/--upstream)`);
+  }
+  // Fronting your own server needs to know whose tokens to accept: refuse a half configuration.
+  if (args.upstream !== undefined && args['idp-issuer'] === undefined && args.config === undefined) {
+    fail(
+      '--upstream needs --idp-issuer URL (the issuer of the access tokens your MCP clients present), ' +
+        'or a --config file naming the identity provider',
+    );
+  }
 
   let raw: Record<string, unknown> = {};
   const file =
@@ -133,18 +154,39 @@ ${JSON.stringify({ mcpServers: { demo: { type: 'http', url: mcp } } }, null, 2)}
 `);
 }
 
-async function demo() {
-  const proxyPort = 8080;
+function port(value: unknown, flag: string, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`${flag} must be a port number (got "${value}")`);
+  return n;
+}
+
+/** Start one of the demo's servers; a port in use becomes one line naming the flag that moves it. */
+async function listening<T>(
+  what: string,
+  portNumber: number,
+  flag: string,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      fail(`port ${portNumber} (${what}) is in use: stop what runs there, or choose another with ${flag} N`);
+    }
+    throw e;
+  }
+}
+
+async function demo(ports: { proxy: number; mcp: number; idp: number }) {
+  const origin = `http://localhost:${ports.proxy}`;
   const raw = {
     provider: 'embedded',
-    base_url: 'http://localhost:8000',
-    listen_port: proxyPort,
-    embedded: { port: 9000 },
+    base_url: `http://localhost:${ports.mcp}`,
+    listen_port: ports.proxy,
+    embedded: { port: ports.idp },
     // A fresh signing key turns on the authorization-response relay (RFC 9207 `iss` = the facade).
-    discovery: {
-      base_url: `http://localhost:${proxyPort}`,
-      signing_key: randomBytes(32).toString('base64url'),
-    },
+    discovery: { base_url: origin, signing_key: randomBytes(32).toString('base64url') },
     cors: { allowed_origins: ['http://localhost:6274', 'http://127.0.0.1:6274'] },
     protected_resource_metadata: {
       scopes_supported: ['mcp:tools', 'mcp:resources'],
@@ -152,23 +194,35 @@ async function demo() {
     },
   };
   const config = parseConfig(raw);
-  const idp = await startDemoIdp({
-    port: 9000,
-    resourcePrefixes: [`http://localhost:${proxyPort}`, `http://127.0.0.1:${proxyPort}`],
-  });
-  const mcp = await startDemoMcpServer({ port: 8000, identityPrefix: config.identityHeaderPrefix });
-  const proxy = await startLocalSingleOrigin(config);
+  const idp = await listening('demo identity provider', ports.idp, '--idp-port', () =>
+    startDemoIdp({
+      port: ports.idp,
+      resourcePrefixes: [origin, `http://127.0.0.1:${ports.proxy}`],
+    }),
+  );
+  const mcp = await listening('demo MCP server', ports.mcp, '--mcp-port', () =>
+    startDemoMcpServer({ port: ports.mcp, identityPrefix: config.identityHeaderPrefix }),
+  );
+  const proxy = await listening('auth proxy', ports.proxy, '--port', () => startLocalSingleOrigin(config));
   printReady(proxy.url, config);
+  const { clientId, clientSecret } = idp.cliClient;
+  const loopback = proxy.url.replace('//localhost:', '//127.0.0.1:');
   process.stdout.write(`Demo identity provider  ${idp.issuer}
   Sign in as        ${idp.user.username} / ${idp.user.password}
-  Script client     client_id=${idp.cliClient.clientId} client_secret=${idp.cliClient.clientSecret}
+  Script client     client_id=${clientId} client_secret=${clientSecret}
 Demo MCP server   ${mcp.url}/mcp (echo, countdown)
 
 Try it:
   curl -i -X POST ${proxy.url}/mcp            # 401 with the resource_metadata challenge
-  TOKEN=$(curl -s -u ${idp.cliClient.clientId}:${idp.cliClient.clientSecret} -d grant_type=client_credentials \\
-    -d resource=${proxy.url}/mcp -d scope=mcp:tools ${idp.issuer}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
-  npx @modelcontextprotocol/inspector        # then connect to ${proxy.url}/mcp (Streamable HTTP)
+  npx mcp-remote ${proxy.url}/mcp             # stdio bridge (Claude Desktop): signs in in your browser
+
+A script's token (client_credentials). A token is valid only at the URL it was issued for
+(RFC 8707 resource indicators), so ask for the endpoint you will call:
+  TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d scope=mcp:tools \\
+    -d resource=${proxy.url}/mcp ${idp.issuer}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Accept: application/json, text/event-stream' \\
+    -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' ${proxy.url}/mcp
+  Other endpoints: resource=${proxy.url}/sse (legacy SSE), ${loopback}/mcp and ${loopback}/sse (via 127.0.0.1).
 Press Ctrl+C to stop.
 `);
   const stop = async () => {

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
-import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
 
 export interface DemoIdpOptions {
   readonly port?: number;
@@ -36,15 +36,132 @@ export interface DemoIdp {
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+/**
+ * Headers of every page the demo IdP renders itself. `form-action 'self'` keeps credentials from
+ * being posted anywhere else; it holds because no form here is answered with a redirect (a
+ * browser checks `form-action` against every hop of a redirect chain, and a successful sign-in
+ * goes on to the facade and then to the client's own redirect URI): the sign-in POST is answered
+ * with a page that continues by an ordinary navigation (continuePage).
+ */
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+} as const;
+
+const STYLE =
+  '<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label,input,button{display:block;width:100%;margin:.4rem 0}</style>';
+
 function loginPage(uid: string, clientName: string, error?: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Sign in - MCP demo IdP</title>
-<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto}label,input,button{display:block;width:100%;margin:.4rem 0}</style>
+<meta name="viewport" content="width=device-width, initial-scale=1">${STYLE}
 </head><body><h1>Sign in</h1><p><b>${esc(clientName)}</b> wants to access your MCP server.</p>
 ${error ? `<p role="alert" style="color:#b00">${esc(error)}</p>` : ''}
-<form method="post" action="/interaction/${esc(uid)}/login" autocomplete="off">
-<label>Username <input name="username" required autofocus></label>
-<label>Password <input name="password" type="password" required></label>
-<button type="submit">Sign in and allow</button></form></body></html>`;
+<form method="post" action="/interaction/${esc(uid)}/login">
+<label>Username <input name="username" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form></body></html>`;
+}
+
+/** After a successful sign-in: go on to `next` (same origin) by navigation, not by redirect. */
+function continuePage(next: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Signed in - MCP demo IdP</title>
+<meta http-equiv="refresh" content="0;url=${esc(next)}">${STYLE}
+</head><body><h1>Signed in</h1><p><a href="${esc(next)}">Continue</a></p></body></html>`;
+}
+
+function errorPage(title: string, detail: string): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)} - MCP demo IdP</title>${STYLE}
+</head><body><h1>${esc(title)}</h1><p>${esc(detail)}</p>
+<p>Go back to your application and connect again.</p></body></html>`;
+}
+
+type OidcProviderModule = typeof import('oidc-provider');
+let oidcProvider: Promise<OidcProviderModule> | undefined;
+
+/**
+ * oidc-provider, loaded when a demo IdP starts (not when the CLI shows its help). On import it
+ * warns about Node.js lines older than 22; the demo runs it on Node.js 20 (this project's floor,
+ * where the whole suite passes), so that one known line is dropped and nothing else.
+ */
+function loadOidcProvider(): Promise<OidcProviderModule> {
+  oidcProvider ??= (async () => {
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => {
+      if (typeof a[0] === 'string' && a[0].includes('oidc-provider WARNING: Unsupported runtime')) return;
+      warn(...a);
+    };
+    try {
+      return await import('oidc-provider');
+    } finally {
+      console.warn = warn;
+    }
+  })();
+  return oidcProvider;
+}
+
+/**
+ * In-memory storage for one demo IdP (oidc-provider's built-in one is shared by every provider in
+ * the process and warns at each start). Entries expire like the built-in adapter's.
+ */
+function memoryAdapter(): new (name: string) => Adapter {
+  const store = new Map<string, { payload: AdapterPayload; expires: number }>();
+  const get = (key: string) => {
+    const e = store.get(key);
+    if (!e) return undefined;
+    if (e.expires <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return e.payload;
+  };
+  return class implements Adapter {
+    constructor(readonly name: string) {}
+    private key(id: string) {
+      return `${this.name}:${id}`;
+    }
+    async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
+      const expires = expiresIn ? Date.now() + expiresIn * 1000 : Number.POSITIVE_INFINITY;
+      store.set(this.key(id), { payload, expires });
+      if (payload.uid)
+        store.set(`uid:${this.name}:${payload.uid}`, { payload: { id } as AdapterPayload, expires });
+      if (payload.grantId) {
+        const k = `grant:${payload.grantId}`;
+        const members = (store.get(k)?.payload as unknown as string[] | undefined) ?? [];
+        store.set(k, {
+          payload: [...members, this.key(id)] as unknown as AdapterPayload,
+          expires: Number.POSITIVE_INFINITY,
+        });
+      }
+    }
+    async find(id: string) {
+      return get(this.key(id));
+    }
+    async findByUid(uid: string) {
+      const ref = get(`uid:${this.name}:${uid}`);
+      return ref?.id ? get(this.key(ref.id as string)) : undefined;
+    }
+    async findByUserCode() {
+      return undefined;
+    }
+    async consume(id: string) {
+      const p = get(this.key(id));
+      if (p) p.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      store.delete(this.key(id));
+    }
+    async revokeByGrantId(grantId: string) {
+      const k = `grant:${grantId}`;
+      for (const member of (store.get(k)?.payload as unknown as string[] | undefined) ?? [])
+        store.delete(member);
+      store.delete(k);
+    }
+  };
 }
 
 async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
@@ -88,7 +205,9 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
   const resourceAllowed = (r: string) =>
     opts.resourcePrefixes.some((p) => r === p || r.startsWith(p.endsWith('/') ? p : `${p}/`));
 
+  const { default: Provider } = await loadOidcProvider();
   const provider = new Provider(issuer, {
+    adapter: memoryAdapter(),
     clients: [
       {
         client_id: cliClient.clientId,
@@ -150,6 +269,12 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     issueRefreshToken: async (_ctx: KoaContextWithOIDC, client: { grantTypeAllowed(g: string): boolean }) =>
       client.grantTypeAllowed('refresh_token'),
     clientBasedCORS: () => true,
+    // oidc-provider's own error pages (e.g. an unregistered redirect_uri): same headers as ours.
+    renderError: async (ctx: KoaContextWithOIDC, out: Record<string, string>) => {
+      for (const [k, v] of Object.entries(PAGE_HEADERS)) ctx.set(k, v);
+      ctx.type = 'html';
+      ctx.body = errorPage(out.error ?? 'error', out.error_description ?? '');
+    },
   } as unknown as ConstructorParameters<typeof Provider>[1]);
   provider.proxy = true;
   provider.on('registration_create.success', () => {
@@ -183,12 +308,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       callback(req, res);
       return;
     }
-    res.setHeader('cache-control', 'no-store');
-    res.setHeader('x-frame-options', 'DENY');
-    res.setHeader(
-      'content-security-policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    );
+    for (const [k, v] of Object.entries(PAGE_HEADERS)) res.setHeader(k, v);
     try {
       const details = await provider.interactionDetails(req, res);
       if (details.uid !== m[1]) throw new Error('interaction mismatch');
@@ -199,30 +319,34 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       const client = await provider.Client.find(details.params.client_id as string);
       const clientName = (client?.clientName as string | undefined) ?? (details.params.client_id as string);
       if (req.method === 'GET' && !m[2]) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.writeHead(200);
         res.end(loginPage(details.uid, clientName));
         return;
       }
       if (req.method === 'POST' && m[2]) {
         const form = await readForm(req);
         if (form.get('username') !== user.username || form.get('password') !== user.password) {
-          res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' });
+          res.writeHead(401);
           res.end(loginPage(details.uid, clientName, 'Wrong username or password.'));
           return;
         }
-        await provider.interactionFinished(
+        const next = await provider.interactionResult(
           req,
           res,
           { login: { accountId: user.username } },
           { mergeWithLastSubmission: false },
         );
+        const to = new URL(next, issuer);
+        if (to.origin !== new URL(issuer).origin) throw new Error('interaction result leaves the IdP');
+        res.writeHead(200);
+        res.end(continuePage(to.href));
         return;
       }
       res.writeHead(405).end();
     } catch (e) {
       if (!res.headersSent) {
-        res.writeHead(400, { 'content-type': 'text/plain' });
-        res.end(`interaction failed: ${e instanceof Error ? e.message : String(e)}`);
+        res.writeHead(400);
+        res.end(errorPage('Sign-in failed', 'This sign-in page has expired or was already used.'));
       }
     }
   };

@@ -193,6 +193,7 @@ async function invokeStreaming(
   context: Context,
   res: http.ServerResponse,
   propagateDisconnect: boolean,
+  onLog?: (line: string) => void,
 ): Promise<void> {
   const requestId = context.awsRequestId;
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -246,7 +247,7 @@ async function invokeStreaming(
   await fn.handler(event, stream, context);
   if (!stream.writableFinished && !stream.destroyed) {
     // The runtime reports "Response stream is not finished"; the client sees a cut response.
-    process.stderr.write(`[${fn.name}] handler resolved before its response stream finished\n`);
+    onLog?.(`[${fn.name}] handler resolved before its response stream finished`);
     await new Promise<void>((resolve) => {
       stream.once('finish', resolve);
       stream.once('close', resolve);
@@ -286,7 +287,7 @@ export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<
     }, timeoutMs);
     try {
       if ((fn.handler as unknown as Record<symbol, unknown>)[STREAMING] === 'response') {
-        await invokeStreaming(fn, event, context, res, opts.propagateDisconnect ?? false);
+        await invokeStreaming(fn, event, context, res, opts.propagateDisconnect ?? false, opts.onLog);
       } else {
         await invokeBuffered(fn, event, context, res);
       }

@@ -4,6 +4,7 @@
  */
 import type { DiscoveryHandlerOptions } from '../../functions/discovery/index.ts';
 import type { Config } from '../../functions/shared/config.ts';
+import { writeLogLine } from '../../functions/shared/log.ts';
 import { type HostedFunction, type RunningServer, startFunctionUrlServer } from './function-url-server.ts';
 
 export interface LocalProxyOptions {
@@ -20,7 +21,7 @@ export async function startLocalProxy(config: Config, opts: LocalProxyOptions = 
     fn: { name: 'mcp-auth-proxy', handler: buildHandler(config), timeoutMs: opts.timeoutMs },
     port: opts.port ?? config.listenPort,
     propagateDisconnect: opts.propagateDisconnect,
-    onLog: (l) => process.stderr.write(`${l}\n`),
+    onLog: writeLogLine,
   });
 }
 
@@ -49,7 +50,7 @@ export async function startLocalDiscovery(
   return startFunctionUrlServer({
     fn: await discoveryFunction(config, opts),
     port: opts.port ?? 0,
-    onLog: (l) => process.stderr.write(`${l}\n`),
+    onLog: writeLogLine,
   });
 }
 
@@ -77,6 +78,6 @@ export async function startLocalSingleOrigin(
     fn: (path) => (discoveryRoute(issuer, path).kind === 'none' ? proxy : discovery),
     port: opts.port ?? config.listenPort,
     propagateDisconnect: opts.propagateDisconnect,
-    onLog: (l) => process.stderr.write(`${l}\n`),
+    onLog: writeLogLine,
   });
 }

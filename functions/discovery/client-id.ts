@@ -2,7 +2,8 @@
  * Client ids handed out by the facade when the authorization-response relay is on (pure). The
  * IdP knows only the facade's callback (relay.ts), so the redirect URIs a client registered
  * (RFC 7591) travel inside the client id the facade returns, sealed (seal.ts) so nobody can
- * name other URIs or another client's IdP id: `mcp-` + seal({c: IdP client id, r: URIs}).
+ * name other URIs or another client's IdP id: `mcp-` + seal({c: IdP client id, r: URIs, n: name}).
+ * The `client_name` rides along so the consent page can name the client without a store.
  * The facade then enforces RFC 6749 §3.1.2.3 exact matching itself at /authorize and /token.
  */
 import { isLoopbackHost } from '../shared/http-bits.ts';
@@ -15,10 +16,17 @@ const PURPOSE = 'client';
 export interface FacadeClient {
   readonly idpClientId: string;
   readonly redirectUris: readonly string[];
+  /** The `client_name` it registered (self-declared). */
+  readonly name?: string;
 }
 
-export function wrapClientId(key: Uint8Array, idpClientId: string, redirectUris: readonly string[]): string {
-  return CLIENT_ID_PREFIX + seal(key, PURPOSE, { c: idpClientId, r: redirectUris });
+export function wrapClientId(
+  key: Uint8Array,
+  idpClientId: string,
+  redirectUris: readonly string[],
+  name?: string,
+): string {
+  return CLIENT_ID_PREFIX + seal(key, PURPOSE, { c: idpClientId, r: redirectUris, n: name });
 }
 
 /** The client behind a facade-issued id; undefined for any other or forged id. */
@@ -30,11 +38,12 @@ export function unwrapClientId(key: Uint8Array, clientId: string): FacadeClient 
     typeof o.c !== 'string' ||
     !o.c ||
     !Array.isArray(o.r) ||
-    !o.r.every((u) => typeof u === 'string')
+    !o.r.every((u) => typeof u === 'string') ||
+    (o.n !== undefined && typeof o.n !== 'string')
   ) {
     return undefined;
   }
-  return { idpClientId: o.c, redirectUris: o.r as string[] };
+  return { idpClientId: o.c, redirectUris: o.r as string[], name: o.n as string | undefined };
 }
 
 /**

@@ -18,18 +18,19 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
+import { esc, htmlResponse, page } from './pages.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_AGE_SECONDS = 600;
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
 export interface ConsentView {
   /** Path the form posts to (the facade's `/authorize/consent`). */
   readonly action: string;
+  /** The client id the client itself uses (the facade's id when the relay is on). */
   readonly clientId: string;
+  /** The `client_name` the client registered, if the facade knows it (self-declared, unverified). */
+  readonly clientName?: string;
   readonly redirectUri: string;
   readonly scope?: string;
   readonly resources: readonly string[];
@@ -52,18 +53,25 @@ export function describeRedirect(redirectUri: string): string {
 }
 
 export function consentPage(view: ConsentView, nonce: string): Response {
+  const who = view.clientName
+    ? `<p class="where">${esc(view.clientName)}</p><p><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>`
+    : '<p class="where">An application that did not register a name</p>';
+  const scopes = view.scope
+    ? `<p>Permissions: ${view.scope
+        .split(' ')
+        .map((s) => `<code>${esc(s)}</code>`)
+        .join(' ')}</p>`
+    : '';
   const resources = view.resources.length
     ? `<p>Resource: ${view.resources.map((r) => `<code>${esc(r)}</code>`).join(', ')}</p>`
     : '';
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>Allow access?</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
-.where{font-size:1.2rem;font-weight:600}button{font-size:1rem;margin:.3rem .3rem 0 0;padding:.4rem 1rem}</style>
-</head><body><h1>Allow access to this MCP server?</h1>
-<p>An application is asking to act on your behalf on this MCP server.</p>
+  const html = page(
+    'Allow access?',
+    `<h1>Allow access to this MCP server?</h1>
+<p>This application asks to act on your behalf on this MCP server:</p>${who}
 <p>After you sign in, access will be handed to:</p><p class="where">${esc(describeRedirect(view.redirectUri))}</p>
-<p>Redirect address: <code>${esc(view.redirectUri)}</code><br>Client id: <code>${esc(view.clientId)}</code></p>
-${view.scope ? `<p>Permissions: <code>${esc(view.scope)}</code></p>` : ''}${resources}
+${scopes}${resources}
+<p><small>Redirect address: <code>${esc(view.redirectUri)}</code><br>Client id: <code>${esc(view.clientId)}</code></small></p>
 <p>Only continue if you started this from an application you trust and the address above is
 where you expect to go back to.</p>
 <form method="post" action="${esc(view.action)}">
@@ -71,23 +79,10 @@ where you expect to go back to.</p>
 <input type="hidden" name="csrf" value="${esc(nonce)}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
-</form></body></html>`;
-  return new Response(html, {
-    status: 200,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      pragma: 'no-cache',
-      'x-frame-options': 'DENY',
-      // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the POST.
-      'referrer-policy': 'same-origin',
-      'x-content-type-options': 'nosniff',
-      // No form-action: browsers apply it to every redirect after the POST (IdP login pages,
-      // then the client's redirect URI), which would block the legitimate flow.
-      'content-security-policy':
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-      'set-cookie': `${CONSENT_COOKIE}=${nonce}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${MAX_AGE_SECONDS}`,
-    },
+</form>`,
+  );
+  return htmlResponse(200, html, {
+    'set-cookie': `${CONSENT_COOKIE}=${nonce}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=${MAX_AGE_SECONDS}`,
   });
 }
 
@@ -134,19 +129,17 @@ export function readConsent(
   return { allow: decision === 'allow', query };
 }
 
-/** Shown when the user denies: no redirect (the redirect URI was never verified by us). */
+/**
+ * Shown when the user denies and the facade cannot tell the client (no relay: the redirect URI
+ * was not checked against the client's registration, RFC 6749 §4.1.2.1 forbids redirecting to it).
+ */
 export function deniedPage(): Response {
-  return new Response(
-    '<!doctype html><html><head><meta charset="utf-8"><title>Access denied</title></head><body><h1>Access denied</h1><p>You did not allow the application. You can close this window.</p></body></html>',
-    {
-      status: 403,
-      headers: {
-        'content-type': 'text/html; charset=utf-8',
-        'cache-control': 'no-store',
-        'x-frame-options': 'DENY',
-        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-        'set-cookie': CLEAR_CONSENT_COOKIE,
-      },
-    },
+  return htmlResponse(
+    403,
+    page(
+      'Access denied',
+      '<h1>Access denied</h1><p>You did not allow the application. You can close this window.</p>',
+    ),
+    { 'set-cookie': CLEAR_CONSENT_COOKIE },
   );
 }

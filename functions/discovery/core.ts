@@ -31,6 +31,7 @@ import {
 import { CLEAR_CONSENT_COOKIE, consentPage, deniedPage, newNonce, readConsent } from './consent.ts';
 import { parseRegistrationBody, registrationResponse, validateRegistration } from './dcr.ts';
 import { buildAsMetadata, discoveryRoute, facadeIssuer, issuerPath } from './metadata.ts';
+import { errorPage, wantsHtml } from './pages.ts';
 import type { IdentityProvider } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 import { callbackUrl, clientRedirect, issueRelayState, readRelayState } from './relay.ts';
@@ -79,10 +80,15 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
   const facadeClient = async (key: Uint8Array, clientId: string, atToken = false): Promise<FacadeClient> => {
     const c = unwrapClientId(key, clientId);
     if (c) return c;
-    // RFC 6749 §5.2: invalid_client (401) makes MCP clients register again (e.g. after a key change).
-    if (atToken)
-      throw new OAuthError(401, 'invalid_client', 'unknown client_id', 'client id not issued by this facade');
-    throw new OAuthError(400, 'invalid_request', 'unknown client_id', 'client id not issued by this facade');
+    // RFC 6749 §5.2: invalid_client makes MCP clients register again (e.g. after a key change).
+    // At /authorize it is never a redirect (the client is unknown): a 400 page or JSON with the
+    // same code, which clients that check their cached registration first (mcp-remote) act on.
+    throw new OAuthError(
+      atToken ? 401 : 400,
+      'invalid_client',
+      'unknown client_id: register again',
+      'client id not issued by this facade',
+    );
   };
 
   /** Validation, plus (relay) the exact redirect URI match against the client's registration. */
@@ -217,11 +223,17 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           // The IdP gets one redirect URI, the facade's callback; the client's own URIs ride,
           // sealed, in the client id it gets back (client-id.ts).
           const key = issuerKey(await relayKey(), issuer);
-          if (wrapClientId(key, 'x'.repeat(128), reg.redirect_uris).length > MAX_CLIENT_ID_LENGTH) {
+          if (
+            wrapClientId(key, 'x'.repeat(128), reg.redirect_uris, reg.client_name).length >
+            MAX_CLIENT_ID_LENGTH
+          ) {
             throw new OAuthError(400, 'invalid_redirect_uri', 'too many or too long redirect_uris');
           }
           const atIdp = await provider.register({ ...reg, redirect_uris: [callbackUrl(issuer)] });
-          created = { ...atIdp, client_id: wrapClientId(key, atIdp.client_id, reg.redirect_uris) };
+          created = {
+            ...atIdp,
+            client_id: wrapClientId(key, atIdp.client_id, reg.redirect_uris, reg.client_name),
+          };
         } else {
           created = await provider.register(reg);
         }
@@ -263,12 +275,14 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         if (cfg.discovery.consent === 'off') return finish(await toIdp(ar));
         // Fail before asking the user when the IdP is unreachable or misconfigured.
         await provider.metadata();
+        const known = relayKey
+          ? await facadeClient(issuerKey(await relayKey(), issuer), ar.clientId)
+          : undefined;
         const page = consentPage(
           {
             action: `${issuerPath(issuer)}/authorize/consent`,
-            clientId: relayKey
-              ? (await facadeClient(issuerKey(await relayKey(), issuer), ar.clientId)).idpClientId
-              : ar.clientId,
+            clientId: ar.clientId,
+            clientName: known?.name,
             redirectUri: ar.redirectUri,
             scope: ar.scope,
             resources: ar.resources,
@@ -302,7 +316,27 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           redirectUri: ar.redirectUri,
           allow: decision.allow,
         });
-        if (!decision.allow) return finish(deniedPage());
+        if (!decision.allow) {
+          // RFC 6749 §4.1.2.1: a refusal goes to the client once its redirect URI is validated,
+          // which only the relay can do (exact match against the sealed registration).
+          if (!relayKey) return finish(deniedPage());
+          const to = new URL(ar.redirectUri);
+          to.searchParams.set('error', 'access_denied');
+          to.searchParams.set('error_description', 'the user denied access');
+          const st = ar.params.get('state');
+          if (st !== null) to.searchParams.set('state', st);
+          to.searchParams.set('iss', issuer);
+          return finish(
+            new Response(null, {
+              status: 302,
+              headers: {
+                location: to.toString(),
+                'cache-control': 'no-store',
+                'set-cookie': CLEAR_CONSENT_COOKIE,
+              },
+            }),
+          );
+        }
         return finish(await toIdp(ar, [CLEAR_CONSENT_COOKIE]));
       }
 
@@ -380,6 +414,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     } catch (e) {
       const err = toOAuthError(e);
       if (err.reason) access.reason = err.reason;
+      if (browserFacingRoute(r.kind) && wantsHtml(req)) return finish(errorPage(err));
       const extra = r.kind === 'metadata' ? PUBLIC_CORS : browserFacingRoute(r.kind) ? {} : cors;
       return finish(errorResponse(err, extra));
     }

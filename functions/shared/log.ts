@@ -12,10 +12,25 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+let defaultSink: (line: string) => void = (l) => process.stdout.write(`${l}\n`);
+
+/**
+ * Where loggers made without a sink of their own write (stdout, as Lambda reads it). The test
+ * setup sends lines to the console instead, so they show only for tests that fail.
+ */
+export function setDefaultLogSink(sink: (line: string) => void): void {
+  defaultSink = sink;
+}
+
+/** One line to the default sink (the local runner's own runtime messages). */
+export function writeLogLine(line: string): void {
+  defaultSink(line);
+}
+
 export function createLogger(
   component: string,
   min: Level = (process.env.AWS_LAMBDA_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info').toLowerCase() as Level,
-  sink: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  sink: (line: string) => void = writeLogLine,
 ): Logger {
   const threshold = ORDER[min] ?? ORDER.info;
   const emit = (level: Level, message: string, fields?: Record<string, unknown>) => {

@@ -93,6 +93,12 @@ export async function loginAndGetCode(
       continue;
     }
     const html = await res.text();
+    // The IdP continues after sign-in by navigation (a meta refresh), not by redirect.
+    const refresh = /<meta http-equiv="refresh" content="0;url=([^"]+)">/.exec(html)?.[1];
+    if (res.status === 200 && refresh) {
+      url = new URL(refresh.replace(/&amp;/g, '&'), url).toString();
+      continue;
+    }
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     if (res.status !== 200 || !action)
       throw new Error(`unexpected page ${res.status} at ${url}: ${html.slice(0, 300)}`);
