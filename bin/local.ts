@@ -149,10 +149,19 @@ Authorization server facade (discovery function, provider "${config.provider}")
   Authorize        ${as}/authorize
   Token            ${as}/token
 
-Client config (Claude Desktop / Cursor / VS Code "mcp.json"):
-${JSON.stringify({ mcpServers: { demo: { type: 'http', url: mcp } } }, null, 2)}
+Client config
+  Claude Desktop (claude_desktop_config.json), through the mcp-remote stdio bridge:
+    ${JSON.stringify({ mcpServers: { demo: { command: 'npx', args: ['-y', MCP_REMOTE, mcp] } } })}
+  Clients that speak Streamable HTTP with OAuth themselves (Cursor, VS Code: mcp.json):
+    ${JSON.stringify({ mcpServers: { demo: { type: 'http', url: mcp } } })}
+
 `);
 }
+
+/** The Inspector version the printed command runs (2.x needs Node.js >= 22: npx brings node@22). */
+const INSPECTOR = '@modelcontextprotocol/inspector@2.12.0';
+/** The mcp-remote version the tests sign in with (test/clients/mcp-remote.test.ts). */
+const MCP_REMOTE = 'mcp-remote@0.15.1';
 
 function port(value: unknown, flag: string, dflt: number): number {
   if (value === undefined) return dflt;
@@ -214,14 +223,17 @@ Demo MCP server   ${mcp.url}/mcp (echo, countdown)
 
 Try it:
   curl -i -X POST ${proxy.url}/mcp            # 401 with the resource_metadata challenge
-  npx mcp-remote ${proxy.url}/mcp             # stdio bridge (Claude Desktop): signs in in your browser
+  npx -y ${MCP_REMOTE} ${proxy.url}/mcp   # stdio bridge (Claude Desktop): signs in in your browser
 
 A script's token (client_credentials). A token is valid only at the URL it was issued for
 (RFC 8707 resource indicators), so ask for the endpoint you will call:
   TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d scope=mcp:tools \\
     -d resource=${proxy.url}/mcp ${idp.issuer}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Accept: application/json, text/event-stream' \\
-    -H 'Content-Type: application/json' -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' ${proxy.url}/mcp
+    -H 'Content-Type: application/json' ${proxy.url}/mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize",
+    "params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+  npx -y --loglevel=error -p node@22 -p ${INSPECTOR} mcp-inspector --cli ${proxy.url}/mcp \\
+    --header "Authorization: Bearer $TOKEN" --method tools/call --tool-name echo --tool-arg message=hi
   Other endpoints: resource=${proxy.url}/sse (legacy SSE), ${loopback}/mcp and ${loopback}/sse (via 127.0.0.1).
 Press Ctrl+C to stop.
 `);

@@ -30,6 +30,8 @@ export interface DemoIdp {
   readonly cliClient: { readonly clientId: string; readonly clientSecret: string };
   /** Number of clients registered through DCR so far. */
   registrations(): number;
+  /** Number of HTTP requests the IdP has received (tests assert that nothing reached it). */
+  requests(): number;
   close(): Promise<void>;
 }
 
@@ -180,7 +182,11 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
   let handle: http.RequestListener = (_req, res) => {
     res.writeHead(503).end();
   };
-  const server = http.createServer((req, res) => handle(req, res));
+  let received = 0;
+  const server = http.createServer((req, res) => {
+    received++;
+    handle(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 9000, '127.0.0.1', () => resolve());
@@ -357,6 +363,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     user,
     cliClient,
     registrations: () => registered,
+    requests: () => received,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

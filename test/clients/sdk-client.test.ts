@@ -48,9 +48,9 @@ describe.each(KINDS)('SDK client with the user in Chromium, %s', (kind) => {
           : new StreamableHTTPClientTransport(endpoint, { authProvider: p });
       const auth = new MemoryOAuthProvider(`http://127.0.0.1:${callback.port}/callback`);
       const first = make(auth);
-      await expect(new Client({ name: 'sdk-browser', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(
-        UnauthorizedError,
-      );
+      await expect(
+        new Client({ name: 'sdk-browser', version: '1.0.0' }).connect(first),
+      ).rejects.toBeInstanceOf(UnauthorizedError);
       const url = auth.authorizationUrl!;
       expect(`${url.origin}${url.pathname}`).toBe(`${setup.facade}/authorize`);
 

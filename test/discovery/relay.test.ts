@@ -17,7 +17,7 @@ import { redirectRegistered, unwrapClientId, wrapClientId } from '../../function
 import { issueRelayState } from '../../functions/discovery/relay.ts';
 import { issuerKey } from '../../functions/discovery/seal.ts';
 import { parseConfig } from '../../functions/shared/config.ts';
-import { authorizeWithConsent } from '../helpers/consent.ts';
+import { answerConsent, authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';
 
@@ -320,6 +320,93 @@ describe('hostile input with the relay on', () => {
       { authorization: `Basic ${Buffer.from('someone-else:s').toString('base64')}` },
     );
     expect(mixed.status).toBe(401); // form and Basic naming different clients
+  });
+});
+
+describe('the consent page and refusals with the relay on', () => {
+  const authorizeQuery = (clientId: string, redirectUri: string, over: Record<string, string> = {}) =>
+    new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      state: 'client-state-1',
+      scope: 'mcp:tools',
+      ...over,
+    });
+
+  it('names the client by its registered name (escaped, marked unverified) and its facade id', async () => {
+    const c = await register({
+      redirect_uris: ['https://app.example/cb'],
+      client_name: 'Acme <script>alert(1)</script> "Agent"',
+    });
+    const page = await fetch(`${origin}/authorize?${authorizeQuery(c.client_id, 'https://app.example/cb')}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Acme &lt;script&gt;alert(1)&lt;/script&gt; &quot;Agent&quot;');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('not verified');
+    expect(html).toContain(c.client_id);
+    // The IdP-side id stays inside the facade.
+    expect(html).not.toContain(unwrapClientId(issuerKey(key, origin), c.client_id)!.idpClientId);
+  });
+
+  it('Deny goes back to the registered redirect URI with access_denied, the state and iss; nothing reaches the IdP', async () => {
+    const c = await register({ redirect_uris: ['https://app.example/cb'] });
+    const url = `${origin}/authorize?${authorizeQuery(c.client_id, 'https://app.example/cb')}`;
+    const before = idp.requests();
+    const res = await answerConsent(await fetch(url), url, 'deny');
+    expect(res.status).toBe(302);
+    const to = new URL(res.headers.get('location')!);
+    expect(`${to.origin}${to.pathname}`).toBe('https://app.example/cb');
+    expect(Object.fromEntries(to.searchParams)).toEqual({
+      error: 'access_denied',
+      error_description: 'the user denied access',
+      state: 'client-state-1',
+      iss: origin,
+    });
+    expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-mcp-consent=; .*Max-Age=0$/);
+    expect(idp.requests()).toBe(before);
+  });
+
+  it('a consent form edited to carry an unregistered redirect URI is refused, Deny included, without a redirect', async () => {
+    const c = await register({ redirect_uris: ['https://app.example/cb'] });
+    const url = `${origin}/authorize?${authorizeQuery(c.client_id, 'https://app.example/cb')}`;
+    for (const decision of ['deny', 'allow'] as const) {
+      const page = await fetch(url);
+      const edited = new Response((await page.text()).replace(/app\.example%2Fcb/g, 'app.example%2Fother'), {
+        status: 200,
+        headers: page.headers,
+      });
+      const res = await answerConsent(edited, url, decision);
+      expect(res.status, decision).toBe(400);
+      expect(res.headers.get('location')).toBeNull();
+    }
+  });
+
+  it('an unknown client id is invalid_client (clients re-register), as JSON for clients and as a page for people', async () => {
+    const q = authorizeQuery(
+      wrapClientId(issuerKey(OTHER_KEY, origin), 'x', ['https://app.example/cb']),
+      'https://app.example/cb',
+    );
+    const json = await fetch(`${origin}/authorize?${q}`, { headers: { accept: 'application/json' } });
+    expect(json.status).toBe(400);
+    expect(await json.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'unknown client_id: register again',
+    });
+    const page = await fetch(`${origin}/authorize?${q}`, {
+      headers: { accept: 'text/html,application/xhtml+xml', 'sec-fetch-mode': 'navigate' },
+    });
+    expect(page.status).toBe(400);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const html = await page.text();
+    expect(html).toContain('Unknown client_id: register again.');
+    expect(html).not.toContain('not issued by this facade'); // the internal reason stays in the log
   });
 });
 
