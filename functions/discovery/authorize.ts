@@ -11,7 +11,7 @@
  * missing/`plain` `code_challenge_method` is refused (a missing method means `plain`, §4.3).
  */
 import type { ParamOverride } from '../shared/config.ts';
-import { OAuthError } from '../shared/errors.ts';
+import { badRequest } from '../shared/errors.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
 export const AUTHORIZE_LIMITS = {
@@ -62,7 +62,7 @@ function bad(
   code: 'invalid_request' | 'unsupported_response_type' | 'invalid_scope' | 'invalid_target',
   description: string,
 ): never {
-  throw new OAuthError(400, code, description, `authorize refused: ${description}`);
+  throw badRequest(code, description, `authorize refused: ${description}`);
 }
 
 export function validateAuthorizeRequest(

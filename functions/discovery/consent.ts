@@ -95,12 +95,12 @@ export interface ConsentDecision {
 }
 
 function refused(reason: string): never {
-  throw new OAuthError(
-    403,
-    'access_denied',
-    'the consent form is invalid or has expired; start again',
+  throw new OAuthError({
+    status: 403,
+    code: 'access_denied',
+    description: 'the consent form is invalid or has expired; start again',
     reason,
-  );
+  });
 }
 
 /**

@@ -18,7 +18,17 @@
  */
 import type { Config } from '../shared/config.ts';
 import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
-import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared/errors.ts';
+import {
+  badRequest,
+  errorResponse,
+  forbidden,
+  invalidClient,
+  jsonResponse,
+  methodNotAllowed,
+  notFound,
+  OAuthError,
+  toOAuthError,
+} from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { type AuthorizeRequest, idpAuthorizeUrl, validateAuthorizeRequest } from './authorize.ts';
 import {
@@ -57,10 +67,6 @@ export interface DiscoveryDeps {
 const browserFacingRoute = (kind: string) =>
   kind === 'authorize' || kind === 'consent' || kind === 'callback';
 
-function methodNotAllowed(allow: string): OAuthError {
-  return new OAuthError(405, 'method_not_allowed', 'method not allowed', undefined, undefined, { allow });
-}
-
 /** Read a body with a hard byte limit (the Function URL already caps it at 6 MB). */
 async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get('content-length') ?? '0');
@@ -83,12 +89,12 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     // RFC 6749 §5.2: invalid_client makes MCP clients register again (e.g. after a key change).
     // At /authorize it is never a redirect (the client is unknown): a 400 page or JSON with the
     // same code, which clients that check their cached registration first (mcp-remote) act on.
-    throw new OAuthError(
-      atToken ? 401 : 400,
-      'invalid_client',
-      'unknown client_id: register again',
-      'client id not issued by this facade',
-    );
+    throw new OAuthError({
+      status: atToken ? 401 : 400,
+      code: 'invalid_client',
+      description: 'unknown client_id: register again',
+      reason: 'client id not issued by this facade',
+    });
   };
 
   /** Validation, plus (relay) the exact redirect URI match against the client's registration. */
@@ -101,7 +107,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     if (relayKey) {
       const client = await facadeClient(issuerKey(await relayKey(), issuer), ar.clientId);
       if (!redirectRegistered(ar.redirectUri, client.redirectUris)) {
-        throw new OAuthError(400, 'invalid_request', 'redirect_uri is not registered for this client');
+        throw badRequest('invalid_request', 'redirect_uri is not registered for this client');
       }
     }
     return ar;
@@ -132,18 +138,17 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         // not form-encoded: refused below
       }
       const c = await facadeClient(key, id, true);
-      if (formId && formId !== id) throw new OAuthError(401, 'invalid_client', 'two different client ids');
+      if (formId && formId !== id) throw invalidClient('two different client ids');
       client = c;
       const formEncode = (v: string) => new URLSearchParams({ v }).toString().slice(2);
       basic = `Basic ${Buffer.from(`${formEncode(c.idpClientId)}:${decoded.slice(i + 1)}`).toString('base64')}`;
     }
-    if (!client)
-      throw new OAuthError(401, 'invalid_client', 'unknown client_id', 'no client id in token request');
+    if (!client) throw invalidClient('unknown client_id', 'no client id in token request');
     params.set('client_id', client.idpClientId);
     if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
     if (params.get('grant_type') === 'authorization_code') {
       if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
-        throw new OAuthError(400, 'invalid_grant', 'redirect_uri is not registered for this client');
+        throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
       }
       params.set('redirect_uri', callbackUrl(issuer));
     }
@@ -170,8 +175,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     };
 
     try {
-      if (r.kind === 'none')
-        throw new OAuthError(404, 'not_found', 'no such endpoint', `unrouted path ${url.pathname}`);
+      if (r.kind === 'none') throw notFound(`unrouted path ${url.pathname}`);
 
       if (r.kind === 'metadata') {
         if (req.method === 'OPTIONS')
@@ -190,7 +194,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
       }
 
       if (r.kind === 'callback' && !relayKey) {
-        throw new OAuthError(404, 'not_found', 'no such endpoint', 'relay is off (no discovery.signing_key)');
+        throw notFound('relay is off (no discovery.signing_key)');
       }
       const browserFacing = browserFacingRoute(r.kind);
       if (req.method === 'OPTIONS' && !browserFacing) {
@@ -201,12 +205,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
       // Browser clients may call /register and /token only from configured origins (the
       // original answered `Access-Control-Allow-Origin: *` on /register).
       if (!browserFacing && !originAllowed(cfg.cors, reqOrigin, origin)) {
-        throw new OAuthError(
-          403,
-          'forbidden',
-          'origin not allowed',
-          `origin ${reqOrigin} not in cors.allowed_origins`,
-        );
+        throw forbidden('origin not allowed', `origin ${reqOrigin} not in cors.allowed_origins`);
       }
       await deps.ready?.();
 
@@ -227,7 +226,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
             wrapClientId(key, 'x'.repeat(128), reg.redirect_uris, reg.client_name).length >
             MAX_CLIENT_ID_LENGTH
           ) {
-            throw new OAuthError(400, 'invalid_redirect_uri', 'too many or too long redirect_uris');
+            throw badRequest('invalid_redirect_uri', 'too many or too long redirect_uris');
           }
           const atIdp = await provider.register({ ...reg, redirect_uris: [callbackUrl(issuer)] });
           created = {
@@ -296,7 +295,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
       if (r.kind === 'consent') {
         if (req.method !== 'POST') throw methodNotAllowed('POST');
         if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers.get('content-type') ?? '')) {
-          throw new OAuthError(400, 'invalid_request', 'the consent form must be form-encoded');
+          throw badRequest('invalid_request', 'the consent form must be form-encoded');
         }
         const form = new URLSearchParams(new TextDecoder().decode(await readBody(req, 32 * 1024)));
         const decision = readConsent(
@@ -353,12 +352,11 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           cfg.discovery.allowedRedirectSchemes,
           cfg.discovery.allowedRedirectHosts,
         );
-        if (problem) throw new OAuthError(400, 'invalid_request', 'invalid authorization response', problem);
+        if (problem) throw badRequest('invalid_request', 'invalid authorization response', problem);
         // RFC 9207: an `iss` from the IdP must be the IdP's (mix-up defence); ours replaces it.
         const idpIss = url.searchParams.get('iss');
         if (idpIss !== null && idpIss !== (await provider.metadata()).issuer) {
-          throw new OAuthError(
-            400,
+          throw badRequest(
             'invalid_request',
             'invalid authorization response',
             `iss ${idpIss} is not the IdP's`,

@@ -8,7 +8,7 @@
  * with HTTP 400, and happens before anything is created at the IdP.
  */
 import type { OAuthErrorCode } from '../shared/errors.ts';
-import { OAuthError } from '../shared/errors.ts';
+import { badRequest, OAuthError, tooLarge } from '../shared/errors.ts';
 import type { ClientRegistration } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
@@ -35,7 +35,7 @@ function refuse(
   code: Extract<OAuthErrorCode, 'invalid_redirect_uri' | 'invalid_client_metadata'>,
   description: string,
 ): never {
-  throw new OAuthError(400, code, description, `registration refused: ${description}`);
+  throw badRequest(code, description, `registration refused: ${description}`);
 }
 
 type Json = Record<string, unknown>;
@@ -43,11 +43,7 @@ type Json = Record<string, unknown>;
 /** Parse the raw body: JSON object only, bounded size. */
 export function parseRegistrationBody(contentType: string | null, body: Uint8Array): Json {
   if (body.byteLength > DCR_LIMITS.bodyBytes) {
-    throw new OAuthError(
-      413,
-      'invalid_client_metadata',
-      `request body larger than ${DCR_LIMITS.bodyBytes} bytes`,
-    );
+    throw tooLarge('invalid_client_metadata', DCR_LIMITS.bodyBytes);
   }
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType !== 'application/json')

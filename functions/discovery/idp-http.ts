@@ -3,7 +3,7 @@
  * (the platform default; nothing here can turn it off), and every transport failure turned into
  * 503 `temporarily_unavailable` with the detail logged only.
  */
-import { OAuthError } from '../shared/errors.ts';
+import { DependencyError } from '../shared/errors.ts';
 import { isLoopbackHost } from '../shared/http-bits.ts';
 import { unavailable } from './token.ts';
 
@@ -50,28 +50,13 @@ export async function idpCall(
 /** IdP endpoints must be https, or http on loopback (local runs). Throws a config-class error. */
 export function checkIdpUrl(what: string, v: unknown): string {
   if (typeof v !== 'string')
-    throw new OAuthError(
-      503,
-      'temporarily_unavailable',
-      'the identity provider is misconfigured',
-      `${what} missing`,
-    );
+    throw new DependencyError('identity provider', 'misconfigured', `${what} missing`);
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw new OAuthError(
-      503,
-      'temporarily_unavailable',
-      'the identity provider is misconfigured',
-      `${what} is not a URL: ${v}`,
-    );
+    throw new DependencyError('identity provider', 'misconfigured', `${what} is not a URL: ${v}`);
   }
   if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))) return v;
-  throw new OAuthError(
-    503,
-    'temporarily_unavailable',
-    'the identity provider is misconfigured',
-    `${what} must be https: ${v}`,
-  );
+  throw new DependencyError('identity provider', 'misconfigured', `${what} must be https: ${v}`);
 }

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config.ts';
-import { OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
+import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { createDiscovery } from './core.ts';
@@ -35,10 +35,7 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     if (!refs.length || !secrets.preload) return;
     loaded ??= secrets.preload(refs).catch((e) => {
       loaded = undefined;
-      throw temporarilyUnavailable(
-        'the service is not available',
-        `secrets unavailable: ${(e as Error).message}`,
-      );
+      throw e instanceof DependencyError ? e : new DependencyError('secrets', 'unreachable', String(e));
     });
     return loaded;
   };
@@ -51,11 +48,11 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
         await ready();
         const key = Buffer.from(await secrets.resolve(signingRef), 'utf8');
         if (key.length < MIN_KEY_BYTES) {
-          throw new OAuthError(
-            503,
-            'temporarily_unavailable',
-            'the service is not available',
+          throw new DependencyError(
+            'secrets',
+            'misconfigured',
             `discovery.signing_key is shorter than ${MIN_KEY_BYTES} bytes`,
+            'the service is not available',
           );
         }
         return key;

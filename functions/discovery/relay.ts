@@ -14,7 +14,7 @@
  * URI of a flow the same browser consented to.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { OAuthError } from '../shared/errors.ts';
+import { badRequest } from '../shared/errors.ts';
 import { cookieValue } from '../shared/http-bits.ts';
 import { seal, unseal } from './seal.ts';
 
@@ -68,7 +68,7 @@ export function issueRelayState(
 }
 
 function bad(reason: string): never {
-  throw new OAuthError(400, 'invalid_request', 'invalid or expired authorization response', reason);
+  throw badRequest('invalid_request', 'invalid or expired authorization response', reason);
 }
 
 /** The state, if this facade issued it to this browser and it has not expired; plus the cookie to clear. */

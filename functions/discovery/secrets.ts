@@ -17,6 +17,7 @@ import {
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
 import type { Config, SecretRef } from '../shared/config.ts';
+import { DependencyError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
 
 export interface SecretResolver {
@@ -24,14 +25,14 @@ export interface SecretResolver {
   resolve(ref: SecretRef): Promise<string>;
 }
 
-/** A secret could not be read. The message names the parameter(s), never a value. */
-export class SecretUnavailable extends Error {
+/** A secret could not be read (a 503 for the client). The message names the parameter(s), never a value. */
+export class SecretUnavailable extends DependencyError {
   override readonly name = 'SecretUnavailable';
   constructor(
     message: string,
     readonly parameters: readonly string[],
   ) {
-    super(message);
+    super('secrets', 'unreachable', message, 'the service is not available');
   }
 }
 

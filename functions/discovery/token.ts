@@ -8,7 +8,13 @@
  *   never a bare 500, with the IdP's detail in the log only.
  */
 import type { ParamOverride } from '../shared/config.ts';
-import { jsonResponse, OAuthError, type OAuthErrorCode, temporarilyUnavailable } from '../shared/errors.ts';
+import {
+  badRequest,
+  DependencyError,
+  jsonResponse,
+  type OAuthErrorCode,
+  tooLarge,
+} from '../shared/errors.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
 const GRANTS = new Set(['authorization_code', 'refresh_token']);
@@ -16,12 +22,12 @@ const GRANTS = new Set(['authorization_code', 'refresh_token']);
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 function bad(code: OAuthErrorCode, description: string): never {
-  throw new OAuthError(400, code, description, `token request refused: ${description}`);
+  throw badRequest(code, description, `token request refused: ${description}`);
 }
 
 export function parseTokenRequest(contentType: string | null, body: Uint8Array): URLSearchParams {
   if (body.byteLength > TOKEN_LIMITS.bodyBytes) {
-    throw new OAuthError(413, 'invalid_request', `request body larger than ${TOKEN_LIMITS.bodyBytes} bytes`);
+    throw tooLarge('invalid_request', TOKEN_LIMITS.bodyBytes);
   }
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType !== 'application/x-www-form-urlencoded') {
@@ -62,8 +68,8 @@ export function idpTokenBody(params: URLSearchParams, inject: readonly ParamOver
 
 const OAUTH_ERROR = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 
-export function unavailable(reason: string): OAuthError {
-  return temporarilyUnavailable('the identity provider is temporarily unavailable', reason);
+export function unavailable(reason: string): DependencyError {
+  return new DependencyError('identity provider', 'unreachable', reason);
 }
 
 /** Map the IdP token endpoint's answer to the facade's response (see module comment). */

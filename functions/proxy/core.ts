@@ -6,7 +6,16 @@
  */
 import type { Config } from '../shared/config.ts';
 import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
-import { errorResponse, jsonResponse, OAuthError, toOAuthError } from '../shared/errors.ts';
+import {
+  badRequest,
+  errorResponse,
+  forbidden,
+  jsonResponse,
+  methodNotAllowed,
+  notFound,
+  OAuthError,
+  toOAuthError,
+} from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { clientResponseHeaders, isEventStream, upstreamRequestHeaders } from './headers.ts';
 import { acceptedAudiences, buildPrm, prmUrl, route } from './routes.ts';
@@ -52,16 +61,13 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
     };
 
     try {
-      if (r.kind === 'none')
-        throw new OAuthError(404, 'not_found', 'no such endpoint', `unrouted path ${url.pathname}`);
+      if (r.kind === 'none') throw notFound(`unrouted path ${url.pathname}`);
 
       if (r.kind === 'prm') {
         if (req.method === 'OPTIONS')
           return finish(new Response(null, { status: 204, headers: PUBLIC_CORS }));
         if (req.method !== 'GET' && req.method !== 'HEAD') {
-          throw new OAuthError(405, 'method_not_allowed', 'method not allowed', undefined, undefined, {
-            allow: 'GET, OPTIONS',
-          });
+          throw methodNotAllowed('GET, OPTIONS');
         }
         return finish(
           jsonResponse(200, buildPrm(cfg, origin, r.mcpPath), {
@@ -74,12 +80,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       // MCP endpoints.
       const cors = corsHeaders(cfg.cors, reqOrigin, origin);
       if (!originAllowed(cfg.cors, reqOrigin, origin)) {
-        throw new OAuthError(
-          403,
-          'forbidden',
-          'origin not allowed',
-          `origin ${reqOrigin} not in cors.allowed_origins`,
-        );
+        throw forbidden('origin not allowed', `origin ${reqOrigin} not in cors.allowed_origins`);
       }
       if (req.method === 'OPTIONS') {
         return finish(
@@ -91,22 +92,28 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       const challengeScope = cfg.token.requiredScopes.length ? cfg.token.requiredScopes.join(' ') : undefined;
       const bearer = extractBearer(req.headers.get('authorization'), url.searchParams);
       if (bearer.kind === 'missing' || bearer.kind === 'query-only') {
-        throw new OAuthError(
-          401,
-          'invalid_token',
-          'authorization required',
-          `no bearer token (${bearer.kind})`,
-          {
+        throw new OAuthError({
+          status: 401,
+          code: 'invalid_token',
+          description: 'authorization required',
+          reason: `no bearer token (${bearer.kind})`,
+          challenge: {
             resourceMetadata,
             scope: challengeScope,
             includeError: false,
           },
-        );
+        });
       }
       if (bearer.kind === 'malformed') {
-        throw new OAuthError(400, 'invalid_request', 'malformed authorization', bearer.reason, {
-          resourceMetadata,
-          includeError: true,
+        throw new OAuthError({
+          status: 400,
+          code: 'invalid_request',
+          description: 'malformed authorization',
+          reason: bearer.reason,
+          challenge: {
+            resourceMetadata,
+            includeError: true,
+          },
         });
       }
       let identity: Awaited<ReturnType<TokenVerifier['verify']>>;
@@ -121,23 +128,22 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
 
       const missing = missingScopes(cfg.token.requiredScopes, identity.scopes);
       if (missing.length) {
-        throw new OAuthError(
-          403,
-          'insufficient_scope',
-          'insufficient scope',
-          `missing scopes: ${missing.join(' ')}`,
-          {
+        throw new OAuthError({
+          status: 403,
+          code: 'insufficient_scope',
+          description: 'insufficient scope',
+          reason: `missing scopes: ${missing.join(' ')}`,
+          challenge: {
             resourceMetadata,
             scope: cfg.token.requiredScopes.join(' '),
             includeError: true,
           },
-        );
+        });
       }
 
       const pv = req.headers.get('mcp-protocol-version');
       if (pv !== null && !PROTOCOL_VERSION.test(pv)) {
-        throw new OAuthError(
-          400,
+        throw badRequest(
           'invalid_request',
           'invalid MCP-Protocol-Version header',
           `bad protocol version ${pv}`,
@@ -164,13 +170,19 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
           headersTimeoutMs: cfg.upstream.timeoutSeconds * 1000,
         });
       } catch (e) {
-        if (isTimeout(e)) throw new OAuthError(504, 'gateway_timeout', 'upstream timed out', String(e));
-        throw new OAuthError(
-          502,
-          'bad_gateway',
-          'upstream unavailable',
-          e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-        );
+        if (isTimeout(e))
+          throw new OAuthError({
+            status: 504,
+            code: 'gateway_timeout',
+            description: 'upstream timed out',
+            reason: String(e),
+          });
+        throw new OAuthError({
+          status: 502,
+          code: 'bad_gateway',
+          description: 'upstream unavailable',
+          reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+        });
       }
 
       const headers = clientResponseHeaders(up.headers);

@@ -2,7 +2,7 @@
  * Bearer token extraction (pure, RFC 6750 §2.1) and JWT access-token verification (JWKS I/O).
  */
 import * as jose from 'jose';
-import { OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
+import { DependencyError, OAuthError, toOAuthError } from '../shared/errors.ts';
 
 export interface Identity {
   readonly subject: string;
@@ -22,8 +22,11 @@ export class TokenRejected extends Error {
   override readonly name = 'TokenRejected';
 }
 /** The token could not be checked (our problem → 503, never forwarded). */
-export class VerifierUnavailable extends Error {
+export class VerifierUnavailable extends DependencyError {
   override readonly name = 'VerifierUnavailable';
+  constructor(reason: string) {
+    super('jwks', 'unreachable', reason, 'token verification is temporarily unavailable');
+  }
 }
 
 export type BearerResult =
@@ -226,12 +229,16 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
 
 /** Map verifier failures onto the one error model. */
 export function tokenError(e: unknown, challenge: { resourceMetadata: string }): OAuthError {
-  if (e instanceof VerifierUnavailable) {
-    return temporarilyUnavailable('token verification is temporarily unavailable', e.message);
-  }
+  if (e instanceof DependencyError) return toOAuthError(e);
   const reason = e instanceof Error ? e.message : String(e);
-  return new OAuthError(401, 'invalid_token', 'the access token is invalid', reason, {
-    resourceMetadata: challenge.resourceMetadata,
-    includeError: true,
+  return new OAuthError({
+    status: 401,
+    code: 'invalid_token',
+    description: 'the access token is invalid',
+    reason,
+    challenge: {
+      resourceMetadata: challenge.resourceMetadata,
+      includeError: true,
+    },
   });
 }

@@ -35,19 +35,90 @@ export interface Challenge {
   readonly includeError: boolean;
 }
 
+export interface OAuthErrorInit {
+  readonly status: number;
+  readonly code: OAuthErrorCode;
+  /** Safe, client-facing description (no internal detail). */
+  readonly description: string;
+  /** Internal reason, logged, never sent. */
+  readonly reason?: string;
+  readonly challenge?: Challenge;
+  /** Extra response headers (`Allow`, `Retry-After`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
 export class OAuthError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: OAuthErrorCode,
-    /** Safe, client-facing description (no internal detail). */
-    readonly description: string,
-    /** Internal reason, logged, never sent. */
-    readonly reason?: string,
-    readonly challenge?: Challenge,
-    readonly extraHeaders?: Readonly<Record<string, string>>,
-  ) {
-    super(reason ?? description);
+  readonly status: number;
+  readonly code: OAuthErrorCode;
+  readonly description: string;
+  readonly reason?: string;
+  readonly challenge?: Challenge;
+  readonly extraHeaders?: Readonly<Record<string, string>>;
+
+  constructor(init: OAuthErrorInit) {
+    super(init.reason ?? init.description);
     this.name = 'OAuthError';
+    this.status = init.status;
+    this.code = init.code;
+    this.description = init.description;
+    this.reason = init.reason;
+    this.challenge = init.challenge;
+    this.extraHeaders = init.headers;
+  }
+}
+
+// Named factories for the responses every endpoint shares.
+
+/** 400 with an OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 7591 §3.2.2). */
+export function badRequest(code: OAuthErrorCode, description: string, reason?: string): OAuthError {
+  return new OAuthError({ status: 400, code, description, reason });
+}
+
+/** 401 `invalid_client` (RFC 6749 §5.2): unknown or unauthenticated client; clients register again. */
+export function invalidClient(description: string, reason?: string): OAuthError {
+  return new OAuthError({ status: 401, code: 'invalid_client', description, reason });
+}
+
+/** 403 `forbidden`: the request is well-formed and refused (e.g. an Origin not allowed). */
+export function forbidden(description: string, reason?: string): OAuthError {
+  return new OAuthError({ status: 403, code: 'forbidden', description, reason });
+}
+
+export function notFound(reason: string): OAuthError {
+  return new OAuthError({ status: 404, code: 'not_found', description: 'no such endpoint', reason });
+}
+
+export function methodNotAllowed(allow: string): OAuthError {
+  return new OAuthError({
+    status: 405,
+    code: 'method_not_allowed',
+    description: 'method not allowed',
+    headers: { allow },
+  });
+}
+
+/** 413: a request body over the endpoint's limit. */
+export function tooLarge(code: OAuthErrorCode, limitBytes: number): OAuthError {
+  return new OAuthError({ status: 413, code, description: `request body larger than ${limitBytes} bytes` });
+}
+
+/**
+ * A dependency (the IdP, SSM, the JWKS, the upstream) failed — not the client. Thrown by the I/O
+ * edges and turned into a response in one place, `toOAuthError`: `unreachable` (network error,
+ * timeout, 5xx) is a 503 `temporarily_unavailable` with `Retry-After`; `misconfigured` (a setting
+ * or the dependency's answer cannot be used) is a 502 `server_error`.
+ */
+export class DependencyError extends Error {
+  constructor(
+    readonly dependency: 'identity provider' | 'secrets' | 'jwks' | 'upstream',
+    readonly failure: 'unreachable' | 'misconfigured',
+    /** Internal reason, logged, never sent. */
+    readonly reason: string,
+    /** Safe description, when the generic one would say too little. */
+    readonly description?: string,
+  ) {
+    super(reason);
+    this.name = 'DependencyError';
   }
 }
 
@@ -90,14 +161,33 @@ export function errorResponse(err: OAuthError, headers: Record<string, string> =
 
 /** 503 `temporarily_unavailable` with `Retry-After`: our dependency failed, not the client. */
 export function temporarilyUnavailable(description: string, reason: string): OAuthError {
-  return new OAuthError(503, 'temporarily_unavailable', description, reason, undefined, {
-    'retry-after': '5',
+  return new OAuthError({
+    status: 503,
+    code: 'temporarily_unavailable',
+    description,
+    reason,
+    headers: { 'retry-after': '5' },
   });
 }
 
-/** Anything that is not an `OAuthError` becomes an opaque 500. */
+/** The one mapping from anything thrown to a response: typed errors by kind, the rest an opaque 500. */
 export function toOAuthError(e: unknown): OAuthError {
   if (e instanceof OAuthError) return e;
+  if (e instanceof DependencyError) {
+    const reason = `${e.dependency}: ${e.reason}`;
+    if (e.failure === 'unreachable') {
+      return temporarilyUnavailable(
+        e.description ?? `the ${e.dependency} is temporarily unavailable`,
+        reason,
+      );
+    }
+    return new OAuthError({
+      status: 502,
+      code: 'server_error',
+      description: e.description ?? `the ${e.dependency} is misconfigured`,
+      reason,
+    });
+  }
   const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return new OAuthError(500, 'server_error', 'internal error', reason);
+  return new OAuthError({ status: 500, code: 'server_error', description: 'internal error', reason });
 }

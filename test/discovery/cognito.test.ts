@@ -11,7 +11,7 @@ import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { createCognitoVerifier } from '../../functions/proxy/cognito-verifier.ts';
 import { TokenRejected } from '../../functions/proxy/token.ts';
 import { type Config, parseConfig } from '../../functions/shared/config.ts';
-import { OAuthError } from '../../functions/shared/errors.ts';
+import { OAuthError, toOAuthError } from '../../functions/shared/errors.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { COGNITO_CREDENTIALS, type CognitoLocal, startCognitoLocal } from '../helpers/cognito-local.ts';
 
@@ -165,8 +165,7 @@ describe('cognito provider: registration through CreateUserPoolClient', () => {
     });
     const err = await provider(cfg)
       .register(registration(['http://localhost:1/cb']))
-      .catch((e) => e);
-    expect(err).toBeInstanceOf(OAuthError);
+      .then(toOAuthError, toOAuthError);
     expect(err.status).toBe(502);
     expect(err.code).toBe('server_error');
     expect(err.description).not.toMatch(/DoesNotExist|ResourceNotFound/);

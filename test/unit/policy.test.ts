@@ -32,12 +32,12 @@ describe('WWW-Authenticate', () => {
 
   it('never puts the internal reason on the wire', async () => {
     const res = errorResponse(
-      new OAuthError(
-        401,
-        'invalid_token',
-        'the access token is invalid',
-        'kid k9 not in JWKS at https://idp/internal',
-      ),
+      new OAuthError({
+        status: 401,
+        code: 'invalid_token',
+        description: 'the access token is invalid',
+        reason: 'kid k9 not in JWKS at https://idp/internal',
+      }),
     );
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.text()).toBe(

@@ -24,7 +24,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Config } from '../../shared/config.ts';
-import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
+import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import type {
   ClientRegistration,
@@ -81,7 +81,7 @@ export function escapeRegex(s: string): string {
  * one; else `regexp=(^u1$|^u2$)` with each URI fully escaped and anchored.
  */
 export function callbackUrls(uris: readonly string[]): string[] {
-  if (uris.length === 0) throw new OAuthError(400, 'invalid_redirect_uri', 'redirect_uris is required');
+  if (uris.length === 0) throw badRequest('invalid_redirect_uri', 'redirect_uris is required');
   for (const u of uris) {
     let parsed: URL | undefined;
     try {
@@ -92,8 +92,7 @@ export function callbackUrls(uris: readonly string[]): string[] {
     // Defense in depth (the facade validates first): an absolute URI, no fragment, and nothing
     // that Asgardeo could read as its own `regexp=` syntax.
     if (!parsed || parsed.hash || /^regexp=/i.test(u) || /\s/.test(u)) {
-      throw new OAuthError(
-        400,
+      throw badRequest(
         'invalid_redirect_uri',
         'a redirect URI is not acceptable',
         `rejected redirect URI ${JSON.stringify(u)}`,
@@ -172,7 +171,12 @@ export function applicationIdFromLocation(location: string | null): string | und
 const unavailable = (reason: string) =>
   temporarilyUnavailable('client registration is temporarily unavailable', reason);
 const misconfigured = (reason: string) =>
-  new OAuthError(502, 'server_error', 'client registration failed at the identity provider', reason);
+  new DependencyError(
+    'identity provider',
+    'misconfigured',
+    reason,
+    'client registration failed at the identity provider',
+  );
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
@@ -312,8 +316,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       // A name or client id clash (409): both are random, so one fresh attempt settles it.
       if (res.status === 409 && attempt === 0) continue;
       if (res.status === 400) {
-        throw new OAuthError(
-          400,
+        throw badRequest(
           'invalid_client_metadata',
           'the identity provider rejected the client metadata',
           await apiReason('asgardeo create application', res),
@@ -351,8 +354,8 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
         result = await createApplication(reg);
         clientId = result.clientId ?? (await readClientId(result.appId));
       } catch (e) {
-        if (e instanceof OAuthError)
-          log.warn('asgardeo client registration failed', { reason: e.reason, status: e.status });
+        const err = toOAuthError(e);
+        log.warn('asgardeo client registration failed', { reason: err.reason, status: err.status });
         throw e;
       }
       log.info('asgardeo client registered', {

@@ -22,7 +22,13 @@ import {
   type CreateUserPoolClientCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { Config } from '../../shared/config.ts';
-import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
+import {
+  badRequest,
+  DependencyError,
+  type OAuthError,
+  temporarilyUnavailable,
+  toOAuthError,
+} from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/log.ts';
 import type {
   ClientRegistration,
@@ -110,15 +116,14 @@ export function withoutResource(params: URLSearchParams): URLSearchParams {
 // ---------------------------------------------------------------------------------------------
 // I/O edge
 
-function registrationError(e: unknown): OAuthError {
+function registrationError(e: unknown): OAuthError | DependencyError {
   const err = e as { name?: string; message?: string };
   const name = err.name ?? 'Error';
   const reason = `CreateUserPoolClient failed: ${name}: ${err.message ?? ''}`;
   if (name === 'InvalidParameterException') {
     // Cognito refused a value (typically a callback URL it does not accept, e.g. plain http on a
     // host other than localhost). RFC 7591 §3.2.2.
-    return new OAuthError(
-      400,
+    return badRequest(
       'invalid_client_metadata',
       'the identity provider rejected the client metadata',
       reason,
@@ -135,7 +140,12 @@ function registrationError(e: unknown): OAuthError {
     return temporarilyUnavailable('client registration is temporarily unavailable', reason);
   }
   // ResourceNotFound (wrong pool), NotAuthorized (missing IAM permission), ...: our misconfiguration.
-  return new OAuthError(502, 'server_error', 'client registration failed at the identity provider', reason);
+  return new DependencyError(
+    'identity provider',
+    'misconfigured',
+    reason,
+    'client registration failed at the identity provider',
+  );
 }
 
 export function createCognitoProvider(config: Config, deps: CognitoDeps): IdentityProvider {
@@ -166,16 +176,19 @@ export function createCognitoProvider(config: Config, deps: CognitoDeps): Identi
         created = await api().send(new CreateUserPoolClientCommand(input));
       } catch (e) {
         const err = registrationError(e);
-        log.warn('cognito client registration failed', { reason: err.reason, status: err.status });
+        log.warn('cognito client registration failed', {
+          reason: err.reason,
+          status: toOAuthError(err).status,
+        });
         throw err;
       }
       const upc = created.UserPoolClient;
       if (!upc?.ClientId) {
-        throw new OAuthError(
-          502,
-          'server_error',
-          'client registration failed at the identity provider',
+        throw new DependencyError(
+          'identity provider',
+          'misconfigured',
           'CreateUserPoolClient returned no ClientId',
+          'client registration failed at the identity provider',
         );
       }
       log.info('cognito client registered', {

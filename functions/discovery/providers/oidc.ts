@@ -17,7 +17,7 @@
  * `client_credentials` (RFC 7591 §3 "initial access token"; Keycloak and Okta need one).
  */
 import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
-import { OAuthError } from '../../shared/errors.ts';
+import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import { checkIdpUrl, idpCall } from '../idp-http.ts';
 import { unavailable } from '../token.ts';
@@ -182,11 +182,11 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     });
     const token = r.json?.access_token;
     if (r.status !== 200 || typeof token !== 'string') {
-      throw new OAuthError(
-        502,
-        'server_error',
-        'client registration failed at the identity provider',
+      throw new DependencyError(
+        'identity provider',
+        'misconfigured',
         `client_credentials for registration: HTTP ${r.status}`,
+        'client registration failed at the identity provider',
       );
     }
     const ttl = typeof r.json?.expires_in === 'number' ? r.json.expires_in : 300;
@@ -203,12 +203,12 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     async register(reg: ClientRegistration): Promise<RegisteredClient> {
       const meta = await metadata();
       if (!meta.registration_endpoint) {
-        throw new OAuthError(
-          501,
-          'server_error',
-          'dynamic client registration is not available',
-          'the IdP has no registration_endpoint (set path_mapping./register)',
-        );
+        throw new OAuthError({
+          status: 501,
+          code: 'server_error',
+          description: 'dynamic client registration is not available',
+          reason: 'the IdP has no registration_endpoint (set path_mapping./register)',
+        });
       }
       const body: Record<string, unknown> = { ...reg };
       for (const { name, value } of bodyParams('/register')) body[name] = value;
@@ -237,8 +237,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
       }
       if (r.status === 400 && j && typeof j.error === 'string') {
         const code = REGISTRATION_ERRORS.has(j.error) ? j.error : 'invalid_client_metadata';
-        throw new OAuthError(
-          400,
+        throw badRequest(
           code as 'invalid_client_metadata',
           safeText(j.error_description) ?? 'the identity provider refused the client metadata',
           `IdP registration refused: ${j.error}`,
@@ -246,11 +245,11 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
       }
       if (r.status >= 500) throw unavailable(`IdP registration answered HTTP ${r.status}`);
       log.error('IdP registration failed', { status: r.status, endpoint: meta.registration_endpoint });
-      throw new OAuthError(
-        502,
-        'server_error',
-        'client registration failed at the identity provider',
+      throw new DependencyError(
+        'identity provider',
+        'misconfigured',
         `IdP registration answered HTTP ${r.status}: ${r.text.slice(0, 200)}`,
+        'client registration failed at the identity provider',
       );
     },
 
