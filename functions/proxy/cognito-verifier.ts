@@ -120,7 +120,7 @@ export function createCognitoVerifier(
         if (isUnavailable(e)) throw new VerifierUnavailable(`JWKS unavailable: ${(e as Error).message}`);
         throw new TokenRejected(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
       }
-      return identityOf(payload);
+      return identityOf(payload, config.token.clockSkewSeconds);
     },
     async warm() {
       try {

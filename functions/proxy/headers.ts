@@ -25,6 +25,25 @@ const CREDENTIALS = new Set(['authorization', 'cookie']);
 const PROXY_SET = new Set(['x-forwarded-host', 'x-forwarded-proto', 'forwarded']);
 
 /**
+ * Request-override headers: frameworks and servers that honour them (IIS/ASP.NET, Symfony, Rails,
+ * Express method-override, Envoy) would route or dispatch on a path or method other than the one
+ * the proxy authorized, bypassing its exact-path policy. Never forwarded.
+ */
+const OVERRIDES = new Set([
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-forwarded-uri',
+  'x-forwarded-path',
+  'x-forwarded-prefix',
+  'x-envoy-original-path',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-method',
+]);
+
+/**
  * A header name as an upstream may read it: case-insensitive (RFC 9110 §5.1), and with `_` folded
  * into `-` (CGI/WSGI-style servers expose `X_MCP_AUTH_SUBJECT` and `X-MCP-AUTH-SUBJECT` as the same
  * variable; some frameworks do the same). Every drop decision is made on this form, so an inbound
@@ -76,7 +95,8 @@ export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): R
   const out: Record<string, string> = {};
   inbound.forEach((value, key) => {
     const n = normalizeHeaderName(key);
-    if (HOP_BY_HOP.has(n) || CREDENTIALS.has(n) || named.has(n) || PROXY_SET.has(n)) return;
+    if (HOP_BY_HOP.has(n) || CREDENTIALS.has(n) || named.has(n) || PROXY_SET.has(n) || OVERRIDES.has(n))
+      return;
     if (n.startsWith(ctx.identityPrefix)) return; // clients cannot spoof identity headers
     out[key.toLowerCase()] = value;
   });
@@ -99,6 +119,20 @@ function proxyOwnedResponseHeader(k: string): boolean {
   return k.startsWith('access-control-') || k === 'www-authenticate';
 }
 
+/**
+ * Cookies the facade sets on its origin (the consent nonce, the relay's browser binding). In the
+ * single-origin set-up (CloudFront, the local runner) the upstream answers on the same origin, so
+ * an upstream `Set-Cookie` with one of these names would plant a value the facade trusts. Browsers
+ * match the `__Host-`/`__Secure-` prefixes case-insensitively; so does this check. Other upstream
+ * cookies pass (an MCP server may use cookies of its own, e.g. a load balancer's).
+ */
+export const FACADE_COOKIE_PREFIXES = ['__host-mcp-', '__secure-mcp-'];
+
+function facadeCookie(setCookie: string): boolean {
+  const name = setCookie.split('=', 1)[0]!.trim().toLowerCase();
+  return FACADE_COOKIE_PREFIXES.some((p) => name.startsWith(p));
+}
+
 /** Upstream response headers the client may see. */
 export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Headers {
   const named = new Set(
@@ -111,7 +145,9 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   for (const [key, value] of Object.entries(upstream)) {
     const k = key.toLowerCase();
     if (value === undefined || HOP_BY_HOP.has(k) || named.has(k) || proxyOwnedResponseHeader(k)) continue;
-    if (Array.isArray(value)) for (const v of value) out.append(k, v);
+    if (k === 'set-cookie') {
+      for (const v of Array.isArray(value) ? value : [value]) if (!facadeCookie(v)) out.append(k, v);
+    } else if (Array.isArray(value)) for (const v of value) out.append(k, v);
     else out.set(k, value);
   }
   return out;

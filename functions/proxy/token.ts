@@ -69,8 +69,15 @@ function scopesOf(payload: jose.JWTPayload): string[] {
 /** A lone UTF-16 surrogate (possible in JSON) has no UTF-8 form: no header could carry it. */
 const ILL_FORMED = /\p{Cs}/u;
 
-export function identityOf(payload: jose.JWTPayload): Identity {
+export function identityOf(payload: jose.JWTPayload, clockSkewSeconds: number, now = Date.now()): Identity {
   if (typeof payload.sub !== 'string' || !payload.sub) throw new TokenRejected('token has no sub claim');
+  // RFC 7519 §4.1.6: a token issued in the future (beyond the clock skew) is not one we accept.
+  if (payload.iat !== undefined) {
+    if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat))
+      throw new TokenRejected('iat claim is not a number');
+    if (payload.iat > now / 1000 + clockSkewSeconds)
+      throw new TokenRejected('token issued in the future (iat)');
+  }
   const cid = payload.client_id ?? payload.azp ?? payload.cid;
   for (const [name, v] of [
     ['sub', payload.sub],
@@ -204,7 +211,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
         throw new TokenRejected(
           `token typ ${JSON.stringify(protectedHeader.typ)} is not an access token type`,
         );
-      return identityOf(payload);
+      return identityOf(payload, opts.clockSkewSeconds);
     } catch (e) {
       if (e instanceof TokenRejected || e instanceof VerifierUnavailable) throw e;
       if (

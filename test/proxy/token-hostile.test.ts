@@ -76,6 +76,12 @@ describe('bearer token verification', () => {
       }),
     ],
     [
+      'iat ten years in the future',
+      async () => ({
+        authorization: `Bearer ${await idp.sign({ aud: resource, iat: Math.floor(Date.now() / 1000) + 10 * 365 * 86400 })}`,
+      }),
+    ],
+    [
       'wrong iss',
       async () => ({
         authorization: `Bearer ${await idp.sign({ aud: resource, iss: 'https://evil.example' })}`,

@@ -227,10 +227,29 @@ describe('header policy', () => {
 
   it('refuses claims that cannot be carried in a header (lone surrogates)', () => {
     const base = { iss: 'https://i', sub: 'alice' };
-    expect(() => identityOf({ ...base, sub: 'a\ud800' })).toThrow(TokenRejected);
-    expect(() => identityOf({ ...base, client_id: '\udc00' })).toThrow(TokenRejected);
-    expect(() => identityOf({ ...base, scope: 'ok \ud800x' })).toThrow(TokenRejected);
-    expect(identityOf({ ...base, sub: '😀' }).subject).toBe('😀');
+    expect(() => identityOf({ ...base, sub: 'a\ud800' }, 60)).toThrow(TokenRejected);
+    expect(() => identityOf({ ...base, client_id: '\udc00' }, 60)).toThrow(TokenRejected);
+    expect(() => identityOf({ ...base, scope: 'ok \ud800x' }, 60)).toThrow(TokenRejected);
+    expect(identityOf({ ...base, sub: '😀' }, 60).subject).toBe('😀');
+  });
+
+  it.each([
+    ['issued now', 0, true],
+    ['issued within the clock skew ahead', 59, true],
+    ['issued beyond the clock skew ahead', 61, false],
+    ['issued ten years ahead', 10 * 365 * 86400, false],
+    ['issued an hour ago', -3600, true],
+  ])('iat %s', (_name, ahead, ok) => {
+    const now = 1_800_000_000_000;
+    const claims = { iss: 'https://i', sub: 'alice', iat: now / 1000 + ahead };
+    if (ok) expect(identityOf(claims, 60, now).subject).toBe('alice');
+    else expect(() => identityOf(claims, 60, now)).toThrow(/iat/);
+  });
+
+  it('iat that is not a number is refused', () => {
+    expect(() => identityOf({ iss: 'https://i', sub: 'a', iat: '1' as unknown as number }, 60)).toThrow(
+      /iat/,
+    );
   });
 
   it('strips upstream CORS and WWW-Authenticate (the proxy owns both), keeps the rest', () => {

@@ -1,0 +1,90 @@
+/**
+ * Regression tests for the red team's findings (issue 9), through the real proxy handler behind
+ * the local Function URL emulation, with a scriptable upstream that records what reached it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
+import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
+import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
+
+let idp: TestIssuer;
+let upstream: FakeUpstream;
+let proxy: ProxyUnderTest;
+let resource: string;
+
+beforeAll(async () => {
+  idp = await startTestIssuer();
+  upstream = await startFakeUpstream();
+  proxy = await startProxy({
+    provider: 'oidc',
+    base_url: upstream.url,
+    default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
+  });
+  resource = `${proxy.url}/mcp`;
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await upstream?.close();
+  await idp?.close();
+});
+
+const authed = async (headers: Record<string, string> = {}) => ({
+  authorization: `Bearer ${await idp.sign({ aud: resource })}`,
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  ...headers,
+});
+
+describe('finding 6: request-override headers never reach the upstream', () => {
+  const OVERRIDES = {
+    'X-Original-URL': '/admin',
+    'X-Rewrite-URL': '/admin',
+    'X-Original-URI': '/admin',
+    'X-Forwarded-Uri': '/admin',
+    'X-Forwarded-Path': '/admin',
+    'X-Forwarded-Prefix': '/admin',
+    'X-Envoy-Original-Path': '/admin',
+    'X-HTTP-Method-Override': 'DELETE',
+    'X-HTTP-Method': 'DELETE',
+    'X-Method-Override': 'DELETE',
+    'X-Original-Method': 'DELETE',
+    X_Original_URL: '/admin', // the `_` spelling CGI-style servers fold into `-`
+  };
+  it('the request is forwarded without any of them', async () => {
+    upstream.seen.length = 0;
+    const res = await fetch(resource, { method: 'POST', headers: await authed(OVERRIDES), body: '{}' });
+    expect(res.status).toBe(200);
+    expect(upstream.seen).toHaveLength(1);
+    const seen = Object.keys(upstream.seen[0]!.headers).map((k) => k.replace(/_/g, '-'));
+    for (const name of Object.keys(OVERRIDES))
+      expect(seen).not.toContain(name.toLowerCase().replace(/_/g, '-'));
+    expect(upstream.seen[0]!.url).toBe('/mcp');
+    expect(upstream.seen[0]!.method).toBe('POST');
+  });
+});
+
+describe("finding 2: an upstream cannot set the facade's cookies on a shared origin", () => {
+  it('drops Set-Cookie for __Host-mcp-* / __Secure-mcp-* (any case), keeps the upstream’s own cookies', async () => {
+    upstream.setHandler((_r, res) => {
+      res.setHeader('set-cookie', [
+        '__Host-mcp-consent=planted; Path=/; Secure; HttpOnly; SameSite=Strict',
+        '__host-MCP-relay-AAAAAAAA=planted; Path=/; Secure',
+        '__Secure-mcp-x=planted; Path=/; Secure',
+        'AWSALB=sticky; Path=/',
+      ]);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    try {
+      const res = await fetch(resource, { method: 'POST', headers: await authed(), body: '{}' });
+      expect(res.status).toBe(200);
+      expect(res.headers.getSetCookie()).toEqual(['AWSALB=sticky; Path=/']);
+    } finally {
+      upstream.setHandler((_r, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      });
+    }
+  });
+});
