@@ -7,8 +7,12 @@
  * - base64 bodies for non-text content types; 6 MB request limit (413);
  * - status/headers only from the prelude before the first write; `end()` without any write
  *   gives 200 with no headers, as the real runtime does;
- * - the handler is NOT told when the client disconnects (Lambda cannot see it) unless
- *   `propagateDisconnect` is set; the function timeout cuts the response.
+ * - a request is routed only for this server's own host names (`localhost`, `127.0.0.1`, `[::1]`
+ *   with its port, plus `publicHosts`), as a Function URL is reached only at its own domain: the
+ *   hosted function learns its origin from the Host (`requestContext.domainName`), so another
+ *   Host could choose the audience it accepts, and this is also the DNS-rebinding defence (421);
+ * - the handler is told when the client disconnects (the local runner must not pile up abandoned
+ *   streams); `propagateDisconnect: false` hides it as Lambda does, for tests of the stream bounds.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -40,8 +44,13 @@ export interface FunctionUrlServerOptions {
   readonly fn: HostedFunction | ((path: string) => HostedFunction | undefined);
   readonly port?: number;
   readonly host?: string;
-  /** Destroy the response stream when the client goes away (not what Lambda does). */
+  /**
+   * Destroy the response stream when the client goes away. @default true; `false` is what Lambda
+   * does (it cannot see the client leave), for tests of the stream bounds.
+   */
   readonly propagateDisconnect?: boolean;
+  /** Host header values (host[:port]) accepted besides the loopback names with this port. */
+  readonly publicHosts?: readonly string[];
   readonly onLog?: (line: string) => void;
 }
 
@@ -255,9 +264,25 @@ async function invokeStreaming(
   }
 }
 
+/** Whether `host` (the Host header) names this server: a loopback name with its port, or a public host. */
+export function hostAllowed(
+  host: string | undefined,
+  port: number | undefined,
+  publicHosts: readonly string[],
+): boolean {
+  if (!host) return false;
+  const h = host.toLowerCase();
+  if (publicHosts.some((p) => p.toLowerCase() === h)) return true;
+  return ['localhost', '127.0.0.1', '[::1]'].some((name) => h === `${name}:${port}`);
+}
+
 export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<RunningServer> {
   const server = http.createServer(async (req, res) => {
     const requestId = randomUUID();
+    if (!hostAllowed(req.headers.host, req.socket.localPort, opts.publicHosts ?? [])) {
+      sendJson(res, 421, { message: 'Misdirected Request' }, requestId);
+      return;
+    }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const fn = typeof opts.fn === 'function' ? opts.fn(path) : opts.fn;
     if (!fn) {
@@ -287,7 +312,7 @@ export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<
     }, timeoutMs);
     try {
       if ((fn.handler as unknown as Record<symbol, unknown>)[STREAMING] === 'response') {
-        await invokeStreaming(fn, event, context, res, opts.propagateDisconnect ?? false, opts.onLog);
+        await invokeStreaming(fn, event, context, res, opts.propagateDisconnect ?? true, opts.onLog);
       } else {
         await invokeBuffered(fn, event, context, res);
       }

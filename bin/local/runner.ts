@@ -7,6 +7,13 @@ import type { Config } from '../../functions/shared/config.ts';
 import { writeLogLine } from '../../functions/shared/log.ts';
 import { type HostedFunction, type RunningServer, startFunctionUrlServer } from './function-url-server.ts';
 
+/** Host names the config says the functions are reached at (a public origin in front of the runner). */
+function publicHosts(config: Config): string[] {
+  return [config.proxyBaseUrl, config.discovery.baseUrl]
+    .filter((u): u is string => u !== undefined)
+    .map((u) => new URL(u).host);
+}
+
 export interface LocalProxyOptions {
   readonly port?: number;
   /** Lambda timeout of the proxy function (ms). @default 900000 */
@@ -21,6 +28,7 @@ export async function startLocalProxy(config: Config, opts: LocalProxyOptions = 
     fn: { name: 'mcp-auth-proxy', handler: buildHandler(config), timeoutMs: opts.timeoutMs },
     port: opts.port ?? config.listenPort,
     propagateDisconnect: opts.propagateDisconnect,
+    publicHosts: publicHosts(config),
     onLog: writeLogLine,
   });
 }
@@ -50,6 +58,7 @@ export async function startLocalDiscovery(
   return startFunctionUrlServer({
     fn: await discoveryFunction(config, opts),
     port: opts.port ?? 0,
+    publicHosts: publicHosts(config),
     onLog: writeLogLine,
   });
 }
@@ -78,6 +87,7 @@ export async function startLocalSingleOrigin(
     fn: (path) => (discoveryRoute(issuer, path).kind === 'none' ? proxy : discovery),
     port: opts.port ?? config.listenPort,
     propagateDisconnect: opts.propagateDisconnect,
+    publicHosts: publicHosts(config),
     onLog: writeLogLine,
   });
 }

@@ -2,6 +2,7 @@
  * Regression tests for the red team's findings (issue 9), through the real proxy handler behind
  * the local Function URL emulation, with a scriptable upstream that records what reached it.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
@@ -80,6 +81,107 @@ describe("finding 2: an upstream cannot set the facade's cookies on a shared ori
       const res = await fetch(resource, { method: 'POST', headers: await authed(), body: '{}' });
       expect(res.status).toBe(200);
       expect(res.headers.getSetCookie()).toEqual(['AWSALB=sticky; Path=/']);
+    } finally {
+      upstream.setHandler((_r, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      });
+    }
+  });
+});
+
+/** A raw HTTP/1.1 request with a Host header of our choosing (fetch cannot set Host). */
+function rawRequest(
+  port: number,
+  host: string,
+  path: string,
+  headers: Record<string, string>,
+  body = '{}',
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { ...headers, host, 'content-length': String(body.length) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('finding 7: the local runner answers only at its own host names', () => {
+  it('a foreign Host with a token minted for it is refused (421) and nothing reaches the upstream', async () => {
+    upstream.seen.length = 0;
+    const token = await idp.sign({ aud: 'https://other.example/mcp' });
+    for (const host of [
+      'other.example',
+      `localhost:${proxy.port}/mcp?`,
+      'localhost',
+      `evil.localhost:${proxy.port}`,
+    ]) {
+      const forged = await rawRequest(proxy.port, host, '/mcp', {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      });
+      expect(forged.status, host).toBe(421);
+    }
+    expect(upstream.seen).toHaveLength(0);
+  });
+
+  it('its own names work (localhost and 127.0.0.1 with its port)', async () => {
+    for (const host of [`localhost:${proxy.port}`, `127.0.0.1:${proxy.port}`]) {
+      const token = await idp.sign({ aud: `http://${host}/mcp` });
+      const ok = await rawRequest(proxy.port, host, '/mcp', {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+      });
+      expect(ok.status, host).toBe(200);
+    }
+  });
+});
+
+describe('finding 14: abandoned streams do not starve the local runner', () => {
+  it('after 80 streams opened and dropped, a request is answered at once', async () => {
+    upstream.setHandler((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(': open\n\n'); // then silence, as an idle MCP stream
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    try {
+      const token = await idp.sign({ aud: resource });
+      for (let i = 0; i < 80; i++) {
+        const ctl = new AbortController();
+        const res = await fetch(resource, {
+          headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+          signal: AbortSignal.any([ctl.signal, AbortSignal.timeout(5000)]),
+        });
+        expect(res.status).toBe(200);
+        ctl.abort();
+      }
+      const t0 = Date.now();
+      const res = await fetch(resource, {
+        method: 'POST',
+        headers: await authed(),
+        body: '{}',
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(res.status).toBe(200);
+      expect(Date.now() - t0).toBeLessThan(2000);
     } finally {
       upstream.setHandler((_r, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
