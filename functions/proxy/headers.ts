@@ -16,6 +16,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
   'content-length',
+  // Answered by the host in front of us (Function URL, the local runner): the body has arrived
+  // by the time the handler runs, and undici refuses to send it on (RFC 9110 §10.1.1).
+  'expect',
 ]);
 
 /** Never forwarded upstream: the client's credentials stay at the proxy (no token passthrough). */

@@ -190,3 +190,43 @@ describe('finding 14: abandoned streams do not starve the local runner', () => {
     }
   });
 });
+
+describe('finding 11: request shapes that used to cost a 5xx', () => {
+  it('Expect: 100-continue (curl, bodies over 1 MB) is answered and forwarded without the header', async () => {
+    upstream.seen.length = 0;
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'ping',
+      params: { pad: 'x'.repeat(1_200_000) },
+    });
+    const token = await idp.sign({ aud: resource });
+    const res = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: proxy.port,
+          path: '/mcp',
+          method: 'POST',
+          headers: {
+            host: `localhost:${proxy.port}`,
+            expect: '100-continue',
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          },
+        },
+        (r) => {
+          r.resume();
+          r.on('end', () => resolve(r.statusCode ?? 0));
+        },
+      );
+      req.on('continue', () => req.end(body));
+      req.on('error', reject);
+    });
+    expect(res).toBe(200);
+    expect(upstream.seen).toHaveLength(1);
+    expect(upstream.seen[0]!.headers.expect).toBeUndefined();
+    expect(upstream.seen[0]!.body.length).toBe(Buffer.byteLength(body));
+  });
+});
