@@ -301,13 +301,21 @@ function relayBody(
             return;
           }
           if (done) return;
-          if (next.done) {
-            const rest = opts.relay?.flush();
-            if (rest?.length) c.enqueue(rest);
-            stop('upstream-end', true);
+          let chunk: Uint8Array;
+          try {
+            if (next.done) {
+              const rest = opts.relay?.flush();
+              if (rest?.length) c.enqueue(rest);
+              stop('upstream-end', true);
+              return;
+            }
+            chunk = opts.relay ? opts.relay.feed(next.value) : next.value;
+          } catch {
+            // An SSE event over the framing bound (sse.ts): fail the stream, as for a broken body.
+            stop('upstream-error', false);
+            c.error(new Error('upstream SSE event too large'));
             return;
           }
-          const chunk = opts.relay ? opts.relay.feed(next.value) : next.value;
           if (chunk.length) {
             lastWrite = Date.now();
             c.enqueue(chunk);

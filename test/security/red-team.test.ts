@@ -230,3 +230,75 @@ describe('finding 11: request shapes that used to cost a 5xx', () => {
     expect(upstream.seen[0]!.body.length).toBe(Buffer.byteLength(body));
   });
 });
+
+describe('finding 5: the legacy SSE endpoint rewrite cannot be escaped by event syntax', () => {
+  const sseResource = () => `${proxy.url}/sse`;
+  async function readSse(ms: number): Promise<string> {
+    const res = await fetch(sseResource(), {
+      headers: {
+        authorization: `Bearer ${await idp.sign({ aud: sseResource() })}`,
+        accept: 'text/event-stream',
+      },
+      signal: AbortSignal.timeout(ms),
+    });
+    expect(res.status).toBe(200);
+    let text = '';
+    const reader = res.body!.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += Buffer.from(value).toString('utf8');
+      }
+    } catch {
+      // the timeout, or a failed stream
+    }
+    return text;
+  }
+
+  it.each([
+    ['the last event field wins', 'event: message\nevent: endpoint\ndata: https://evil.example/messages\n\n'],
+    ['an event ended by LF CR LF', 'event: endpoint\ndata: https://evil.example/messages\n\r\n'],
+    [
+      'a second endpoint event',
+      'event: endpoint\ndata: /messages?s=1\n\nevent: endpoint\ndata: https://evil.example/m\n\n',
+    ],
+  ])('%s', async (_name, events) => {
+    upstream.setHandler((_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${events}event: message\ndata: after\n\n`);
+    });
+    const text = await readSse(3000);
+    expect(text).not.toContain('evil.example');
+    expect(text).toContain('data: after');
+    for (const m of text.matchAll(/event: endpoint\r?\ndata: (\S+)/g))
+      expect(m[1]!.startsWith(proxy.url)).toBe(true);
+  });
+
+  it('one event may not grow without bound: the stream fails and the upstream is let go', async () => {
+    let sentWhenLetGo = -1;
+    upstream.setHandler((_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const blob = 'x'.repeat(64 * 1024);
+      let sent = 0;
+      res.on('close', () => {
+        sentWhenLetGo = sent;
+      });
+      const timer = setInterval(() => {
+        if (res.destroyed || sent > 4 * 1024 * 1024) {
+          clearInterval(timer);
+          res.destroy();
+          return;
+        }
+        res.write(sent === 0 ? `data: ${blob}` : blob);
+        sent += blob.length;
+      }, 1);
+    });
+    const text = await readSse(10_000);
+    expect(text.length).toBeLessThan(1024); // nothing of the oversized event reached the client
+    await new Promise((r) => setTimeout(r, 200));
+    // The proxy gave up on the upstream soon after the 1 MiB bound, not at the upstream's 4 MiB.
+    expect(sentWhenLetGo).toBeGreaterThan(1024 * 1024);
+    expect(sentWhenLetGo).toBeLessThan(3 * 1024 * 1024);
+  });
+});

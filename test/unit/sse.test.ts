@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rewriteEndpointUrl, SseRelay } from '../../functions/proxy/sse.ts';
+import { rewriteEndpointUrl, SseEventTooLarge, SseRelay } from '../../functions/proxy/sse.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -27,14 +28,16 @@ describe('rewriteEndpointUrl', () => {
 
 describe('SseRelay', () => {
   const rw = (d: string) => `https://p${d}`;
-  it('rewrites an endpoint event split across chunks, then passes bytes straight through', () => {
+  it('rewrites an endpoint event split across chunks, and keeps framing the stream after it', () => {
     const r = new SseRelay(rw);
     const out: string[] = [];
     out.push(dec.decode(r.feed(enc.encode('event: end'))));
     expect(out[0]).toBe(''); // held: it may be the endpoint event
     out.push(dec.decode(r.feed(enc.encode('point\ndata: /messages?s=1\n\ndata: x'))));
-    expect(out[1]).toBe('event: endpoint\ndata: https://p/messages?s=1\n\ndata: x');
-    expect(dec.decode(r.feed(enc.encode('yz\n\n')))).toBe('yz\n\n');
+    expect(out[1]).toBe('event: endpoint\ndata: https://p/messages?s=1\n\n');
+    // Every later event is framed too (a second endpoint event must not pass unrewritten);
+    // EventSource dispatches an event only at its end, so holding it costs the client nothing.
+    expect(dec.decode(r.feed(enc.encode('yz\n\n')))).toBe('data: xyz\n\n');
   });
 
   it('handles CRLF framing and keeps the event id', () => {
@@ -70,5 +73,127 @@ describe('SseRelay', () => {
     const a = r.feed(bytes.subarray(0, 23));
     const b = r.feed(bytes.subarray(23));
     expect(dec.decode(new Uint8Array([...a, ...b]))).toBe('event: message\ndata: héllo\n\n');
+  });
+});
+
+describe('SseRelay parses events as EventSource does (red-team finding 5)', () => {
+  const rw = (d: string) => (d.startsWith('/') ? `https://p${d}` : undefined);
+  it.each([
+    ['the last event field wins', 'event: message\nevent: endpoint\ndata: https://evil.example/m\n\n', ''],
+    ['an event ended by LF CR LF', 'event: endpoint\ndata: https://evil.example/m\n\r\n', ''],
+    ['an event ended by CR CR', 'event: endpoint\rdata: https://evil.example/m\r\r', ''],
+    [
+      'a second endpoint event later in the stream',
+      'event: endpoint\ndata: /ok\n\nevent: endpoint\ndata: https://evil.example/m\n\n',
+      'event: endpoint\ndata: https://p/ok\n\n',
+    ],
+    ['event field without a space', 'event:endpoint\ndata:https://evil.example/m\n\n', ''],
+    ['multi-line data joined with LF', 'event: endpoint\ndata: /a\ndata: b\n\n', ''],
+    ['a field without a colon does not end the event', 'event: endpoint\ndata\ndata: /m\n\n', ''],
+  ])('%s', (_name, stream, expected) => {
+    // An endpoint the rewriter refuses (off-origin) is dropped, never passed on.
+    expect(feedAll(new SseRelay(rw), [stream])).toBe(expected);
+  });
+
+  it('an unterminated final event is dropped at the end (EventSource drops it too)', () => {
+    expect(feedAll(new SseRelay(rw), ['event: endpoint\ndata: https://evil.example/m'])).toBe('');
+  });
+
+  it('bounds the bytes held for one event', () => {
+    const r = new SseRelay(rw, 1000);
+    expect(() => r.feed(enc.encode(`data: ${'x'.repeat(2000)}`))).toThrow(SseEventTooLarge);
+    const ok = new SseRelay(rw, 1000);
+    expect(dec.decode(ok.feed(enc.encode(`data: ${'x'.repeat(900)}\n\n`)))).toBe(
+      `data: ${'x'.repeat(900)}\n\n`,
+    );
+  });
+});
+
+/** A reference parser straight from the WHATWG algorithm, to compare the relay against. */
+function reference(stream: string): { type: string; data: string }[] {
+  const events: { type: string; data: string }[] = [];
+  let type = '';
+  let data = '';
+  for (const line of stream.split(/\r\n|\n|\r/).slice(0, -1)) {
+    if (line === '') {
+      if (data !== '') events.push({ type: type || 'message', data: data.slice(0, -1) });
+      type = '';
+      data = '';
+      continue;
+    }
+    if (line.startsWith(':')) continue;
+    const c = line.indexOf(':');
+    const field = c === -1 ? line : line.slice(0, c);
+    let value = c === -1 ? '' : line.slice(c + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') type = value;
+    if (field === 'data') data += `${value}\n`;
+  }
+  return events;
+}
+
+describe('SseRelay properties (fast-check)', () => {
+  const piece = fc.oneof(
+    fc.constantFrom(
+      'event: endpoint',
+      'event: message',
+      'event:endpoint',
+      'data: /m',
+      'data: https://evil.example/x',
+      'data',
+      'id: 7',
+      ': c',
+      '',
+    ),
+    fc.string({ maxLength: 8 }),
+  );
+  const eol = fc.constantFrom('\n', '\r', '\r\n');
+  const streamArb = fc
+    .array(fc.tuple(piece, eol), { maxLength: 30 })
+    .map((ls) => ls.map(([l, e]) => l + e).join(''));
+
+  it('no chunking or line-ending mix lets an unrewritten endpoint event through, and other events are kept', () => {
+    fc.assert(
+      fc.property(streamArb, fc.array(fc.nat(), { maxLength: 6 }), (stream, cuts) => {
+        const bytes = enc.encode(stream);
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const parts: Uint8Array[] = [];
+        let last = 0;
+        for (const p of [...points, bytes.length]) {
+          parts.push(bytes.subarray(last, p));
+          last = p;
+        }
+        const r = new SseRelay((d) => (d === '/m' ? 'https://p/m' : undefined));
+        let out = '';
+        for (const p of parts) out += dec.decode(r.feed(p), { stream: true });
+        out += dec.decode(r.flush());
+        const before = reference(stream);
+        const after = reference(out);
+        // What a client sees: every endpoint event is the rewritten one …
+        for (const e of after) if (e.type === 'endpoint') expect(e.data).toBe('https://p/m');
+        // … and every other event arrives unchanged, in order.
+        expect(after.filter((e) => e.type !== 'endpoint')).toEqual(
+          before.filter((e) => e.type !== 'endpoint'),
+        );
+        expect(after.filter((e) => e.type === 'endpoint').length).toBe(
+          before.filter((e) => e.type === 'endpoint' && e.data === '/m').length,
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('huge lines pass through unframed streams unchanged and keep boundary tracking right', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200_000 }), eol, (n, e) => {
+        const r = new SseRelay();
+        const chunk = enc.encode(`data: ${'y'.repeat(n)}${e}`);
+        expect(r.feed(chunk)).toBe(chunk);
+        expect(r.atBoundary).toBe(false);
+        r.feed(enc.encode(e === '\r' ? '\r' : e));
+        expect(r.atBoundary).toBe(true);
+      }),
+      { numRuns: 50 },
+    );
   });
 });
