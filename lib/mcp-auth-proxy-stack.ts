@@ -1,5 +1,6 @@
 /**
- * The deployable stack: maps the `deploy:` block of config.yaml onto `McpAuthProxy` props.
+ * The deployable stack: validates the `deploy:` block of config.yaml against the rest of the
+ * config (errors in YAML key names) and maps it onto `McpAuthProxy` props.
  */
 import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
@@ -10,7 +11,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { HostedZone } from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { RawConfig } from './config-source.ts';
-import { type DeployOptions, parseDeployOptions } from './deploy-options.ts';
+import { type DeployOptions, parseDeployOptions, validateDeployOptions } from './deploy-options.ts';
 import { McpAuthProxy } from './mcp-auth-proxy.ts';
 
 export interface McpAuthProxyStackProps extends StackProps {
@@ -29,6 +30,7 @@ export class McpAuthProxyStack extends Stack {
   constructor(scope: Construct, id: string, props: McpAuthProxyStackProps) {
     super(scope, id, props);
     const d = props.deploy ?? parseDeployOptions(props.config);
+    validateDeployOptions(props.config, d);
 
     let vpc: ec2.IVpc | undefined;
     if (d.vpc) {
