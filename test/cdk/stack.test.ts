@@ -219,10 +219,10 @@ describe('configurable details', () => {
     expect(fn(onlyDiscovery, 'Discovery').props.ReservedConcurrentExecutions).toBe(3);
   });
 
-  it('the construct refuses a non-positive reserved concurrency passed as a prop, naming the deploy key', () => {
+  it('the construct refuses a non-positive reserved concurrency passed as a prop, naming the prop', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
     expect(() => new McpAuthProxy(stack, 'P', { config: BASE, discoveryReservedConcurrency: 0 })).toThrow(
-      'invalid config: `deploy.discovery.reserved_concurrency` must be a positive integer, or unset for no reservation (got 0)',
+      'invalid McpAuthProxy props: `discoveryReservedConcurrency` must be a positive integer, or unset for no reservation (got 0)',
     );
   });
 
