@@ -8,11 +8,12 @@
  * The functions receive the raw config as JSON (`MCP_AUTH_PROXY_CONFIG`) and validate it with the
  * same `parseConfig` that runs here at synth, so a bad config fails `cdk synth` with the message
  * the functions would log (a `ConfigError` naming the config key; lib/deployed-config.ts).
- * Secrets never enter the environment: only SSM parameter names do.
+ * Secrets never enter the environment: only SSM parameter names do. The construct emits no
+ * outputs: it exposes URLs and resources as properties (the stack turns them into outputs).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { FunctionUrlOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -193,11 +194,6 @@ export interface McpAuthProxyProps {
    * @default the two Function URLs are used directly
    */
   readonly cloudFront?: McpAuthProxyCloudFrontOptions;
-  /**
-   * Name of the server in the `mcpServers` client snippet output.
-   * @default 'mcp-auth-proxy'
-   */
-  readonly clientName?: string;
 }
 
 /** One invalid prop: `prop` is its path in the props (`cloudFront.originReadTimeout`). */
@@ -442,47 +438,6 @@ export class McpAuthProxy extends Construct {
     this.sseEndpoint = `${this.proxyOrigin}${sse}`;
     this.protectedResourceMetadataUrl = `${this.proxyOrigin}/.well-known/oauth-protected-resource${streamableHttp}`;
     this.acknowledgeNagFindings(props);
-    this.addOutputs(props);
-  }
-
-  private addOutputs(props: McpAuthProxyProps): void {
-    const output = (id: string, value: string, description: string) =>
-      new CfnOutput(this, id, { value, description });
-    if (this.userPool && this.userPoolDomain) {
-      output('UserPoolId', this.userPool.userPoolId, 'Cognito user pool (create users in it)');
-      output('UserPoolDomainUrl', this.userPoolDomain.baseUrl(), 'Cognito hosted UI');
-    }
-    if (this.distribution) {
-      output(
-        'DistributionDomainName',
-        this.distribution.distributionDomainName,
-        `Point ${props.cloudFront!.domainName} (CNAME or alias) at this CloudFront domain`,
-      );
-    }
-    output('McpEndpoint', this.mcpEndpoint, 'MCP endpoint (Streamable HTTP)');
-    output('SseEndpoint', this.sseEndpoint, 'MCP endpoint (legacy HTTP+SSE)');
-    output(
-      'ProtectedResourceMetadataUrl',
-      this.protectedResourceMetadataUrl,
-      'OAuth Protected Resource Metadata (RFC 9728)',
-    );
-    output(
-      'AuthorizationServerUrl',
-      this.discoveryOrigin,
-      'Authorization server facade (discovery function); its metadata is under /.well-known/',
-    );
-    output('ProxyLogGroupName', this.proxyFunction.logGroup.logGroupName, 'aws logs tail <name> --follow');
-    output(
-      'DiscoveryLogGroupName',
-      this.discoveryFunction.logGroup.logGroupName,
-      'aws logs tail <name> --follow',
-    );
-    const clientName = props.clientName ?? 'mcp-auth-proxy';
-    output(
-      'ClientConfig',
-      Stack.of(this).toJsonString({ mcpServers: { [clientName]: { url: this.mcpEndpoint } } }),
-      'Paste into your MCP client configuration',
-    );
   }
 
   /** Cognito: a pool (no self sign-up), its hosted UI domain and resource server; ids into `raw`. */

@@ -467,3 +467,36 @@ describe('CloudFront single origin', () => {
     expect(o.DistributionDomainName).toBe('d111111abcdef8.cloudfront.net');
   });
 });
+
+describe('stack outputs', () => {
+  it('keep the logical ids they had when the construct created them (the stack creates them in its scope)', () => {
+    const t = template(
+      withDeploy(
+        { cognito: { domain_prefix: 'acme-mcp-auth' }, cloudfront: CLOUDFRONT, client_name: 'mine' },
+        { provider: 'cognito', default: undefined },
+      ),
+    );
+    const all = t.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    expect(Object.keys(all)).toEqual([
+      'McpAuthProxyUserPoolIdB0AF4200',
+      'McpAuthProxyUserPoolDomainUrl0F5D67A1',
+      'McpAuthProxyDistributionDomainName24C4CE49',
+      'McpAuthProxyMcpEndpoint1EB19065',
+      'McpAuthProxySseEndpoint613E1ECE',
+      'McpAuthProxyProtectedResourceMetadataUrl1B6BAD11',
+      'McpAuthProxyAuthorizationServerUrl4F957E54',
+      'McpAuthProxyProxyLogGroupName5934AA5B',
+      'McpAuthProxyDiscoveryLogGroupName98FE04BF',
+      'McpAuthProxyClientConfig91C3B874',
+    ]);
+    const o = outputs(t);
+    expect(o.UserPoolId).toBe('eu-west-1_Created1');
+    expect(o.UserPoolDomainUrl).toBe('https://acme-mcp-auth.auth.eu-west-1.amazoncognito.com');
+    expect(all.McpAuthProxyDistributionDomainName24C4CE49!.Description).toBe(
+      'Point mcp.example.com (CNAME or alias) at this CloudFront domain',
+    );
+    expect(JSON.parse(o.ClientConfig as string)).toEqual({
+      mcpServers: { mine: { url: 'https://mcp.example.com/mcp' } },
+    });
+  });
+});
