@@ -3,12 +3,10 @@
  * runtime, architecture, invoke modes, public-URL permissions, environment, exact IAM
  * resources, VPC, Cognito and CloudFront variants, outputs.
  */
-import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../functions/shared/config.ts';
 import type { RawConfig } from '../../lib/config-source.ts';
-import { McpAuthProxy } from '../../lib/mcp-auth-proxy.ts';
 import { BASE, evaluate, resource, template } from './helpers.ts';
 
 const PROXY_URL = 'https://p2m7q4xkz3c5vtr6wbn8yd9fhj2ls4gu.lambda-url.eu-west-1.on.aws/';
@@ -217,13 +215,6 @@ describe('configurable details', () => {
     const onlyDiscovery = template(withDeploy({ discovery: { reserved_concurrency: '3' } }));
     expect(fn(onlyDiscovery, 'Proxy').props.ReservedConcurrentExecutions).toBeUndefined();
     expect(fn(onlyDiscovery, 'Discovery').props.ReservedConcurrentExecutions).toBe(3);
-  });
-
-  it('the construct refuses a non-positive reserved concurrency passed as a prop, naming the prop', () => {
-    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
-    expect(() => new McpAuthProxy(stack, 'P', { config: BASE, discoveryReservedConcurrency: 0 })).toThrow(
-      'invalid McpAuthProxy props: `discoveryReservedConcurrency` must be a positive integer, or unset for no reservation (got 0)',
-    );
   });
 
   it('derives the proxy timeout from the stream bound', () => {
