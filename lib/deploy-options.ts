@@ -2,10 +2,19 @@
  * The `deploy:` block of `config.yaml`: settings only the CDK app reads (Lambda sizing, VPC,
  * CloudFront, a Cognito user pool to create). The functions never see it (it is stripped from
  * their environment) and `parseConfig` ignores it. Errors are `ConfigError`s naming the key,
- * exactly like the rest of the config.
+ * exactly like the rest of the config: `parseDeployOptions` checks the block alone,
+ * `validateDeployOptions` the rules that involve the rest of the config. The stack maps the
+ * result onto `McpAuthProxy` props, which the construct validates again in prop names.
  */
 import { ConfigError, ConfigReader } from '../functions/shared/config.ts';
 import type { RawConfig } from './config-source.ts';
+import {
+  checkDeployedConfigFits,
+  checkStreamBound,
+  defaultProxyTimeoutSeconds,
+  resolveDeployedConfig,
+  STREAM_MARGIN_SECONDS,
+} from './deployed-config.ts';
 
 export type RuntimeName = 'nodejs22.x' | 'nodejs24.x';
 export const RUNTIMES: readonly RuntimeName[] = ['nodejs22.x', 'nodejs24.x'];
@@ -226,4 +235,37 @@ export function parseDeployOptions(raw: RawConfig): DeployOptions {
     cognito: parseCognito(d.optObj('cognito')),
     clientName: d.str('client_name', /^[A-Za-z0-9_.-]{1,64}$/, 'my-mcp-server') ?? 'mcp-auth-proxy',
   };
+}
+
+/**
+ * The rules of the `deploy:` block that depend on the rest of the config, with the config's own
+ * deployment rules, in YAML key names and in the order `cdk synth` reports them.
+ */
+export function validateDeployOptions(raw: RawConfig, d: DeployOptions): void {
+  const deployed = resolveDeployedConfig(raw, d.cloudfront && `https://${d.cloudfront.domainName}`);
+  const { config } = deployed;
+  if (deployed.createPool && !d.cognito.domainPrefix) {
+    throw new ConfigError(
+      'deploy.cognito.domain_prefix',
+      'is required to create a Cognito user pool (`cognito.user_pool_id` is not set): a prefix unique in the region, like "acme-mcp-auth"',
+    );
+  }
+  checkStreamBound(config);
+  const maxStream = config.stream.maxDurationSeconds;
+  const proxyTimeout = d.proxy.timeoutSeconds ?? defaultProxyTimeoutSeconds(config);
+  if (proxyTimeout < maxStream + STREAM_MARGIN_SECONDS) {
+    throw new ConfigError(
+      'deploy.proxy.timeout_seconds',
+      `must be at least ${maxStream + STREAM_MARGIN_SECONDS}: \`stream.max_duration_seconds\` is ${maxStream} and streams must end before Lambda stops the function (got ${proxyTimeout})`,
+    );
+  }
+  const heartbeat = config.stream.heartbeatSeconds;
+  const readTimeout = d.cloudfront?.originReadTimeoutSeconds;
+  if (readTimeout !== undefined && (heartbeat === 0 || heartbeat >= readTimeout)) {
+    throw new ConfigError(
+      'stream.heartbeat_seconds',
+      `must be between 1 and ${readTimeout - 1} behind CloudFront (origin read timeout ${readTimeout} s), or idle SSE streams are cut (got ${heartbeat})`,
+    );
+  }
+  checkDeployedConfigFits(deployed);
 }

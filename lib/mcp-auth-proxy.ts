@@ -4,13 +4,16 @@
  * - the discovery/registration function (authorization-server facade) — BUFFERED.
  * Optionally attached to a VPC, fronted by one CloudFront origin, and with a Cognito user pool.
  *
+ * `validateProps` checks the props first and names the prop at fault (`McpAuthProxyPropsError`).
  * The functions receive the raw config as JSON (`MCP_AUTH_PROXY_CONFIG`) and validate it with the
  * same `parseConfig` that runs here at synth, so a bad config fails `cdk synth` with the message
- * the functions would log. Secrets never enter the environment: only SSM parameter names do.
+ * the functions would log (a `ConfigError` naming the config key; lib/deployed-config.ts).
+ * Secrets never enter the environment: only SSM parameter names do. The construct emits no
+ * outputs: it exposes URLs and resources as properties (the stack turns them into outputs).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { FunctionUrlOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -19,29 +22,33 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  type BundlingOptions,
+  NodejsFunction,
+  OutputFormat,
+  SourceMapMode,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
-import { CONFIG_ENV, type Config, ConfigError, parseConfig } from '../functions/shared/config.ts';
+import { CONFIG_ENV, type Config } from '../functions/shared/config.ts';
 import type { RawConfig } from './config-source.ts';
+import {
+  checkDeployedConfigFits,
+  checkStreamBound,
+  type DeployedConfig,
+  defaultProxyTimeoutSeconds,
+  isObject,
+  LAMBDA_MAX_SECONDS,
+  resolveDeployedConfig,
+  STREAM_MARGIN_SECONDS,
+  ssmParameterRefs,
+} from './deployed-config.ts';
 
 /** Repository root (lib/..): entries, lock file and tsconfig are resolved from here. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Keys whose value is a secret: inline values are for local runs only. */
-const SECRET_KEY = /(^|_)secret$|^signing_key$/;
-/** Keys naming an SSM SecureString parameter (see `Reader.secret` in functions/shared/config.ts). */
-const SSM_KEY = /_ssm_parameter$/;
-/** SSM parameter names (same rule as functions/shared/config.ts): no wildcards. */
-const SSM_NAME = /^[a-zA-Z0-9_.\-/]{1,2048}$/;
-/** Lambda's limit for all environment variables of a function, in bytes. */
-const ENV_LIMIT = 4096;
-/** Seconds the proxy needs between the end of its stream bound and the Lambda timeout. */
-const STREAM_MARGIN_SECONDS = 5;
 
 /**
  * NO_URL_CORS: the functions apply `cors.*` themselves, per route (public metadata readable from
@@ -55,11 +62,14 @@ const STREAM_MARGIN_SECONDS = 5;
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
 
+/** Default CloudFront origin read timeout. */
+const DEFAULT_ORIGIN_READ_TIMEOUT = Duration.seconds(30);
+
 export interface CognitoUserPoolOptions {
   /**
    * Prefix of the hosted UI domain (`<prefix>.auth.<region>.amazoncognito.com`); unique in the
    * region. Required when a pool is created.
-   * @default none: construction fails with a ConfigError naming `deploy.cognito.domain_prefix`
+   * @default none: construction fails with a `McpAuthProxyPropsError` naming `cognitoUserPool.domainPrefix`
    */
   readonly domainPrefix?: string;
   /**
@@ -109,12 +119,13 @@ export interface McpAuthProxyProps {
    */
   readonly runtime?: lambda.Runtime;
   /**
-   * Memory of the proxy function (MB).
+   * Memory of the proxy function (MB, 128 to 10240).
    * @default 512
    */
   readonly proxyMemorySize?: number;
   /**
-   * Timeout of the proxy function; must exceed `stream.max_duration_seconds` by at least 5 s.
+   * Timeout of the proxy function (at most 900 whole seconds); must exceed the config's
+   * `stream.max_duration_seconds` by at least 5 s.
    * @default `stream.max_duration_seconds` + 30 s, at most 15 minutes
    */
   readonly proxyTimeout?: Duration;
@@ -130,12 +141,12 @@ export interface McpAuthProxyProps {
    */
   readonly discoveryReservedConcurrency?: number;
   /**
-   * Memory of the discovery function (MB).
+   * Memory of the discovery function (MB, 128 to 10240).
    * @default 256
    */
   readonly discoveryMemorySize?: number;
   /**
-   * Timeout of the discovery function.
+   * Timeout of the discovery function (1 to 900 whole seconds).
    * @default Duration.seconds(15)
    */
   readonly discoveryTimeout?: Duration;
@@ -183,60 +194,182 @@ export interface McpAuthProxyProps {
    * @default the two Function URLs are used directly
    */
   readonly cloudFront?: McpAuthProxyCloudFrontOptions;
-  /**
-   * Name of the server in the `mcpServers` client snippet output.
-   * @default 'mcp-auth-proxy'
-   */
-  readonly clientName?: string;
 }
 
-const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** One invalid prop: `prop` is its path in the props (`cloudFront.originReadTimeout`). */
+export interface PropProblem {
+  readonly prop: string;
+  readonly message: string;
+}
+
+/** Invalid `McpAuthProxy` props; the message lists every problem found, each naming its prop. */
+export class McpAuthProxyPropsError extends Error {
+  constructor(readonly problems: readonly PropProblem[]) {
+    const lines = problems.map((p) => `\`${p.prop}\` ${p.message}`);
+    super(
+      lines.length === 1
+        ? `invalid McpAuthProxy props: ${lines[0]}`
+        : `invalid McpAuthProxy props:\n${lines.map((l) => `- ${l}`).join('\n')}`,
+    );
+    this.name = 'McpAuthProxyPropsError';
+  }
+}
+
+/** The props after `validateProps`: the config resolved for deployment and derived values. */
+export interface ValidatedProps {
+  readonly deployed: DeployedConfig;
+  readonly proxyTimeout: Duration;
+  readonly originReadTimeout: Duration;
+}
+
+const known = (n: number | undefined): n is number => n !== undefined && !Token.isUnresolved(n);
+
+/** Checks of props that need no config. */
+function checkPropsAlone(props: McpAuthProxyProps): PropProblem[] {
+  const problems: PropProblem[] = [];
+  const check = (ok: unknown, prop: string, message: string) => {
+    if (!ok) problems.push({ prop, message });
+  };
+  for (const [prop, n] of [
+    ['proxyReservedConcurrency', props.proxyReservedConcurrency],
+    ['discoveryReservedConcurrency', props.discoveryReservedConcurrency],
+  ] as const) {
+    check(
+      !known(n) || (Number.isInteger(n) && n >= 1),
+      prop,
+      `must be a positive integer, or unset for no reservation (got ${n})`,
+    );
+  }
+  for (const [prop, n] of [
+    ['proxyMemorySize', props.proxyMemorySize],
+    ['discoveryMemorySize', props.discoveryMemorySize],
+  ] as const) {
+    check(
+      !known(n) || (Number.isInteger(n) && n >= 128 && n <= 10240),
+      prop,
+      `must be an integer between 128 and 10240 (MB) (got ${n})`,
+    );
+  }
+  for (const [prop, d] of [
+    ['proxyTimeout', props.proxyTimeout],
+    ['discoveryTimeout', props.discoveryTimeout],
+  ] as const) {
+    const ms = d?.toMilliseconds();
+    check(
+      ms === undefined || (ms % 1000 === 0 && ms >= 1000 && ms <= LAMBDA_MAX_SECONDS * 1000),
+      prop,
+      `must be between 1 and ${LAMBDA_MAX_SECONDS} whole seconds (got ${d?.toHumanString()})`,
+    );
+  }
+  check(!props.vpcSubnets || props.vpc, 'vpcSubnets', 'needs `vpc`');
+  check(!props.discoveryInVpc || props.vpc, 'discoveryInVpc', 'needs `vpc`');
+  check(
+    !props.ssmInterfaceEndpoint || (props.vpc && props.discoveryInVpc),
+    'ssmInterfaceEndpoint',
+    'needs `vpc` and `discoveryInVpc: true`: only the discovery function reads SSM',
+  );
+  return problems;
+}
+
+/** Checks of props against the config they deploy. */
+function checkPropsAgainstConfig(props: McpAuthProxyProps, v: ValidatedProps): PropProblem[] {
+  const problems: PropProblem[] = [];
+  const { config, createPool } = v.deployed;
+  if (createPool && !props.cognitoUserPool?.domainPrefix) {
+    problems.push({
+      prop: 'cognitoUserPool.domainPrefix',
+      message:
+        'is required to create a Cognito user pool (the config has provider "cognito" and no `cognito.user_pool_id`): a prefix unique in the region, like "acme-mcp-auth"',
+    });
+  }
+  const maxStream = config.stream.maxDurationSeconds;
+  const timeout = v.proxyTimeout.toSeconds();
+  if (timeout < maxStream + STREAM_MARGIN_SECONDS) {
+    problems.push({
+      prop: 'proxyTimeout',
+      message: `must be at least ${maxStream + STREAM_MARGIN_SECONDS} seconds: the config's \`stream.max_duration_seconds\` is ${maxStream} and streams must end before Lambda stops the function (got ${timeout} seconds)`,
+    });
+  }
+  const heartbeat = config.stream.heartbeatSeconds;
+  const readTimeout = v.originReadTimeout.toSeconds();
+  if (props.cloudFront && (heartbeat === 0 || heartbeat >= readTimeout)) {
+    problems.push({
+      prop: 'config.stream.heartbeat_seconds',
+      message: `must be between 1 and ${readTimeout - 1} behind CloudFront (\`cloudFront.originReadTimeout\` is ${readTimeout} seconds), or idle SSE streams are cut (got ${heartbeat})`,
+    });
+  }
+  return problems;
+}
+
+function throwIfAny(problems: PropProblem[]): void {
+  if (problems.length) throw new McpAuthProxyPropsError(problems);
+}
+
+/**
+ * Validates the props before anything is built: first the props alone, then the config (a
+ * `ConfigError` naming the config key, as the functions would report it), then the props against
+ * the config. Prop problems throw one `McpAuthProxyPropsError` naming every prop at fault.
+ */
+export function validateProps(props: McpAuthProxyProps): ValidatedProps {
+  throwIfAny(checkPropsAlone(props));
+  const publicOrigin = props.cloudFront ? `https://${props.cloudFront.domainName}` : undefined;
+  const deployed = resolveDeployedConfig(props.config, publicOrigin);
+  checkStreamBound(deployed.config);
+  checkDeployedConfigFits(deployed);
+  const validated: ValidatedProps = {
+    deployed,
+    proxyTimeout: props.proxyTimeout ?? Duration.seconds(defaultProxyTimeoutSeconds(deployed.config)),
+    originReadTimeout: props.cloudFront?.originReadTimeout ?? DEFAULT_ORIGIN_READ_TIMEOUT,
+  };
+  throwIfAny(checkPropsAgainstConfig(props, validated));
+  return validated;
+}
 
 /** `https://host` of a Function URL (whose `url` attribute ends with `/`). */
 function originOfUrl(url: string): string {
   return Fn.join('', ['https://', Fn.select(2, Fn.split('/', url))]);
 }
 
-/** Every `*_ssm_parameter` value of the raw config, with its key path. */
-export function ssmParameterRefs(raw: RawConfig, prefix = ''): { key: string; name: string }[] {
-  const out: { key: string; name: string }[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isObject(v)) out.push(...ssmParameterRefs(v, key));
-    else if (SSM_KEY.test(k) && v !== undefined && v !== null && v !== '') {
-      // The name becomes an IAM resource: never a wildcard or anything outside SSM's name syntax.
-      if (typeof v !== 'string' || !SSM_NAME.test(v)) {
-        throw new ConfigError(key, `is not a valid SSM parameter name (got ${JSON.stringify(v)})`);
-      }
-      out.push({ key, name: v });
-    }
-  }
-  return out;
+/** What both functions share. */
+interface FunctionBasics {
+  readonly runtime: lambda.Runtime;
+  readonly retention: logs.RetentionDays;
+  readonly configJson: string;
+  readonly subnets: ec2.SubnetSelection;
 }
 
-function rejectInlineSecrets(raw: RawConfig, prefix = ''): void {
-  for (const [k, v] of Object.entries(raw)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isObject(v)) rejectInlineSecrets(v, key);
-    else if (Array.isArray(v)) {
-      // `addQueryParams` / `addBodyParams` entries are {name, value}: a secret there is inline too.
-      v.forEach((item, i) => {
-        if (!isObject(item)) return;
-        if (typeof item.name === 'string' && SECRET_KEY.test(item.name) && item.value) {
-          throw new ConfigError(
-            `${key}[${i}]`,
-            `must not carry the secret "${item.name}" in a deployed config: the functions' environment is not a secret store`,
-          );
-        }
-        rejectInlineSecrets(item, `${key}[${i}]`);
-      });
-    } else if (SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '') {
-      throw new ConfigError(
-        key,
-        `must not be inline in a deployed config: store it as an SSM SecureString and set \`${key}_ssm_parameter\` to its name`,
-      );
-    }
-  }
+/** Options of one function (see `McpAuthProxy.makeFunction`). */
+interface FunctionOptions {
+  readonly entry: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly reservedConcurrency?: number;
+  readonly bundleAwsSdk: boolean;
+  readonly environment: Record<string, string>;
+  readonly vpc?: ec2.IVpc;
+  readonly securityGroup?: ec2.ISecurityGroup;
+}
+
+/** esbuild options of both functions. */
+function bundling(runtime: lambda.Runtime, bundleAwsSdk: boolean): BundlingOptions {
+  const major = /nodejs(\d+)/.exec(runtime.name)?.[1] ?? '22';
+  return {
+    format: OutputFormat.ESM,
+    target: `node${major}`,
+    platform: 'node',
+    minify: true,
+    sourceMap: true,
+    // Linked: the `sourceMappingURL` comment lets --enable-source-maps find the map.
+    sourceMapMode: SourceMapMode.DEFAULT,
+    sourcesContent: false,
+    mainFields: ['module', 'main'],
+    banner: ESM_REQUIRE_BANNER,
+    bundleAwsSDK: bundleAwsSdk,
+    // The proxy must not contain the AWS SDK; nothing is left for the runtime to provide.
+    externalModules: [],
+    tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+  };
 }
 
 export class McpAuthProxy extends Construct {
@@ -252,8 +385,11 @@ export class McpAuthProxy extends Construct {
   readonly discoveryOrigin: string;
   /** URL of the Streamable HTTP endpoint. */
   readonly mcpEndpoint: string;
+  /** URL of the legacy HTTP+SSE endpoint. */
+  readonly sseEndpoint: string;
   /** URL of the Protected Resource Metadata of the Streamable HTTP endpoint (RFC 9728 §3.1). */
   readonly protectedResourceMetadataUrl: string;
+  /** The created pool (`cognitoUserPool`); its hosted UI is `userPoolDomain.baseUrl()`. */
   readonly userPool?: cognito.UserPool;
   readonly userPoolDomain?: cognito.UserPoolDomain;
   readonly distribution?: cloudfront.Distribution;
@@ -262,354 +398,164 @@ export class McpAuthProxy extends Construct {
 
   constructor(scope: Construct, id: string, props: McpAuthProxyProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const { deploy: _deploy, ...userRaw } = structuredClone(props.config);
-
-    // 1. Validate exactly as the functions will (same messages), with placeholders for the values
-    //    this construct fills in, then the deployment-only rules.
-    const createPool =
-      userRaw.provider === 'cognito' && !(isObject(userRaw.cognito) && userRaw.cognito.user_pool_id);
-    const validationRaw = structuredClone(userRaw);
-    if (createPool) {
-      validationRaw.cognito = {
-        ...(isObject(userRaw.cognito) ? userRaw.cognito : {}),
-        user_pool_id: 'us-east-1_Placeholder',
-        domain_url: 'https://placeholder.auth.us-east-1.amazoncognito.com',
-      };
-    }
-    const publicOrigin = props.cloudFront ? `https://${props.cloudFront.domainName}` : undefined;
-    if (publicOrigin) {
-      for (const [key, get, set] of [
-        [
-          'proxy_base_url',
-          (r: RawConfig) => r.proxy_base_url,
-          (r: RawConfig, v: string) => (r.proxy_base_url = v),
-        ],
-        [
-          'discovery.base_url',
-          (r: RawConfig) => (isObject(r.discovery) ? r.discovery.base_url : undefined),
-          (r: RawConfig, v: string) =>
-            (r.discovery = { ...(isObject(r.discovery) ? r.discovery : {}), base_url: v }),
-        ],
-      ] as const) {
-        const current = get(userRaw);
-        if (
-          current !== undefined &&
-          current !== null &&
-          current !== '' &&
-          String(current).replace(/\/+$/, '') !== publicOrigin
-        ) {
-          throw new ConfigError(
-            key,
-            `must be "${publicOrigin}" (the CloudFront domain) or unset (got "${String(current)}")`,
-          );
-        }
-        set(userRaw, publicOrigin);
-        set(validationRaw, publicOrigin);
-      }
-    }
-    const config = parseConfig(validationRaw);
+    const { deployed, proxyTimeout, originReadTimeout } = validateProps(props);
+    const config = deployed.config;
     this.config = config;
-    if (config.provider === 'embedded') {
-      throw new ConfigError(
-        'provider',
-        'must be oidc, asgardeo or cognito to deploy ("embedded" is the local demo IdP of `npm start`)',
-      );
-    }
-    rejectInlineSecrets(userRaw);
-    if (config.provider === 'cognito') {
-      // Same rule as the proxy's cold start (functions/proxy/cognito-scopes.ts), at synth. A pool
-      // created here without `cognito.scopes` gets its resource server's scopes (step 2).
-      const poolScopesDefault = createPool && !(isObject(userRaw.cognito) && userRaw.cognito.scopes);
-      bindingScopes(
-        poolScopesDefault
-          ? { token: config.token, cognito: { ...config.cognito!, scopes: ['resource/scope'] } }
-          : config,
-      );
-    }
-    if (createPool && !props.cognitoUserPool?.domainPrefix) {
-      throw new ConfigError(
-        'deploy.cognito.domain_prefix',
-        'is required to create a Cognito user pool (`cognito.user_pool_id` is not set): a prefix unique in the region, like "acme-mcp-auth"',
-      );
-    }
-    const maxStream = config.stream.maxDurationSeconds;
-    if (maxStream + STREAM_MARGIN_SECONDS > 900) {
-      throw new ConfigError(
-        'stream.max_duration_seconds',
-        `must be at most ${900 - STREAM_MARGIN_SECONDS} to deploy: Lambda stops a function after 900 seconds (got ${maxStream})`,
-      );
-    }
-    const proxyTimeout = props.proxyTimeout ?? Duration.seconds(Math.min(900, maxStream + 30));
-    if (proxyTimeout.toSeconds() < maxStream + STREAM_MARGIN_SECONDS) {
-      throw new ConfigError(
-        'deploy.proxy.timeout_seconds',
-        `must be at least ${maxStream + STREAM_MARGIN_SECONDS}: \`stream.max_duration_seconds\` is ${maxStream} and streams must end before Lambda stops the function (got ${proxyTimeout.toSeconds()})`,
-      );
-    }
-    const readTimeout = props.cloudFront?.originReadTimeout ?? Duration.seconds(30);
-    if (
-      props.cloudFront &&
-      (config.stream.heartbeatSeconds === 0 || config.stream.heartbeatSeconds >= readTimeout.toSeconds())
-    ) {
-      throw new ConfigError(
-        'stream.heartbeat_seconds',
-        `must be between 1 and ${readTimeout.toSeconds() - 1} behind CloudFront (origin read timeout ${readTimeout.toSeconds()} s), or idle SSE streams are cut (got ${config.stream.heartbeatSeconds})`,
-      );
-    }
-    for (const [key, n] of [
-      ['deploy.proxy.reserved_concurrency', props.proxyReservedConcurrency],
-      ['deploy.discovery.reserved_concurrency', props.discoveryReservedConcurrency],
-    ] as const) {
-      if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
-        throw new ConfigError(key, `must be a positive integer, or unset for no reservation (got ${n})`);
-      }
-    }
-    if (props.ssmInterfaceEndpoint && !(props.vpc && props.discoveryInVpc)) {
-      throw new ConfigError(
-        'deploy.vpc.ssm_endpoint',
-        'needs `deploy.vpc.attach_discovery: true`: only the discovery function reads SSM',
-      );
-    }
-    if (props.discoveryInVpc && !props.vpc) {
-      throw new ConfigError('deploy.vpc.attach_discovery', 'needs `deploy.vpc.id`');
-    }
-    const envBytes = Buffer.byteLength(JSON.stringify(validationRaw)) + 512;
-    if (envBytes > ENV_LIMIT) {
-      throw new ConfigError(
-        '(root)',
-        `is too large for a Lambda environment (about ${envBytes} of ${ENV_LIMIT} bytes as JSON): remove unused keys or shorten path rules`,
-      );
-    }
+    // What the functions receive; a created pool adds its ids.
+    const functionRaw = structuredClone(deployed.functionRaw);
 
-    // 2. Cognito user pool (provider cognito without an existing pool).
-    let userPoolArn: string | undefined;
-    if (config.provider === 'cognito') {
-      if (createPool) {
-        const opts = props.cognitoUserPool!;
-        const identifier = opts.resourceServerIdentifier ?? 'mcp';
-        const scopeNames = opts.scopes?.length ? opts.scopes : ['tools'];
-        const pool = new cognito.UserPool(this, 'UserPool', {
-          selfSignUpEnabled: false,
-          signInAliases: { email: true },
-          autoVerify: { email: true },
-          passwordPolicy: {
-            minLength: 12,
-            requireDigits: true,
-            requireLowercase: true,
-            requireUppercase: true,
-            requireSymbols: true,
-          },
-          mfa: cognito.Mfa.OPTIONAL,
-          mfaSecondFactor: { otp: true, sms: false },
-          accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-        });
-        Validations.of(pool).acknowledge({
-          id: 'AwsSolutions-COG8',
-          reason:
-            'The Plus feature plan (threat protection) is billed per monthly active user; the pool works on Essentials and operators can upgrade it in place.',
-        });
-        Validations.of(pool).acknowledge({
-          id: 'AwsSolutions-COG2',
-          reason:
-            'TOTP MFA is offered (optional) to every user; requiring it is an operator decision for the hosted sign-in used by MCP clients.',
-        });
-        const domain = pool.addDomain('Domain', { cognitoDomain: { domainPrefix: opts.domainPrefix! } });
-        pool.addResourceServer('ResourceServer', {
-          identifier,
-          scopes: scopeNames.map(
-            (s) => new cognito.ResourceServerScope({ scopeName: s, scopeDescription: `MCP scope ${s}` }),
-          ),
-        });
-        this.userPool = pool;
-        this.userPoolDomain = domain;
-        userPoolArn = pool.userPoolArn;
-        const userCognito = isObject(userRaw.cognito) ? userRaw.cognito : {};
-        userRaw.cognito = {
-          ...userCognito,
-          user_pool_id: pool.userPoolId,
-          domain_url: domain.baseUrl(),
-          scopes: userCognito.scopes ?? scopeNames.map((s) => `${identifier}/${s}`),
-        };
-        new CfnOutput(this, 'UserPoolId', {
-          value: pool.userPoolId,
-          description: 'Cognito user pool (create users in it)',
-        });
-        new CfnOutput(this, 'UserPoolDomainUrl', {
-          value: domain.baseUrl(),
-          description: 'Cognito hosted UI',
-        });
-      } else {
-        const c = config.cognito!;
-        userPoolArn = stack.formatArn({
-          service: 'cognito-idp',
-          region: c.region,
-          resource: 'userpool',
-          resourceName: c.userPoolId,
-        });
-      }
+    if (deployed.createPool) {
+      const { pool, domain } = this.addUserPool(props.cognitoUserPool!, functionRaw);
+      this.userPool = pool;
+      this.userPoolDomain = domain;
     }
+    const sgs = this.addSecurityGroups(props);
+    this.proxySecurityGroup = sgs.proxy;
+    this.discoverySecurityGroup = sgs.discovery;
 
-    // 3. The two functions.
-    const runtime = props.runtime ?? lambda.Runtime.NODEJS_22_X;
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const configJson = stack.toJsonString(userRaw);
-    const subnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    const basics: FunctionBasics = {
+      runtime: props.runtime ?? lambda.Runtime.NODEJS_22_X,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      configJson: Stack.of(this).toJsonString(functionRaw),
+      subnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    };
+    this.discoveryFunction = this.addDiscoveryFunction(props, basics);
+    this.discoveryFunctionUrl = this.addFunctionUrl(this.discoveryFunction, lambda.InvokeMode.BUFFERED);
+    this.discoveryOrigin = config.discovery.baseUrl ?? originOfUrl(this.discoveryFunctionUrl.url);
+    this.proxyFunction = this.addProxyFunction(props, basics, proxyTimeout);
+    this.proxyFunctionUrl = this.addFunctionUrl(this.proxyFunction, lambda.InvokeMode.RESPONSE_STREAM);
+    this.proxyOrigin = config.proxyBaseUrl ?? originOfUrl(this.proxyFunctionUrl.url);
 
-    if (props.vpc) {
-      this.proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
-        vpc: props.vpc,
-        description: 'MCP auth proxy function: egress to the upstream MCP server, JWKS and IdP',
-        allowAllOutbound: true,
-      });
-      if (props.discoveryInVpc) {
-        this.discoverySecurityGroup = new ec2.SecurityGroup(this, 'DiscoverySecurityGroup', {
+    this.grantSecrets(functionRaw, props.secretsKey);
+    this.grantCreateUserPoolClient();
+    if (props.vpc && props.ssmInterfaceEndpoint && this.discoverySecurityGroup) {
+      this.addSsmEndpoint(props.vpc, this.discoverySecurityGroup, basics.subnets);
+    }
+    if (props.cloudFront) this.distribution = this.addDistribution(props.cloudFront, originReadTimeout);
+
+    const { streamableHttp, sse } = config.paths;
+    this.mcpEndpoint = `${this.proxyOrigin}${streamableHttp}`;
+    this.sseEndpoint = `${this.proxyOrigin}${sse}`;
+    this.protectedResourceMetadataUrl = `${this.proxyOrigin}/.well-known/oauth-protected-resource${streamableHttp}`;
+    this.acknowledgeNagFindings(props);
+  }
+
+  /** Cognito: a pool (no self sign-up), its hosted UI domain and resource server; ids into `raw`. */
+  private addUserPool(
+    opts: CognitoUserPoolOptions,
+    raw: RawConfig,
+  ): { pool: cognito.UserPool; domain: cognito.UserPoolDomain } {
+    const identifier = opts.resourceServerIdentifier ?? 'mcp';
+    const scopeNames = opts.scopes?.length ? opts.scopes : ['tools'];
+    const pool = new cognito.UserPool(this, 'UserPool', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      mfa: cognito.Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+    });
+    const domain = pool.addDomain('Domain', { cognitoDomain: { domainPrefix: opts.domainPrefix! } });
+    pool.addResourceServer('ResourceServer', {
+      identifier,
+      scopes: scopeNames.map(
+        (s) => new cognito.ResourceServerScope({ scopeName: s, scopeDescription: `MCP scope ${s}` }),
+      ),
+    });
+    const userCognito = isObject(raw.cognito) ? raw.cognito : {};
+    raw.cognito = {
+      ...userCognito,
+      user_pool_id: pool.userPoolId,
+      domain_url: domain.baseUrl(),
+      scopes: userCognito.scopes ?? scopeNames.map((s) => `${identifier}/${s}`),
+    };
+    return { pool, domain };
+  }
+
+  /** VPC: one security group per attached function, egress only. */
+  private addSecurityGroups(props: McpAuthProxyProps): {
+    proxy?: ec2.SecurityGroup;
+    discovery?: ec2.SecurityGroup;
+  } {
+    if (!props.vpc) return {};
+    const proxy = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc: props.vpc,
+      description: 'MCP auth proxy function: egress to the upstream MCP server, JWKS and IdP',
+      allowAllOutbound: true,
+    });
+    const discovery = props.discoveryInVpc
+      ? new ec2.SecurityGroup(this, 'DiscoverySecurityGroup', {
           vpc: props.vpc,
           description: 'MCP auth discovery function: egress to the IdP and SSM',
           allowAllOutbound: true,
-        });
-      }
-    }
+        })
+      : undefined;
+    return { proxy, discovery };
+  }
 
-    this.discoveryFunction = this.makeFunction('DiscoveryFunction', {
+  /** The discovery function (authorization-server facade); it never references the proxy. */
+  private addDiscoveryFunction(props: McpAuthProxyProps, basics: FunctionBasics): NodejsFunction {
+    return this.makeFunction('DiscoveryFunction', basics, {
       entry: 'functions/discovery/index.ts',
       description: 'MCP auth proxy: OAuth discovery, registration, authorize/token facade',
-      runtime,
       memorySize: props.discoveryMemorySize ?? 256,
       timeout: props.discoveryTimeout ?? Duration.seconds(15),
       reservedConcurrency: props.discoveryReservedConcurrency,
-      retention,
       bundleAwsSdk: true,
-      environment: { [CONFIG_ENV]: configJson },
+      environment: { [CONFIG_ENV]: basics.configJson },
       vpc: props.discoveryInVpc ? props.vpc : undefined,
-      subnets,
       securityGroup: this.discoverySecurityGroup,
-    });
-    this.discoveryFunctionUrl = this.discoveryFunction.addFunctionUrl({
-      authType: lambda.FunctionUrlAuthType.NONE,
-      invokeMode: lambda.InvokeMode.BUFFERED,
-      // No Function URL CORS: see NO_URL_CORS.
-    });
-    this.discoveryOrigin = config.discovery.baseUrl ?? originOfUrl(this.discoveryFunctionUrl.url);
-
-    // The proxy learns the authorization server (the discovery function's origin) from its
-    // environment; the discovery function never references the proxy, so there is no cycle.
-    const proxyEnv: Record<string, string> = { [CONFIG_ENV]: configJson };
-    if (!config.discovery.baseUrl && !config.protectedResourceMetadata.authorizationServers.length) {
-      proxyEnv.AUTHORIZATION_SERVER_URL = this.discoveryOrigin;
-    }
-    this.proxyFunction = this.makeFunction('ProxyFunction', {
-      entry: 'functions/proxy/index.ts',
-      description: 'MCP auth proxy: OAuth 2.1 resource server streaming to the MCP server',
-      runtime,
-      memorySize: props.proxyMemorySize ?? 512,
-      timeout: proxyTimeout,
-      reservedConcurrency: props.proxyReservedConcurrency,
-      retention,
-      bundleAwsSdk: false,
-      environment: proxyEnv,
-      vpc: props.vpc,
-      subnets,
-      securityGroup: this.proxySecurityGroup,
-    });
-    this.proxyFunctionUrl = this.proxyFunction.addFunctionUrl({
-      authType: lambda.FunctionUrlAuthType.NONE,
-      invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
-      // No Function URL CORS: see NO_URL_CORS.
-    });
-    this.proxyOrigin = config.proxyBaseUrl ?? originOfUrl(this.proxyFunctionUrl.url);
-
-    // 4. Secrets: read access for the discovery function only, on exactly the named parameters.
-    ssmParameterRefs(userRaw).forEach(({ name }, i) => {
-      const param = ssm.StringParameter.fromSecureStringParameterAttributes(this, `SecretParameter${i}`, {
-        parameterName: name,
-        encryptionKey: props.secretsKey,
-      });
-      param.grantRead(this.discoveryFunction);
-    });
-    if (userPoolArn) {
-      this.discoveryFunction.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['cognito-idp:CreateUserPoolClient'], resources: [userPoolArn] }),
-      );
-    }
-
-    // 5. VPC extras.
-    if (props.vpc && props.ssmInterfaceEndpoint && this.discoverySecurityGroup) {
-      const endpointSg = new ec2.SecurityGroup(this, 'SsmEndpointSecurityGroup', {
-        vpc: props.vpc,
-        description: 'SSM interface endpoint: HTTPS from the discovery function only',
-        allowAllOutbound: false,
-      });
-      endpointSg.addIngressRule(this.discoverySecurityGroup, ec2.Port.tcp(443), 'discovery function to SSM');
-      new ec2.InterfaceVpcEndpoint(this, 'SsmEndpoint', {
-        vpc: props.vpc,
-        service: ec2.InterfaceVpcEndpointAwsService.SSM,
-        subnets: { ...subnets, onePerAz: true },
-        securityGroups: [endpointSg],
-        open: false,
-        privateDnsEnabled: true,
-      });
-    }
-
-    // 6. Optional single origin.
-    if (props.cloudFront) {
-      this.distribution = this.makeDistribution(props.cloudFront, config, readTimeout);
-    }
-
-    // 7. Outputs.
-    const { streamableHttp, sse } = config.paths;
-    this.mcpEndpoint = `${this.proxyOrigin}${streamableHttp}`;
-    this.protectedResourceMetadataUrl = `${this.proxyOrigin}/.well-known/oauth-protected-resource${streamableHttp}`;
-    new CfnOutput(this, 'McpEndpoint', {
-      value: this.mcpEndpoint,
-      description: 'MCP endpoint (Streamable HTTP)',
-    });
-    new CfnOutput(this, 'SseEndpoint', {
-      value: `${this.proxyOrigin}${sse}`,
-      description: 'MCP endpoint (legacy HTTP+SSE)',
-    });
-    new CfnOutput(this, 'ProtectedResourceMetadataUrl', {
-      value: this.protectedResourceMetadataUrl,
-      description: 'OAuth Protected Resource Metadata (RFC 9728)',
-    });
-    new CfnOutput(this, 'AuthorizationServerUrl', {
-      value: this.discoveryOrigin,
-      description: 'Authorization server facade (discovery function); its metadata is under /.well-known/',
-    });
-    new CfnOutput(this, 'ProxyLogGroupName', {
-      value: this.proxyFunction.logGroup.logGroupName,
-      description: 'aws logs tail <name> --follow',
-    });
-    new CfnOutput(this, 'DiscoveryLogGroupName', {
-      value: this.discoveryFunction.logGroup.logGroupName,
-      description: 'aws logs tail <name> --follow',
-    });
-    new CfnOutput(this, 'ClientConfig', {
-      value: stack.toJsonString({
-        mcpServers: { [props.clientName ?? 'mcp-auth-proxy']: { url: this.mcpEndpoint } },
-      }),
-      description: 'Paste into your MCP client configuration',
     });
   }
 
-  private makeFunction(
-    id: string,
-    o: {
-      entry: string;
-      description: string;
-      runtime: lambda.Runtime;
-      memorySize: number;
-      timeout: Duration;
-      reservedConcurrency?: number;
-      retention: logs.RetentionDays;
-      bundleAwsSdk: boolean;
-      environment: Record<string, string>;
-      vpc?: ec2.IVpc;
-      subnets: ec2.SubnetSelection;
-      securityGroup?: ec2.ISecurityGroup;
-    },
+  /**
+   * The streaming proxy. It learns the authorization server (the discovery function's origin)
+   * from its environment, unless the config names one; so there is no reference cycle.
+   */
+  private addProxyFunction(
+    props: McpAuthProxyProps,
+    basics: FunctionBasics,
+    timeout: Duration,
   ): NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, { retention: o.retention });
+    const environment: Record<string, string> = { [CONFIG_ENV]: basics.configJson };
+    if (
+      !this.config.discovery.baseUrl &&
+      !this.config.protectedResourceMetadata.authorizationServers.length
+    ) {
+      environment.AUTHORIZATION_SERVER_URL = this.discoveryOrigin;
+    }
+    return this.makeFunction('ProxyFunction', basics, {
+      entry: 'functions/proxy/index.ts',
+      description: 'MCP auth proxy: OAuth 2.1 resource server streaming to the MCP server',
+      memorySize: props.proxyMemorySize ?? 512,
+      timeout,
+      reservedConcurrency: props.proxyReservedConcurrency,
+      bundleAwsSdk: false,
+      environment,
+      vpc: props.vpc,
+      securityGroup: this.proxySecurityGroup,
+    });
+  }
+
+  /**
+   * A public Function URL (auth NONE: `addFunctionUrl` grants `lambda:InvokeFunctionUrl` and
+   * `lambda:InvokeFunction` via Function URL to everyone; the functions authenticate requests).
+   * No Function URL CORS: see NO_URL_CORS.
+   */
+  private addFunctionUrl(fn: NodejsFunction, invokeMode: lambda.InvokeMode): lambda.FunctionUrl {
+    return fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE, invokeMode });
+  }
+
+  /** One function with its own log group and role (logs only to that group). */
+  private makeFunction(id: string, basics: FunctionBasics, o: FunctionOptions): NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, { retention: basics.retention });
     // Our own role: logs only to this function's log group (no AWSLambdaBasicExecutionRole).
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -621,14 +567,13 @@ export class McpAuthProxy extends Construct {
         iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
       );
     }
-    const major = /nodejs(\d+)/.exec(o.runtime.name)?.[1] ?? '22';
-    const fn = new NodejsFunction(this, id, {
+    return new NodejsFunction(this, id, {
       entry: join(PROJECT_ROOT, o.entry),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       description: o.description,
-      runtime: o.runtime,
+      runtime: basics.runtime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: o.memorySize,
       timeout: o.timeout,
@@ -641,46 +586,60 @@ export class McpAuthProxy extends Construct {
       // Stack traces through the minified bundle point at the TypeScript sources.
       environment: { ...o.environment, NODE_OPTIONS: '--enable-source-maps' },
       vpc: o.vpc,
-      vpcSubnets: o.vpc ? o.subnets : undefined,
+      vpcSubnets: o.vpc ? basics.subnets : undefined,
       securityGroups: o.vpc && o.securityGroup ? [o.securityGroup] : undefined,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: `node${major}`,
-        platform: 'node',
-        minify: true,
-        sourceMap: true,
-        // Linked: the `sourceMappingURL` comment lets --enable-source-maps find the map.
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        bundleAwsSDK: o.bundleAwsSdk,
-        // The proxy must not contain the AWS SDK; nothing is left for the runtime to provide.
-        externalModules: [],
-        tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
-      },
+      bundling: bundling(basics.runtime, o.bundleAwsSdk),
     });
-    if (o.runtime.name !== lambda.Runtime.NODEJS_LATEST.name) {
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: `${o.runtime.name} is the chosen runtime (deploy.runtime; nodejs22.x is supported until 2027-04-30 and is the default until nodejs24.x has been measured); set deploy.runtime: ${lambda.Runtime.NODEJS_LATEST.name} for the latest.`,
-      });
-    }
-    if (o.vpc) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'A VPC-attached function must create and delete its ENIs; the AWS managed AWSLambdaVPCAccessExecutionRole grants exactly those EC2 actions (which only support Resource "*").',
-      });
-    }
-    return fn;
   }
 
-  private makeDistribution(
-    cf: McpAuthProxyCloudFrontOptions,
-    config: Config,
-    readTimeout: Duration,
-  ): cloudfront.Distribution {
+  /** SSM: read access for the discovery function only, on exactly the named parameters. */
+  private grantSecrets(functionRaw: RawConfig, secretsKey: IKey | undefined): void {
+    ssmParameterRefs(functionRaw).forEach(({ name }, i) => {
+      const param = ssm.StringParameter.fromSecureStringParameterAttributes(this, `SecretParameter${i}`, {
+        parameterName: name,
+        encryptionKey: secretsKey,
+      });
+      param.grantRead(this.discoveryFunction);
+    });
+  }
+
+  /** Cognito: the discovery function registers app clients in the pool (created or configured). */
+  private grantCreateUserPoolClient(): void {
+    if (this.config.provider !== 'cognito') return;
+    const c = this.config.cognito!;
+    const userPoolArn =
+      this.userPool?.userPoolArn ??
+      Stack.of(this).formatArn({
+        service: 'cognito-idp',
+        region: c.region,
+        resource: 'userpool',
+        resourceName: c.userPoolId,
+      });
+    this.discoveryFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['cognito-idp:CreateUserPoolClient'], resources: [userPoolArn] }),
+    );
+  }
+
+  /** VPC: an SSM interface endpoint reachable from the discovery function only. */
+  private addSsmEndpoint(vpc: ec2.IVpc, discoverySg: ec2.ISecurityGroup, subnets: ec2.SubnetSelection): void {
+    const endpointSg = new ec2.SecurityGroup(this, 'SsmEndpointSecurityGroup', {
+      vpc,
+      description: 'SSM interface endpoint: HTTPS from the discovery function only',
+      allowAllOutbound: false,
+    });
+    endpointSg.addIngressRule(discoverySg, ec2.Port.tcp(443), 'discovery function to SSM');
+    new ec2.InterfaceVpcEndpoint(this, 'SsmEndpoint', {
+      vpc,
+      service: ec2.InterfaceVpcEndpointAwsService.SSM,
+      subnets: { ...subnets, onePerAz: true },
+      securityGroups: [endpointSg],
+      open: false,
+      privateDnsEnabled: true,
+    });
+  }
+
+  /** CloudFront: one origin for both functions; MCP paths and PRM to the proxy, the rest to discovery. */
+  private addDistribution(cf: McpAuthProxyCloudFrontOptions, readTimeout: Duration): cloudfront.Distribution {
     const common = {
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
@@ -695,19 +654,8 @@ export class McpAuthProxy extends Construct {
       keepaliveTimeout: Duration.seconds(5),
     });
     const discoveryOrigin = new FunctionUrlOrigin(this.discoveryFunctionUrl, {
-      readTimeout: Duration.seconds(30),
+      readTimeout: DEFAULT_ORIGIN_READ_TIMEOUT,
     });
-    const proxyBehavior: cloudfront.BehaviorOptions = { origin: proxyOrigin, ...common };
-    const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {};
-    for (const p of [
-      '/.well-known/oauth-protected-resource',
-      config.paths.streamableHttp,
-      config.paths.sse,
-      config.paths.messages,
-    ]) {
-      additionalBehaviors[p] = proxyBehavior;
-      additionalBehaviors[`${p}/*`] = proxyBehavior;
-    }
     const distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `MCP auth proxy ${cf.domainName}`,
       domainNames: [cf.domainName],
@@ -718,21 +666,74 @@ export class McpAuthProxy extends Construct {
       webAclId: cf.webAclArn,
       // Everything that is not an MCP path or PRM is the authorization-server facade.
       defaultBehavior: { origin: discoveryOrigin, ...common },
-      additionalBehaviors,
+      additionalBehaviors: this.proxyBehaviors({ origin: proxyOrigin, ...common }),
     });
-    if (cf.hostedZone) {
-      const target = route53.RecordTarget.fromAlias(new CloudFrontTarget(distribution));
-      new route53.ARecord(this, 'AliasRecord', { zone: cf.hostedZone, recordName: cf.domainName, target });
-      new route53.AaaaRecord(this, 'AliasRecordIpv6', {
-        zone: cf.hostedZone,
-        recordName: cf.domainName,
-        target,
+    if (cf.hostedZone) this.addAliasRecords(cf.hostedZone, cf.domainName, distribution);
+    return distribution;
+  }
+
+  /** The same behaviour for PRM and each MCP path, with and without a sub-path. */
+  private proxyBehaviors(behavior: cloudfront.BehaviorOptions): Record<string, cloudfront.BehaviorOptions> {
+    const { streamableHttp, sse, messages } = this.config.paths;
+    const behaviors: Record<string, cloudfront.BehaviorOptions> = {};
+    for (const p of ['/.well-known/oauth-protected-resource', streamableHttp, sse, messages]) {
+      behaviors[p] = behavior;
+      behaviors[`${p}/*`] = behavior;
+    }
+    return behaviors;
+  }
+
+  /** Route 53: A and AAAA alias records for the domain. */
+  private addAliasRecords(
+    zone: route53.IHostedZone,
+    recordName: string,
+    distribution: cloudfront.Distribution,
+  ): void {
+    const target = route53.RecordTarget.fromAlias(new CloudFrontTarget(distribution));
+    new route53.ARecord(this, 'AliasRecord', { zone, recordName, target });
+    new route53.AaaaRecord(this, 'AliasRecordIpv6', { zone, recordName, target });
+  }
+
+  /** cdk-nag: each accepted finding with its reason, on the construct it concerns. */
+  private acknowledgeNagFindings(props: McpAuthProxyProps): void {
+    if (this.userPool) {
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The Plus feature plan (threat protection) is billed per monthly active user; the pool works on Essentials and operators can upgrade it in place.',
+      });
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions-COG2',
+        reason:
+          'TOTP MFA is offered (optional) to every user; requiring it is an operator decision for the hosted sign-in used by MCP clients.',
       });
     }
-    new CfnOutput(this, 'DistributionDomainName', {
-      value: distribution.distributionDomainName,
-      description: `Point ${cf.domainName} (CNAME or alias) at this CloudFront domain`,
-    });
+    for (const [fn, inVpc] of [
+      [this.discoveryFunction, props.discoveryInVpc && props.vpc],
+      [this.proxyFunction, props.vpc],
+    ] as const) {
+      const runtime = fn.runtime.name;
+      if (runtime !== lambda.Runtime.NODEJS_LATEST.name) {
+        Validations.of(fn).acknowledge({
+          id: 'AwsSolutions-L1',
+          reason: `${runtime} is the chosen runtime (deploy.runtime; nodejs22.x is supported until 2027-04-30 and is the default until nodejs24.x has been measured); set deploy.runtime: ${lambda.Runtime.NODEJS_LATEST.name} for the latest.`,
+        });
+      }
+      if (inVpc) {
+        Validations.of(fn.role!).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          reason:
+            'A VPC-attached function must create and delete its ENIs; the AWS managed AWSLambdaVPCAccessExecutionRole grants exactly those EC2 actions (which only support Resource "*").',
+        });
+      }
+    }
+    if (this.distribution) this.acknowledgeDistributionFindings(this.distribution, props.cloudFront!);
+  }
+
+  private acknowledgeDistributionFindings(
+    distribution: cloudfront.Distribution,
+    cf: McpAuthProxyCloudFrontOptions,
+  ): void {
     if (!cf.webAclArn) {
       Validations.of(distribution).acknowledge({
         id: 'AwsSolutions-CFR2',
@@ -749,6 +750,5 @@ export class McpAuthProxy extends Construct {
       reason:
         'Both functions write structured JSON logs per request to CloudWatch; CloudFront standard logs would need an extra S3 bucket.',
     });
-    return distribution;
   }
 }

@@ -3,12 +3,10 @@
  * runtime, architecture, invoke modes, public-URL permissions, environment, exact IAM
  * resources, VPC, Cognito and CloudFront variants, outputs.
  */
-import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../functions/shared/config.ts';
 import type { RawConfig } from '../../lib/config-source.ts';
-import { McpAuthProxy } from '../../lib/mcp-auth-proxy.ts';
 import { BASE, evaluate, resource, template } from './helpers.ts';
 
 const PROXY_URL = 'https://p2m7q4xkz3c5vtr6wbn8yd9fhj2ls4gu.lambda-url.eu-west-1.on.aws/';
@@ -217,13 +215,6 @@ describe('configurable details', () => {
     const onlyDiscovery = template(withDeploy({ discovery: { reserved_concurrency: '3' } }));
     expect(fn(onlyDiscovery, 'Proxy').props.ReservedConcurrentExecutions).toBeUndefined();
     expect(fn(onlyDiscovery, 'Discovery').props.ReservedConcurrentExecutions).toBe(3);
-  });
-
-  it('the construct refuses a non-positive reserved concurrency passed as a prop, naming the deploy key', () => {
-    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'S');
-    expect(() => new McpAuthProxy(stack, 'P', { config: BASE, discoveryReservedConcurrency: 0 })).toThrow(
-      'invalid config: `deploy.discovery.reserved_concurrency` must be a positive integer, or unset for no reservation (got 0)',
-    );
   });
 
   it('derives the proxy timeout from the stream bound', () => {
@@ -465,5 +456,38 @@ describe('CloudFront single origin', () => {
     );
     expect(o.AuthorizationServerUrl).toBe('https://mcp.example.com');
     expect(o.DistributionDomainName).toBe('d111111abcdef8.cloudfront.net');
+  });
+});
+
+describe('stack outputs', () => {
+  it('keep the logical ids they had when the construct created them (the stack creates them in its scope)', () => {
+    const t = template(
+      withDeploy(
+        { cognito: { domain_prefix: 'acme-mcp-auth' }, cloudfront: CLOUDFRONT, client_name: 'mine' },
+        { provider: 'cognito', default: undefined },
+      ),
+    );
+    const all = t.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
+    expect(Object.keys(all)).toEqual([
+      'McpAuthProxyUserPoolIdB0AF4200',
+      'McpAuthProxyUserPoolDomainUrl0F5D67A1',
+      'McpAuthProxyDistributionDomainName24C4CE49',
+      'McpAuthProxyMcpEndpoint1EB19065',
+      'McpAuthProxySseEndpoint613E1ECE',
+      'McpAuthProxyProtectedResourceMetadataUrl1B6BAD11',
+      'McpAuthProxyAuthorizationServerUrl4F957E54',
+      'McpAuthProxyProxyLogGroupName5934AA5B',
+      'McpAuthProxyDiscoveryLogGroupName98FE04BF',
+      'McpAuthProxyClientConfig91C3B874',
+    ]);
+    const o = outputs(t);
+    expect(o.UserPoolId).toBe('eu-west-1_Created1');
+    expect(o.UserPoolDomainUrl).toBe('https://acme-mcp-auth.auth.eu-west-1.amazoncognito.com');
+    expect(all.McpAuthProxyDistributionDomainName24C4CE49!.Description).toBe(
+      'Point mcp.example.com (CNAME or alias) at this CloudFront domain',
+    );
+    expect(JSON.parse(o.ClientConfig as string)).toEqual({
+      mcpServers: { mine: { url: 'https://mcp.example.com/mcp' } },
+    });
   });
 });
