@@ -216,8 +216,14 @@ beforeAll(async () => {
   // The same code from the TypeScript sources, behind the local Function URL emulation.
   const proxySrc = await import('../../functions/proxy/index.ts');
   const discoverySrc = await import('../../functions/discovery/index.ts');
+  // The runner answers only at its own host names; the samples are addressed to Function URL hosts.
+  const sampleHosts = readdirSync(EVENTS_DIR)
+    .filter((f) => f.endsWith('.json') && f !== 'sam-env.json')
+    .map((f) => (JSON.parse(readFileSync(join(EVENTS_DIR, f), 'utf8')) as APIGatewayProxyEventV2).headers.host)
+    .filter((h): h is string => typeof h === 'string');
   runner = {
     proxy: await startFunctionUrlServer({
+      publicHosts: sampleHosts,
       fn: {
         name: 'proxy',
         handler: proxySrc.buildHandler(configFromEnv(bundles.proxy.env)),
@@ -225,6 +231,7 @@ beforeAll(async () => {
       },
     }),
     discovery: await startFunctionUrlServer({
+      publicHosts: sampleHosts,
       fn: {
         name: 'discovery',
         handler: discoverySrc.buildHandler(configFromEnv(bundles.discovery.env)),
