@@ -5,6 +5,7 @@
  * exactly like the rest of the config.
  */
 import { ConfigError, ConfigReader } from '../functions/shared/config.ts';
+import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
 export type RuntimeName = 'nodejs22.x' | 'nodejs24.x';
@@ -74,8 +75,6 @@ export interface DeployOptions {
  * would throttle every request, so it is refused.
  */
 const MAX_RESERVED_CONCURRENCY = 100_000;
-
-const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseVpc(b: ConfigReader): VpcOptions {
   const vpcId = b.str('id', /^vpc-[0-9a-f]{8,17}$/, 'vpc-0123456789abcdef0');

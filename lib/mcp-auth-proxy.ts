@@ -27,6 +27,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
 import { CONFIG_ENV, type Config, ConfigError, parseConfig } from '../functions/shared/config.ts';
+import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
 /** Repository root (lib/..): entries, lock file and tsconfig are resolved from here. */
@@ -189,8 +190,6 @@ export interface McpAuthProxyProps {
    */
   readonly clientName?: string;
 }
-
-const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `https://host` of a Function URL (whose `url` attribute ends with `/`). */
 function originOfUrl(url: string): string {

@@ -3,6 +3,7 @@
  * (the platform default; nothing here can turn it off), and every transport failure turned into
  * 503 `temporarily_unavailable` with the detail logged only.
  */
+import { isObject } from '../shared/encoding.ts';
 import { OAuthError } from '../shared/errors.ts';
 import { isLoopbackHost } from '../shared/http-bits.ts';
 import { unavailable } from './token.ts';
@@ -39,7 +40,7 @@ export async function idpCall(
   if ((contentType ?? '').toLowerCase().includes('json')) {
     try {
       const v = JSON.parse(text) as unknown;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) json = v as Record<string, unknown>;
+      if (isObject(v)) json = v;
     } catch {
       json = undefined;
     }

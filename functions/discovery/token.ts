@@ -8,6 +8,7 @@
  *   never a bare 500, with the IdP's detail in the log only.
  */
 import type { ParamOverride } from '../shared/config.ts';
+import { isObject } from '../shared/encoding.ts';
 import { jsonResponse, OAuthError, type OAuthErrorCode, temporarilyUnavailable } from '../shared/errors.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
@@ -76,10 +77,7 @@ export function tokenResponseFromIdp(status: number, contentType: string | null,
       body = undefined;
     }
   }
-  const obj =
-    typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : undefined;
+  const obj = isObject(body) ? body : undefined;
   if (status === 200 && obj && typeof obj.access_token === 'string' && typeof obj.token_type === 'string') {
     return jsonResponse(200, obj);
   }

@@ -7,6 +7,7 @@
  * at cold start (functions/*\/index.ts) and in the local runner, and every error names the key.
  */
 
+import { isObject } from './encoding.ts';
 import { isLoopbackHost } from './http-bits.ts';
 
 export type ProviderName = 'embedded' | 'oidc' | 'asgardeo' | 'cognito';
@@ -178,8 +179,6 @@ export class ConfigError extends Error {
 }
 
 type Raw = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads one mapping of the raw config; every error names the full key. Shared with lib/. */
 export class ConfigReader {

@@ -24,6 +24,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Config } from '../../shared/config.ts';
+import { isObject } from '../../shared/encoding.ts';
 import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import type {
@@ -187,9 +188,7 @@ function basicAuth(id: string, secret: string): string {
 async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {
   try {
     const v = (await res.json()) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
+    return isObject(v) ? v : undefined;
   } catch {
     return undefined;
   }
