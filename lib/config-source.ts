@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../functions/shared/config.ts';
+import { ConfigError } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 
 export type RawConfig = Record<string, unknown>;

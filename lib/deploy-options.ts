@@ -4,7 +4,7 @@
  * their environment) and `parseConfig` ignores it. Errors are `ConfigError`s naming the key,
  * exactly like the rest of the config.
  */
-import { ConfigError, ConfigReader } from '../functions/shared/config.ts';
+import { ConfigError, ConfigReader } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 

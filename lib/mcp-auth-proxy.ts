@@ -26,7 +26,7 @@ import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
-import { CONFIG_ENV, type Config, ConfigError, parseConfig } from '../functions/shared/config.ts';
+import { CONFIG_ENV, type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
@@ -35,9 +35,9 @@ export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Keys whose value is a secret: inline values are for local runs only. */
 const SECRET_KEY = /(^|_)secret$|^signing_key$/;
-/** Keys naming an SSM SecureString parameter (see `Reader.secret` in functions/shared/config.ts). */
+/** Keys naming an SSM SecureString parameter (see `ConfigReader.secret` in functions/shared/config/reader.ts). */
 const SSM_KEY = /_ssm_parameter$/;
-/** SSM parameter names (same rule as functions/shared/config.ts): no wildcards. */
+/** SSM parameter names (same rule as functions/shared/config/reader.ts): no wildcards. */
 const SSM_NAME = /^[a-zA-Z0-9_.\-/]{1,2048}$/;
 /** Lambda's limit for all environment variables of a function, in bytes. */
 const ENV_LIMIT = 4096;

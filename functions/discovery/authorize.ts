@@ -10,7 +10,7 @@
  * PKCE (RFC 7636, OAuth 2.1 §4.1.1) is mandatory with `S256`: a missing `code_challenge` or a
  * missing/`plain` `code_challenge_method` is refused (a missing method means `plain`, §4.3).
  */
-import type { ParamOverride } from '../shared/config.ts';
+import type { ParamOverride } from '../shared/config/index.ts';
 import { SCOPE_SYNTAX } from '../shared/encoding.ts';
 import { OAuthError } from '../shared/errors.ts';
 import { redirectUriProblem } from './redirect-uri.ts';

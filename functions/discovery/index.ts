@@ -4,7 +4,7 @@
  * (SSM, preloaded at cold start and cached) and the identity provider (its IdP metadata cache).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type Config, configFromEnv } from '../shared/config.ts';
+import { type Config, configFromEnv } from '../shared/config/index.ts';
 import { OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';

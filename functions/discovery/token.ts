@@ -7,7 +7,7 @@
  * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
  *   never a bare 500, with the IdP's detail in the log only.
  */
-import type { ParamOverride } from '../shared/config.ts';
+import type { ParamOverride } from '../shared/config/index.ts';
 import { isObject } from '../shared/encoding.ts';
 import { jsonResponse, OAuthError, type OAuthErrorCode, temporarilyUnavailable } from '../shared/errors.ts';
 

@@ -18,7 +18,7 @@ import {
   RuntimeResponseStream,
 } from '../../bin/local/awslambda.ts';
 import { type RunningServer, startFunctionUrlServer } from '../../bin/local/function-url-server.ts';
-import { configFromEnv } from '../../functions/shared/config.ts';
+import { configFromEnv } from '../../functions/shared/config/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';

@@ -23,7 +23,7 @@
  * base only on loopback (local contract tests).
  */
 import { randomInt } from 'node:crypto';
-import type { Config } from '../../shared/config.ts';
+import type { Config } from '../../shared/config/index.ts';
 import { isObject } from '../../shared/encoding.ts';
 import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';

@@ -21,7 +21,7 @@ import {
   type CreateUserPoolClientCommandInput,
   type CreateUserPoolClientCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import type { Config } from '../../shared/config.ts';
+import type { Config } from '../../shared/config/index.ts';
 import { OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/log.ts';
 import type {
