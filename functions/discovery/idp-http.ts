@@ -3,9 +3,9 @@
  * (the platform default; nothing here can turn it off), and every transport failure turned into
  * 503 `temporarily_unavailable` with the detail logged only.
  */
+import { isSecureUrl } from '../shared/config/index.ts';
 import { isObject } from '../shared/encoding.ts';
 import { OAuthError } from '../shared/errors.ts';
-import { isLoopbackHost } from '../shared/http-bits.ts';
 import { unavailable } from './token.ts';
 
 export const IDP_TIMEOUT_MS = 10_000;
@@ -48,7 +48,7 @@ export async function idpCall(
   return { status: res.status, contentType, text, json };
 }
 
-/** IdP endpoints must be https, or http on loopback (local runs). Throws a config-class error. */
+/** IdP endpoints must be https, or http on loopback (local runs; config's `isSecureUrl`). Throws a config-class error. */
 export function checkIdpUrl(what: string, v: unknown): string {
   if (typeof v !== 'string')
     throw new OAuthError(
@@ -68,7 +68,7 @@ export function checkIdpUrl(what: string, v: unknown): string {
       `${what} is not a URL: ${v}`,
     );
   }
-  if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))) return v;
+  if (isSecureUrl(u)) return v;
   throw new OAuthError(
     503,
     'temporarily_unavailable',

@@ -33,7 +33,7 @@ export type { ParamOverride, PathRule } from './providers/oidc.ts';
 export { ConfigReader, type SecretRef } from './reader.ts';
 export { DEFAULT_ALGORITHMS } from './token.ts';
 export type { Config } from './types.ts';
-export { checkSecureUrl, checkUrl } from './urls.ts';
+export { checkSecureUrl, checkUrl, isSecureUrl } from './urls.ts';
 
 /** Validate and default a raw config object (parsed YAML or JSON). Throws `ConfigError`. */
 export function parseConfig(input: unknown): Config {

@@ -20,6 +20,11 @@ export function checkUrl(key: string, v: string): string {
   return v;
 }
 
+/** https, or plain http on a loopback host: the rule of `checkSecureUrl` for a parsed URL. */
+export function isSecureUrl(u: URL): boolean {
+  return u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname));
+}
+
 /**
  * A URL the proxy's security depends on (token issuer, JWKS, IdP endpoints, the public URLs it
  * advertises): https, or plain http on a loopback host only (local runs, emulators). Over plain
@@ -27,8 +32,7 @@ export function checkUrl(key: string, v: string): string {
  */
 export function checkSecureUrl(key: string, v: string): string {
   checkUrl(key, v);
-  const u = new URL(v);
-  if (u.protocol === 'http:' && !isLoopbackHost(u.hostname)) {
+  if (!isSecureUrl(new URL(v))) {
     throw new ConfigError(
       key,
       `must use https (got "${v}"); plain http is only accepted on a loopback host (localhost, 127.0.0.0/8, [::1])`,
