@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/shared/config/index.ts';
+import { ConfigError, parseConfig } from '../../functions/shared/config/index.ts';
 import { type KeyDef, keyTables } from '../../functions/shared/config/keys.ts';
 
 const doc = readFileSync(fileURLToPath(new URL('../../docs/configuration.md', import.meta.url)), 'utf8');
@@ -256,4 +256,31 @@ describe('parseConfig reads only keys of the tables', () => {
     const unread = names.filter((n) => !reads.some((k) => matches(n.name, k))).map((n) => n.name);
     expect(unread).toEqual([]);
   });
+});
+
+describe('keys marked required', () => {
+  const without = (raw: Record<string, unknown>, key: string) => {
+    const copy = structuredClone(raw);
+    const path = key.split('.');
+    let at: Record<string, unknown> | undefined = copy;
+    for (const k of path.slice(0, -1)) at = at?.[k] as Record<string, unknown> | undefined;
+    if (!at || !(path.at(-1)! in at)) return undefined;
+    delete at[path.at(-1)!];
+    return copy;
+  };
+  it.each(entries.filter((e) => e.def.required).map((e) => [e.key] as const))(
+    '`%s` is refused when missing, naming the key',
+    (key) => {
+      const raw = SAMPLES.map((s) => without(s, key)).find((s) => s !== undefined);
+      expect(raw, `no sample sets \`${key}\``).toBeDefined();
+      let error: unknown;
+      try {
+        parseConfig(raw);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).key).toBe(key);
+    },
+  );
 });
