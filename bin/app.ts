@@ -10,7 +10,7 @@
  * every acknowledgement carries its reason next to the construct it concerns (lib/).
  */
 import { App } from 'aws-cdk-lib';
-import { ConfigError } from '../functions/shared/config.ts';
+import { ConfigError } from '../functions/shared/config/index.ts';
 import { buildApp } from '../lib/app.ts';
 import { loadRawConfig } from '../lib/config-source.ts';
 

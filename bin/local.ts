@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { type Config, ConfigError, parseConfig } from '../functions/shared/config.ts';
+import { type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
 import { startDemoIdp } from './local/demo-idp.ts';
 import { startDemoMcpServer } from './local/demo-mcp-server.ts';
 import { startLocalSingleOrigin } from './local/runner.ts';

@@ -5,11 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../functions/shared/config.ts';
+import { ConfigError } from '../functions/shared/config/index.ts';
+import { isObject } from '../functions/shared/encoding.ts';
 
 export type RawConfig = Record<string, unknown>;
-
-const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A context key is a config override when it is a dotted snake_case path (`base_url`,

@@ -6,7 +6,8 @@
  * `validateDeployOptions` the rules that involve the rest of the config. The stack maps the
  * result onto `McpAuthProxy` props, which the construct validates again in prop names.
  */
-import { ConfigError, ConfigReader } from '../functions/shared/config.ts';
+import { ConfigError, ConfigReader } from '../functions/shared/config/index.ts';
+import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 import {
   checkDeployedConfigFits,
@@ -83,8 +84,6 @@ export interface DeployOptions {
  * would throttle every request, so it is refused.
  */
 const MAX_RESERVED_CONCURRENCY = 100_000;
-
-const isObject = (v: unknown): v is RawConfig => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseVpc(b: ConfigReader): VpcOptions {
   const vpcId = b.str('id', /^vpc-[0-9a-f]{8,17}$/, 'vpc-0123456789abcdef0');

@@ -5,14 +5,15 @@
  * `validateDeployOptions`). Errors are `ConfigError`s naming the key of the config.
  */
 import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
-import { type Config, ConfigError, parseConfig } from '../functions/shared/config.ts';
+import { type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
+import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
 /** Keys whose value is a secret: inline values are for local runs only. */
 const SECRET_KEY = /(^|_)secret$|^signing_key$/;
-/** Keys naming an SSM SecureString parameter (see `Reader.secret` in functions/shared/config.ts). */
+/** Keys naming an SSM SecureString parameter (see `ConfigReader.secret` in functions/shared/config/reader.ts). */
 const SSM_KEY = /_ssm_parameter$/;
-/** SSM parameter names (same rule as functions/shared/config.ts): no wildcards. */
+/** SSM parameter names (same rule as functions/shared/config/reader.ts): no wildcards. */
 const SSM_NAME = /^[a-zA-Z0-9_.\-/]{1,2048}$/;
 /** Lambda's limit for all environment variables of a function, in bytes. */
 const ENV_LIMIT = 4096;
@@ -20,9 +21,6 @@ const ENV_LIMIT = 4096;
 export const LAMBDA_MAX_SECONDS = 900;
 /** Seconds the proxy needs between the end of its stream bound and the Lambda timeout. */
 export const STREAM_MARGIN_SECONDS = 5;
-
-export const isObject = (v: unknown): v is RawConfig =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A config resolved for deployment (see `resolveDeployedConfig`). */
 export interface DeployedConfig {

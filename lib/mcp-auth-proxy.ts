@@ -33,14 +33,14 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { CONFIG_ENV, type Config } from '../functions/shared/config.ts';
+import { CONFIG_ENV, type Config } from '../functions/shared/config/index.ts';
+import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 import {
   checkDeployedConfigFits,
   checkStreamBound,
   type DeployedConfig,
   defaultProxyTimeoutSeconds,
-  isObject,
   LAMBDA_MAX_SECONDS,
   resolveDeployedConfig,
   STREAM_MARGIN_SECONDS,

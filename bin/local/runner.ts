@@ -3,7 +3,7 @@
  * Used by `npm start` and by the tests, so all three hosts run the same core.
  */
 import type { DiscoveryHandlerOptions } from '../../functions/discovery/index.ts';
-import type { Config } from '../../functions/shared/config.ts';
+import type { Config } from '../../functions/shared/config/index.ts';
 import { writeLogLine } from '../../functions/shared/log.ts';
 import { type HostedFunction, type RunningServer, startFunctionUrlServer } from './function-url-server.ts';
 

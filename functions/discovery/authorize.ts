@@ -10,8 +10,9 @@
  * PKCE (RFC 7636, OAuth 2.1 §4.1.1) is mandatory with `S256`: a missing `code_challenge` or a
  * missing/`plain` `code_challenge_method` is refused (a missing method means `plain`, §4.3).
  */
-import type { ParamOverride } from '../shared/config.ts';
-import { badRequest } from '../shared/errors.ts';
+import type { ParamOverride } from '../shared/config/index.ts';
+import { SCOPE_SYNTAX } from '../shared/encoding.ts';
+import { badRequest, OAuthError } from '../shared/errors.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
 export const AUTHORIZE_LIMITS = {
@@ -24,7 +25,6 @@ export const AUTHORIZE_LIMITS = {
 
 /** RFC 7636 §4.2: code_challenge = 43*128 unreserved (base64url of a SHA-256 is exactly 43). */
 const CODE_CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -118,7 +118,7 @@ export function validateAuthorizeRequest(
   if (maxAge !== undefined && !/^\d+$/.test(maxAge))
     bad('invalid_request', 'max_age must be a number of seconds');
   const scope = one('scope', AUTHORIZE_LIMITS.scope);
-  if (scope !== undefined && !SCOPE.test(scope)) bad('invalid_scope', 'scope is malformed');
+  if (scope !== undefined && !SCOPE_SYNTAX.test(scope)) bad('invalid_scope', 'scope is malformed');
   // RFC 8707 §2: absolute URI, no fragment.
   for (const r of params.getAll('resource')) {
     if (r.length > AUTHORIZE_LIMITS.resource || !/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/.test(r)) {

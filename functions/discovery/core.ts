@@ -16,7 +16,7 @@
  * skip it for a signed-in user, the facade asks the user itself before every authorization
  * request goes on to the IdP (consent.ts): who asks, and where the code will be delivered.
  */
-import type { Config } from '../shared/config.ts';
+import type { Config } from '../shared/config/index.ts';
 import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
 import {
   badRequest,

@@ -7,6 +7,7 @@
  * understand"). Every refusal is `invalid_redirect_uri` or `invalid_client_metadata` (§3.2.2)
  * with HTTP 400, and happens before anything is created at the IdP.
  */
+import { SCOPE_SYNTAX } from '../shared/encoding.ts';
 import type { OAuthErrorCode } from '../shared/errors.ts';
 import { badRequest, OAuthError, tooLarge } from '../shared/errors.ts';
 import type { ClientRegistration } from './providers/types.ts';
@@ -28,8 +29,6 @@ export const DCR_LIMITS = {
 const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
 const APPLICATION_TYPES = ['web', 'native'] as const;
-/** RFC 6749 §3.3: scope-token = 1*NQCHAR, space separated. */
-const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*$/;
 
 function refuse(
   code: Extract<OAuthErrorCode, 'invalid_redirect_uri' | 'invalid_client_metadata'>,
@@ -143,7 +142,7 @@ export function validateRegistration(
   }
 
   const scope = optText(o, 'scope', DCR_LIMITS.scope);
-  if (scope !== undefined && !SCOPE.test(scope))
+  if (scope !== undefined && !SCOPE_SYNTAX.test(scope))
     refuse('invalid_client_metadata', 'scope is not a valid scope string');
 
   let contacts: string[] | undefined;

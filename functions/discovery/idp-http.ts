@@ -3,7 +3,9 @@
  * (the platform default; nothing here can turn it off), and every transport failure turned into
  * 503 `temporarily_unavailable` with the detail logged only.
  */
-import { DependencyError } from '../shared/errors.ts';
+import { isSecureUrl } from '../shared/config/index.ts';
+import { isObject } from '../shared/encoding.ts';
+import { DependencyError, OAuthError } from '../shared/errors.ts';
 import { isLoopbackHost } from '../shared/http-bits.ts';
 import { unavailable } from './token.ts';
 
@@ -39,7 +41,7 @@ export async function idpCall(
   if ((contentType ?? '').toLowerCase().includes('json')) {
     try {
       const v = JSON.parse(text) as unknown;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) json = v as Record<string, unknown>;
+      if (isObject(v)) json = v;
     } catch {
       json = undefined;
     }
@@ -47,7 +49,7 @@ export async function idpCall(
   return { status: res.status, contentType, text, json };
 }
 
-/** IdP endpoints must be https, or http on loopback (local runs). Throws a config-class error. */
+/** IdP endpoints must be https, or http on loopback (local runs; config's `isSecureUrl`). Throws a config-class error. */
 export function checkIdpUrl(what: string, v: unknown): string {
   if (typeof v !== 'string')
     throw new DependencyError('identity provider', 'misconfigured', `${what} missing`);
@@ -57,6 +59,6 @@ export function checkIdpUrl(what: string, v: unknown): string {
   } catch {
     throw new DependencyError('identity provider', 'misconfigured', `${what} is not a URL: ${v}`);
   }
-  if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopbackHost(u.hostname))) return v;
+  if (isSecureUrl(u)) return v;
   throw new DependencyError('identity provider', 'misconfigured', `${what} must be https: ${v}`);
 }

@@ -4,8 +4,8 @@
  * (SSM, preloaded at cold start and cached) and the identity provider (its IdP metadata cache).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type Config, configFromEnv } from '../shared/config.ts';
-import { DependencyError } from '../shared/errors.ts';
+import { type Config, configFromEnv } from '../shared/config/index.ts';
+import { DependencyError, OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { createDiscovery } from './core.ts';

@@ -16,7 +16,7 @@ import {
   SSMClient,
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
-import type { Config, SecretRef } from '../shared/config.ts';
+import type { Config, SecretRef } from '../shared/config/index.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
 

@@ -7,7 +7,8 @@
  * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
  *   never a bare 500, with the IdP's detail in the log only.
  */
-import type { ParamOverride } from '../shared/config.ts';
+import type { ParamOverride } from '../shared/config/index.ts';
+import { isObject } from '../shared/encoding.ts';
 import {
   badRequest,
   DependencyError,
@@ -82,10 +83,7 @@ export function tokenResponseFromIdp(status: number, contentType: string | null,
       body = undefined;
     }
   }
-  const obj =
-    typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : undefined;
+  const obj = isObject(body) ? body : undefined;
   if (status === 200 && obj && typeof obj.access_token === 'string' && typeof obj.token_type === 'string') {
     return jsonResponse(200, obj);
   }

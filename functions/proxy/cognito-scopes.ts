@@ -7,7 +7,7 @@
  * to any app client of the pool, so a token carrying only them may have been issued to an
  * unrelated application: they never count as binding, whatever the config lists.
  */
-import { type Config, ConfigError } from '../shared/config.ts';
+import { type Config, ConfigError } from '../shared/config/index.ts';
 
 /** Scopes any app client of a pool can hold: they say nothing about the resource. */
 export const GENERIC_COGNITO_SCOPES: ReadonlySet<string> = new Set([

@@ -19,7 +19,7 @@ import {
 } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
-import type { Config } from '../shared/config.ts';
+import type { Config } from '../shared/config/index.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { bindingScopes } from './cognito-scopes.ts';
 import {

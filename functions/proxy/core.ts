@@ -4,7 +4,7 @@
  * the verifier, the upstream via `UpstreamFetch`). Nothing reaches the upstream before the
  * token has been verified; the client's credentials are never forwarded.
  */
-import type { Config } from '../shared/config.ts';
+import type { Config } from '../shared/config/index.ts';
 import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
 import {
   badRequest,

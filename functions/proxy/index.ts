@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { type Config, configFromEnv } from '../shared/config.ts';
+import { type Config, configFromEnv } from '../shared/config/index.ts';
 import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
 import { createLogger } from '../shared/log.ts';
 import { createProxy } from './core.ts';

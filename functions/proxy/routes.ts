@@ -1,7 +1,7 @@
 /**
  * Pure routing and Protected Resource Metadata (RFC 9728) for the proxy.
  */
-import type { Config } from '../shared/config.ts';
+import type { Config } from '../shared/config/index.ts';
 
 export const PRM_PREFIX = '/.well-known/oauth-protected-resource';
 

@@ -1,7 +1,7 @@
 /**
  * Picks the access-token verifier for the configured provider. Built once at module scope.
  */
-import type { Config } from '../shared/config.ts';
+import type { Config } from '../shared/config/index.ts';
 import { createCognitoVerifier } from './cognito-verifier.ts';
 import { createJwtVerifier, type TokenVerifier } from './token.ts';
 

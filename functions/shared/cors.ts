@@ -2,7 +2,7 @@
  * CORS and Origin policy (pure). MCP endpoints answer only allowed origins; public metadata
  * documents are readable from any origin.
  */
-import type { Config } from './config.ts';
+import type { Config } from './config/index.ts';
 
 export type CorsConfig = Config['cors'];
 

@@ -18,7 +18,7 @@ import {
   RuntimeResponseStream,
 } from '../../bin/local/awslambda.ts';
 import { type RunningServer, startFunctionUrlServer } from '../../bin/local/function-url-server.ts';
-import { configFromEnv } from '../../functions/shared/config.ts';
+import { configFromEnv } from '../../functions/shared/config/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
@@ -219,7 +219,9 @@ beforeAll(async () => {
   // The runner answers only at its own host names; the samples are addressed to Function URL hosts.
   const sampleHosts = readdirSync(EVENTS_DIR)
     .filter((f) => f.endsWith('.json') && f !== 'sam-env.json')
-    .map((f) => (JSON.parse(readFileSync(join(EVENTS_DIR, f), 'utf8')) as APIGatewayProxyEventV2).headers.host)
+    .map(
+      (f) => (JSON.parse(readFileSync(join(EVENTS_DIR, f), 'utf8')) as APIGatewayProxyEventV2).headers.host,
+    )
     .filter((h): h is string => typeof h === 'string');
   runner = {
     proxy: await startFunctionUrlServer({

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/shared/config.ts';
+import { ConfigError } from '../../functions/shared/config/index.ts';
 import { applyOverrides, type RawConfig } from '../../lib/config-source.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
 import { BASE, build } from './helpers.ts';

@@ -9,7 +9,7 @@ import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv } from '../../functions/shared/config.ts';
+import { ConfigError, configFromEnv } from '../../functions/shared/config/index.ts';
 import type { RawConfig } from '../../lib/config-source.ts';
 import { McpAuthProxy, type McpAuthProxyProps, McpAuthProxyPropsError } from '../../lib/mcp-auth-proxy.ts';
 import { BASE, evaluate, resource } from './helpers.ts';

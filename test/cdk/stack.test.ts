@@ -5,7 +5,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv } from '../../functions/shared/config.ts';
+import { configFromEnv } from '../../functions/shared/config/index.ts';
 import type { RawConfig } from '../../lib/config-source.ts';
 import { BASE, evaluate, resource, template } from './helpers.ts';
 

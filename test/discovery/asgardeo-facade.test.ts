@@ -10,7 +10,7 @@ import { createAsgardeoProvider, SCOPE_CREATE } from '../../functions/discovery/
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { TokenRejected } from '../../functions/proxy/token.ts';
 import { createVerifier } from '../../functions/proxy/verifiers.ts';
-import { type Config, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { type AsgardeoContract, startAsgardeoContract } from '../helpers/asgardeo-contract.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';

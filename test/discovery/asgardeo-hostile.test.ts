@@ -18,7 +18,7 @@ import {
 } from '../../functions/discovery/providers/asgardeo.ts';
 import type { ClientRegistration } from '../../functions/discovery/providers/types.ts';
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { OAuthError } from '../../functions/shared/errors.ts';
 import {
   type AsgardeoContract,

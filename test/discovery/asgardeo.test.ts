@@ -13,7 +13,7 @@ import {
 import type { ClientRegistration } from '../../functions/discovery/providers/types.ts';
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { createJwtVerifier } from '../../functions/proxy/token.ts';
-import { type Config, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { toOAuthError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { type AsgardeoContract, startAsgardeoContract } from '../helpers/asgardeo-contract.ts';

@@ -11,7 +11,7 @@ import { createDiscovery } from '../../functions/discovery/core.ts';
 import { createCognitoProvider } from '../../functions/discovery/providers/cognito.ts';
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { createVerifier } from '../../functions/proxy/verifiers.ts';
-import { type Config, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { COGNITO_CREDENTIALS, type CognitoLocal, startCognitoLocal } from '../helpers/cognito-local.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';

@@ -10,7 +10,7 @@ import { bindingScopes } from '../../functions/proxy/cognito-scopes.ts';
 import { createCognitoVerifier } from '../../functions/proxy/cognito-verifier.ts';
 import { TokenRejected, VerifierUnavailable } from '../../functions/proxy/token.ts';
 import { createVerifier } from '../../functions/proxy/verifiers.ts';
-import { type Config, ConfigError, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, ConfigError, parseConfig } from '../../functions/shared/config/index.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 
 let iss: TestIssuer;

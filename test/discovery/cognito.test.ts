@@ -10,7 +10,7 @@ import type { ClientRegistration } from '../../functions/discovery/providers/typ
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { createCognitoVerifier } from '../../functions/proxy/cognito-verifier.ts';
 import { TokenRejected } from '../../functions/proxy/token.ts';
-import { type Config, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { OAuthError, toOAuthError } from '../../functions/shared/errors.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { COGNITO_CREDENTIALS, type CognitoLocal, startCognitoLocal } from '../helpers/cognito-local.ts';

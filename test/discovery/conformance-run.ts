@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDemoIdp } from '../../bin/local/demo-idp.ts';
 import { startLocalDiscovery } from '../../bin/local/runner.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { freePort } from '../helpers/net.ts';
 
 const SCENARIO = 'authorization-server-metadata-endpoint';

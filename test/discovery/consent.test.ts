@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery } from '../../bin/local/runner.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { answerConsent, consentForm } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 

@@ -11,7 +11,7 @@ import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery } from '../../bin/local/runner.ts';
 import { createDiscovery } from '../../functions/discovery/core.ts';
 import { createOidcProvider } from '../../functions/discovery/providers/oidc.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort, serve, type TestServer } from '../helpers/net.ts';

@@ -13,7 +13,7 @@ import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
 import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp-server.ts';
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery, startLocalProxy, startLocalSingleOrigin } from '../../bin/local/runner.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';

@@ -16,7 +16,7 @@ import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import { redirectRegistered, unwrapClientId, wrapClientId } from '../../functions/discovery/client-id.ts';
 import { issueRelayState } from '../../functions/discovery/relay.ts';
 import { issuerKey } from '../../functions/discovery/seal.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { answerConsent, authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHandler } from '../../functions/discovery/index.ts';
 import { SCOPE_CREATE } from '../../functions/discovery/providers/asgardeo.ts';
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { type AsgardeoContract, startAsgardeoContract } from '../helpers/asgardeo-contract.ts';
 import {

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver, SecretUnavailable, secretRefsOf } from '../../functions/discovery/secrets.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import {
   SSM_ACCESS_KEY,

@@ -2,7 +2,7 @@
 
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalProxy } from '../../bin/local/runner.ts';
-import { type Config, parseConfig } from '../../functions/shared/config.ts';
+import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { freePort } from './net.ts';
 
 export interface ProxyUnderTest extends RunningServer {

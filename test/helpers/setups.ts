@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
 import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp-server.ts';
 import { startLocalDiscovery, startLocalProxy, startLocalSingleOrigin } from '../../bin/local/runner.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { startCli } from './cli.ts';
 import { freePort } from './net.ts';
 

@@ -10,7 +10,7 @@ import {
   RuntimeResponseStream,
   STREAMING,
 } from '../../bin/local/awslambda.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { startFakeUpstream } from '../helpers/upstream.ts';
 

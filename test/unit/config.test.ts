@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv, parseConfig } from '../../functions/shared/config.ts';
+import { ConfigError, configFromEnv, parseConfig } from '../../functions/shared/config/index.ts';
 
 const base = { base_url: 'http://localhost:8000' };
 

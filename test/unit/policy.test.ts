@@ -4,7 +4,7 @@ import { clientResponseHeaders, headerSafe, upstreamRequestHeaders } from '../..
 import { acceptedAudiences, buildPrm, route } from '../../functions/proxy/routes.ts';
 import { missingScopes } from '../../functions/proxy/scopes.ts';
 import { extractBearer, identityOf, TokenRejected, typAccepted } from '../../functions/proxy/token.ts';
-import { parseConfig } from '../../functions/shared/config.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
 import { bearerChallenge, errorResponse, OAuthError, quote } from '../../functions/shared/errors.ts';
 
 const cfg = parseConfig({ base_url: 'http://up', paths: { messages: '/messages' } });

@@ -23,7 +23,8 @@
  * base only on loopback (local contract tests).
  */
 import { randomInt } from 'node:crypto';
-import type { Config } from '../../shared/config.ts';
+import { asgardeoTenantBase, type Config, checkSecureUrl } from '../../shared/config/index.ts';
+import { isObject } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import type {
@@ -44,14 +45,9 @@ const TIMEOUT_MS = 10_000;
 // ---------------------------------------------------------------------------------------------
 // Pure policy
 
-/** `<api>/t/<org>` — the org name is validated by the config schema (`[a-z0-9-]`). */
-export function tenantBase(a: AsgardeoConfig): string {
-  return `${a.apiBaseUrl}/t/${encodeURIComponent(a.orgName)}`;
-}
-
 /** Asgardeo's OIDC endpoints for the organization (its issuer is the token endpoint URL). */
 export function asgardeoMetadata(a: AsgardeoConfig): IdpMetadata {
-  const oauth2 = `${tenantBase(a)}/oauth2`;
+  const oauth2 = `${asgardeoTenantBase(a)}/oauth2`;
   return {
     issuer: `${oauth2}/token`,
     authorization_endpoint: `${oauth2}/authorize`,
@@ -178,10 +174,6 @@ const misconfigured = (reason: string) =>
     'client registration failed at the identity provider',
   );
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
-}
-
 /** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
 function basicAuth(id: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
@@ -191,9 +183,7 @@ function basicAuth(id: string, secret: string): string {
 async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {
   try {
     const v = (await res.json()) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
+    return isObject(v) ? v : undefined;
   } catch {
     return undefined;
   }
@@ -209,14 +199,11 @@ async function apiReason(what: string, res: Response): Promise<string> {
 export function createAsgardeoProvider(config: Config, deps: ProviderDeps): IdentityProvider {
   const a = config.asgardeo;
   if (!a) throw new Error('createAsgardeoProvider: config.asgardeo is missing');
-  const api = new URL(a.apiBaseUrl);
-  if (api.protocol !== 'https:' && !(api.protocol === 'http:' && isLoopback(api.hostname))) {
-    throw new Error(`asgardeo.api_base_url must use https (got ${a.apiBaseUrl})`);
-  }
+  checkSecureUrl('asgardeo.api_base_url', a.apiBaseUrl);
   const http = deps.fetch ?? fetch;
   const log: Logger = deps.log ?? silentLogger;
   const metadata = asgardeoMetadata(a);
-  const base = tenantBase(a);
+  const base = asgardeoTenantBase(a);
   const scope = m2mScope(a);
   const readBack = a.clientIdMode === 'read_back';
 

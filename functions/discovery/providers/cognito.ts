@@ -21,7 +21,7 @@ import {
   type CreateUserPoolClientCommandInput,
   type CreateUserPoolClientCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import type { Config } from '../../shared/config.ts';
+import { type Config, cognitoIssuer, cognitoJwksUri } from '../../shared/config/index.ts';
 import {
   badRequest,
   DependencyError,
@@ -50,12 +50,6 @@ export interface CognitoDeps extends ProviderDeps {
 // ---------------------------------------------------------------------------------------------
 // Pure policy
 
-/** Issuer of the pool's tokens: `https://cognito-idp.<region>.amazonaws.com/<pool>` or the override. */
-export function cognitoIssuer(c: CognitoConfig): string {
-  const base = c.endpoint ? c.endpoint.replace(/\/+$/, '') : `https://cognito-idp.${c.region}.amazonaws.com`;
-  return `${base}/${c.userPoolId}`;
-}
-
 /** Scopes every app client gets; Cognito needs at least one when OAuth flows are enabled. */
 export function cognitoScopes(c: CognitoConfig): string[] {
   return c.scopes.length ? [...c.scopes] : ['openid'];
@@ -71,7 +65,7 @@ export function cognitoMetadata(c: CognitoConfig): IdpMetadata {
     token_endpoint: `${domain}/oauth2/token`,
     revocation_endpoint: `${domain}/oauth2/revoke`,
     userinfo_endpoint: `${domain}/oauth2/userInfo`,
-    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    jwks_uri: cognitoJwksUri(issuer),
     scopes_supported: cognitoScopes(c),
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token'],

@@ -6,7 +6,7 @@
  * `resource` passed through unchanged (the demo IdP mints tokens whose `aud` is the resource).
  * Local runs only.
  */
-import type { Config } from '../../shared/config.ts';
+import type { Config } from '../../shared/config/index.ts';
 import { createStandardProvider } from './oidc.ts';
 import type { IdentityProvider, ProviderDeps } from './types.ts';
 

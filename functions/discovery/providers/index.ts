@@ -1,7 +1,7 @@
 /**
  * Provider factory: one identity-provider module per `provider` value of the config.
  */
-import type { Config } from '../../shared/config.ts';
+import type { Config } from '../../shared/config/index.ts';
 import { createAsgardeoProvider } from './asgardeo.ts';
 import { createCognitoProvider } from './cognito.ts';
 import { createEmbeddedProvider } from './embedded.ts';

@@ -16,7 +16,7 @@
  * and `default.client_secret` are set, the request carries a bearer token the proxy obtains with
  * `client_credentials` (RFC 7591 §3 "initial access token"; Keycloak and Okta need one).
  */
-import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
+import type { Config, PathRule, SecretRef } from '../../shared/config/index.ts';
 import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import { checkIdpUrl, idpCall } from '../idp-http.ts';

@@ -3,7 +3,7 @@
  * validates input with its pure policy modules, then asks the provider for the IdP side.
  * Providers are I/O edges: they talk to the IdP (metadata, client creation, token endpoint).
  */
-import type { ProviderName } from '../../shared/config.ts';
+import type { ProviderName } from '../../shared/config/index.ts';
 import { OAuthError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { SecretResolver } from '../secrets.ts';

@@ -1,0 +1,63 @@
+/**
+ * Top level: which provider, the upstream MCP server, the proxy's public origin and port.
+ */
+import { open, table } from './keys.ts';
+import type { ConfigReader } from './reader.ts';
+
+export type ProviderName = 'embedded' | 'oidc' | 'asgardeo' | 'cognito';
+export const PROVIDERS: readonly ProviderName[] = ['embedded', 'oidc', 'asgardeo', 'cognito'];
+
+export const BASE = table('', {
+  provider: {
+    type: 'string',
+    values: PROVIDERS,
+    derived: '`asgardeo` if an `asgardeo` block is present, else `oidc` if a `default` block is present',
+    doc: 'Identity provider behind the authorization-server facade.',
+  },
+  base_url: {
+    type: 'url',
+    required: true,
+    aliases: ['mcp_server_base_url'],
+    doc: 'URL of the MCP server to protect (the upstream).',
+  },
+  timeout_seconds: {
+    type: 'int',
+    default: 30,
+    min: 1,
+    max: 900,
+    doc: "Seconds to wait for the upstream's response headers.",
+  },
+  proxy_base_url: {
+    type: 'url',
+    secure: true,
+    derived: 'the Function URL origin of the request',
+    doc: 'Public origin of the proxy (CloudFront/custom domain).',
+  },
+  listen_port: { type: 'int', default: 8080, min: 1, max: 65535, doc: "Port of the local runner's proxy." },
+});
+
+export interface UpstreamConfig {
+  /** Base URL of the protected MCP server. */
+  readonly baseUrl: string;
+  /** Seconds to wait for the upstream's response headers. */
+  readonly timeoutSeconds: number;
+}
+
+/** `provider` as written, else implied by the provider block present; undefined = embedded. */
+export function parseProviderName(r: ConfigReader): ProviderName | undefined {
+  return (
+    open(r, BASE).str('provider') ?? (r.has('asgardeo') ? 'asgardeo' : r.has('default') ? 'oidc' : undefined)
+  );
+}
+
+export function parseUpstream(r: ConfigReader): UpstreamConfig {
+  const key = r.pick('base_url', ...BASE.keys.base_url.aliases);
+  const baseUrl = r.url(key, { required: true, why: 'is required: the URL of the MCP server to protect' })!;
+  return { baseUrl: baseUrl.replace(/\/+$/, ''), timeoutSeconds: open(r, BASE).int('timeout_seconds') };
+}
+
+/** The proxy's public origin (else learned from the Function URL host) and local port. */
+export function parseProxyOrigin(r: ConfigReader): { proxyBaseUrl?: string; listenPort: number } {
+  const s = open(r, BASE);
+  return { proxyBaseUrl: s.url('proxy_base_url')?.replace(/\/+$/, ''), listenPort: s.int('listen_port') };
+}

@@ -1,0 +1,102 @@
+/**
+ * `discovery` (and the original's top-level `path_mapping`): the authorization-server facade.
+ */
+import { ConfigError } from './errors.ts';
+import { open, table } from './keys.ts';
+import type { ConfigReader, SecretRef } from './reader.ts';
+
+/** `host`, `*.domain` or `*`. */
+const REDIRECT_HOST = /^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i;
+/** Schemes that can never be allowed as private-use redirect URI schemes. */
+const FORBIDDEN_SCHEMES = ['javascript', 'data', 'vbscript', 'file', 'http', 'https'];
+
+export const DISCOVERY = table('discovery', {
+  base_url: {
+    type: 'url',
+    secure: true,
+    derived: 'the origin the request arrived on',
+    doc: "The facade's public URL = its `issuer`.",
+  },
+  consent: {
+    type: 'string',
+    default: 'required',
+    values: ['required', 'off'],
+    doc: 'Whether the facade asks the user before an authorization request goes to the IdP.',
+  },
+  signing_key: {
+    type: 'secret',
+    doc: 'Key (at least 32 characters) sealing client ids and relay states; turns the relay on.',
+  },
+  allowed_redirect_hosts: {
+    type: 'list',
+    default: [],
+    pattern: REDIRECT_HOST,
+    example: 'claude.ai',
+    doc: 'https redirect hosts clients may register (`host`, `*.domain`, `*`); loopback is always allowed.',
+  },
+  allowed_redirect_schemes: {
+    type: 'list',
+    default: [],
+    doc: 'Private-use redirect URI schemes allowed besides https and loopback http.',
+  },
+});
+
+export const PATH_MAPPING = table('', {
+  path_mapping: {
+    type: 'mapping',
+    default: {},
+    doc: "Original's `path_mapping`: facade path → IdP path.",
+  },
+});
+
+export interface DiscoveryConfig {
+  /** Public URL of the discovery function (the facade's issuer); else learned from its host. */
+  readonly baseUrl?: string;
+  /** Redirect URI schemes allowed besides https and loopback http (e.g. `cursor`). */
+  readonly allowedRedirectSchemes: readonly string[];
+  /** https redirect hosts clients may register (`host`, `*.domain`, or `*`); loopback http is always allowed. */
+  readonly allowedRedirectHosts: readonly string[];
+  /** Original's `path_mapping`: facade path → IdP path. */
+  readonly pathMapping: Readonly<Record<string, string>>;
+  /**
+   * `required`: the facade asks the user before every authorization request goes to the IdP
+   * (shows where the code will be delivered). `off` only when the IdP itself shows a consent
+   * screen for every new client and a signed-in user cannot skip it.
+   */
+  readonly consent: 'required' | 'off';
+  /**
+   * Key (≥ 32 characters) sealing facade client ids and relay states. When set, the facade
+   * relays authorization responses (its `/callback` is the only redirect URI at the IdP, RFC 9207
+   * `iss` = the facade's issuer); all instances must share it (SSM in a deployment).
+   */
+  readonly signingKey?: SecretRef;
+}
+
+function parsePathMapping(r: ConfigReader): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [from, to] of Object.entries(open(r, PATH_MAPPING).mapping('path_mapping')!)) {
+    if (typeof to !== 'string' || !from.startsWith('/') || !to.startsWith('/')) {
+      throw new ConfigError(`path_mapping.${from}`, 'must map an absolute path to an absolute path');
+    }
+    out[from] = to;
+  }
+  return out;
+}
+
+export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
+  const s = open(r, DISCOVERY);
+  const pathMapping = parsePathMapping(r);
+  return {
+    baseUrl: s.url('base_url')?.replace(/\/+$/, ''),
+    allowedRedirectSchemes: s.list('allowed_redirect_schemes').map((scheme) => {
+      if (!/^[a-z][a-z0-9+.-]*$/.test(scheme) || FORBIDDEN_SCHEMES.includes(scheme)) {
+        throw new ConfigError('discovery.allowed_redirect_schemes', `cannot allow the scheme "${scheme}"`);
+      }
+      return scheme;
+    }),
+    pathMapping,
+    signingKey: s.secret('signing_key'),
+    allowedRedirectHosts: s.list('allowed_redirect_hosts'),
+    consent: s.str('consent'),
+  };
+}

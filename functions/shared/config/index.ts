@@ -1,0 +1,104 @@
+/**
+ * One typed configuration schema for both functions, the CDK app and the local runner.
+ *
+ * The input is the YAML/JSON shape users write (snake_case keys, compatible with the original
+ * Go proxy's `config.yaml` where the keys apply); the output is a frozen, fully defaulted
+ * `Config`. `parseConfig` is the only place that validates: it runs at synth (bin/app.ts),
+ * at cold start (functions/*\/index.ts) and in the local runner, and every error names the key.
+ *
+ * One module per YAML section, each with its key table (keys.ts): the defaults the parser uses
+ * and what test/unit/config-docs.test.ts checks docs/configuration.md against.
+ */
+import { isObject } from '../encoding.ts';
+import { parseProviderName, parseProxyOrigin, parseUpstream } from './base.ts';
+import { parseCors } from './cors.ts';
+import { parseDiscovery } from './discovery.ts';
+import { ConfigError } from './errors.ts';
+import { parseIdentityHeaderPrefix } from './identity-headers.ts';
+import { checkPaths, parsePaths } from './paths.ts';
+import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
+import { parseProvider } from './providers/index.ts';
+import { ConfigReader } from './reader.ts';
+import { parseStream } from './stream.ts';
+import { parseToken } from './token.ts';
+import type { Config } from './types.ts';
+
+export { PROVIDERS, type ProviderName } from './base.ts';
+export { ConfigError } from './errors.ts';
+export type { AsgardeoConfig } from './providers/asgardeo.ts';
+export { asgardeoTenantBase } from './providers/asgardeo.ts';
+export type { CognitoConfig } from './providers/cognito.ts';
+export { cognitoIssuer, cognitoJwksUri } from './providers/cognito.ts';
+export type { ParamOverride, PathRule } from './providers/oidc.ts';
+export { ConfigReader, type SecretRef } from './reader.ts';
+export { DEFAULT_ALGORITHMS } from './token.ts';
+export type { Config } from './types.ts';
+export { checkSecureUrl, checkUrl, isSecureUrl } from './urls.ts';
+
+/** Validate and default a raw config object (parsed YAML or JSON). Throws `ConfigError`. */
+export function parseConfig(input: unknown): Config {
+  if (!isObject(input)) throw new ConfigError('(root)', 'must be a mapping');
+  const r = new ConfigReader(input, '');
+  const providerName = parseProviderName(r);
+  const upstream = parseUpstream(r);
+  const { blocks, token: tokenDefaults } = parseProvider(r, providerName);
+  const token = parseToken(r, tokenDefaults);
+  const stream = parseStream(r);
+  const identityHeaderPrefix = parseIdentityHeaderPrefix(r);
+  const cors = parseCors(r);
+  const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
+  const paths = parsePaths(r);
+  const protectedResourceMetadata = parseProtectedResourceMetadata(r);
+  const discovery = parseDiscovery(r);
+  checkPaths(paths);
+  return deepFreeze({
+    provider: blocks.provider,
+    upstream,
+    proxyBaseUrl,
+    listenPort,
+    paths,
+    cors,
+    protectedResourceMetadata,
+    token,
+    identityHeaderPrefix,
+    stream,
+    discovery,
+    oidc: blocks.oidc,
+    asgardeo: blocks.asgardeo,
+    cognito: blocks.cognito,
+    embedded: blocks.embedded,
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Environment variable that carries the (raw, already synth-validated) config to the functions. */
+export const CONFIG_ENV = 'MCP_AUTH_PROXY_CONFIG';
+
+/**
+ * Read the config from the environment at cold start. Deployment-time overrides that CDK
+ * cannot bake into the JSON without a dependency cycle come from their own variables.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = env[CONFIG_ENV];
+  if (!raw) throw new ConfigError(CONFIG_ENV, 'environment variable is not set');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(CONFIG_ENV, 'is not valid JSON');
+  }
+  const obj = isObject(parsed) ? { ...parsed } : parsed;
+  if (isObject(obj) && env.AUTHORIZATION_SERVER_URL) {
+    const prm = isObject(obj.protected_resource_metadata) ? { ...obj.protected_resource_metadata } : {};
+    if (!prm.authorization_servers) prm.authorization_servers = [env.AUTHORIZATION_SERVER_URL];
+    obj.protected_resource_metadata = prm;
+  }
+  return parseConfig(obj);
+}

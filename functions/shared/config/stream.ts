@@ -1,0 +1,34 @@
+/**
+ * `stream`: bounds on streamed (SSE) responses.
+ */
+import { open, table } from './keys.ts';
+import type { ConfigReader } from './reader.ts';
+
+export const STREAM = table('stream', {
+  max_duration_seconds: {
+    type: 'int',
+    default: 840,
+    min: 1,
+    max: 900,
+    doc: 'Hard bound on one streamed response; keep below the Lambda timeout.',
+  },
+  heartbeat_seconds: {
+    type: 'int',
+    default: 25,
+    min: 0,
+    max: 900,
+    doc: 'Idle SSE streams get a comment line this often (0 = off).',
+  },
+});
+
+export interface StreamConfig {
+  /** Hard bound on one streamed response; keep below the Lambda timeout. */
+  readonly maxDurationSeconds: number;
+  /** Idle SSE streams get a comment line this often (0 = off). */
+  readonly heartbeatSeconds: number;
+}
+
+export function parseStream(r: ConfigReader): StreamConfig {
+  const s = open(r, STREAM);
+  return { maxDurationSeconds: s.int('max_duration_seconds'), heartbeatSeconds: s.int('heartbeat_seconds') };
+}

@@ -1,0 +1,40 @@
+/**
+ * `Config`: the frozen, fully defaulted result of `parseConfig`, one part per YAML section.
+ */
+import type { ProviderName, UpstreamConfig } from './base.ts';
+import type { CorsConfig } from './cors.ts';
+import type { DiscoveryConfig } from './discovery.ts';
+import type { PathsConfig } from './paths.ts';
+import type { ProtectedResourceMetadataConfig } from './protected-resource-metadata.ts';
+import type { AsgardeoConfig } from './providers/asgardeo.ts';
+import type { CognitoConfig } from './providers/cognito.ts';
+import type { EmbeddedConfig } from './providers/embedded.ts';
+import type { OidcConfig } from './providers/oidc.ts';
+import type { StreamConfig } from './stream.ts';
+import type { TokenConfig } from './token.ts';
+
+export interface Config {
+  readonly provider: ProviderName;
+  readonly upstream: UpstreamConfig;
+  /** Public origin of the proxy (CloudFront/custom domain); else learned from the Function URL host. */
+  readonly proxyBaseUrl?: string;
+  /** Port of the local runner's proxy. */
+  readonly listenPort: number;
+  readonly paths: PathsConfig;
+  readonly cors: CorsConfig;
+  readonly protectedResourceMetadata: ProtectedResourceMetadataConfig;
+  readonly token: TokenConfig;
+  /** Prefix of the identity headers sent upstream; inbound headers with it are stripped. */
+  readonly identityHeaderPrefix: string;
+  readonly stream: StreamConfig;
+  /** The discovery/registration function (authorization-server facade). */
+  readonly discovery: DiscoveryConfig;
+  /** `oidc` provider (original's `default` block). */
+  readonly oidc?: OidcConfig;
+  /** `asgardeo` provider (original's `asgardeo` / `demo` blocks). */
+  readonly asgardeo?: AsgardeoConfig;
+  /** `cognito` provider. */
+  readonly cognito?: CognitoConfig;
+  /** Embedded demo IdP (local runner only). */
+  readonly embedded?: EmbeddedConfig;
+}
