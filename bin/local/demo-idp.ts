@@ -134,9 +134,11 @@ function memoryAdapter(): new (name: string) => Adapter {
       if (payload.grantId) {
         const k = `grant:${payload.grantId}`;
         const members = (store.get(k)?.payload as unknown as string[] | undefined) ?? [];
+        // The index lives as long as its longest-lived member.
+        const before = store.get(k)?.expires ?? 0;
         store.set(k, {
           payload: [...members, this.key(id)] as unknown as AdapterPayload,
-          expires: Number.POSITIVE_INFINITY,
+          expires: Math.max(before, expires),
         });
       }
     }

@@ -279,6 +279,13 @@ export function hostAllowed(
 export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<RunningServer> {
   const server = http.createServer(async (req, res) => {
     const requestId = randomUUID();
+    const hosts = req.rawHeaders.filter(
+      (_v, i) => i % 2 === 0 && req.rawHeaders[i]!.toLowerCase() === 'host',
+    );
+    if (hosts.length > 1) {
+      sendJson(res, 400, { message: 'Bad Request' }, requestId); // RFC 9112 §3.2: exactly one Host
+      return;
+    }
     if (!hostAllowed(req.headers.host, req.socket.localPort, opts.publicHosts ?? [])) {
       sendJson(res, 421, { message: 'Misdirected Request' }, requestId);
       return;

@@ -13,10 +13,12 @@
 import type { ParamOverride } from '../shared/config/index.ts';
 import { SCOPE_SYNTAX } from '../shared/encoding.ts';
 import { badRequest, OAuthError } from '../shared/errors.ts';
+import { MAX_CLIENT_ID_LENGTH } from './client-id.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
 export const AUTHORIZE_LIMITS = {
-  clientId: 256,
+  /** The facade's sealed ids carry the registration (client-id.ts): the same bound as at /register. */
+  clientId: MAX_CLIENT_ID_LENGTH,
   state: 1024,
   scope: 1000,
   resource: 2000,
@@ -77,7 +79,13 @@ export function validateAuthorizeRequest(
     if (++count > AUTHORIZE_LIMITS.params) bad('invalid_request', 'too many parameters');
     if (seen.has(k)) {
       // RFC 8707 §2 allows several `resource` parameters.
-      if (k !== 'resource') bad('invalid_request', `parameter ${k} is repeated`);
+      // The name stays in the log: the page shows fixed text, never attacker-chosen words.
+      if (k !== 'resource')
+        throw badRequest(
+          'invalid_request',
+          'a parameter is repeated',
+          `authorize refused: parameter ${k.slice(0, 100)} is repeated`,
+        );
     }
     seen.add(k);
   }

@@ -53,9 +53,10 @@ export function describeRedirect(redirectUri: string): string {
 }
 
 export function consentPage(view: ConsentView, nonce: string): Response {
+  // The name is the client's own claim: quoted, isolated (<bdi>), never in the style of a fact.
   const who = view.clientName
-    ? `<p class="where">${esc(view.clientName)}</p><p><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>`
-    : '<p class="where">An application that did not register a name</p>';
+    ? `<p>It calls itself “<bdi>${esc(view.clientName)}</bdi>”.<br><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>`
+    : '<p>It did not register a name.</p>';
   const scopes = view.scope
     ? `<p>Permissions: ${view.scope
         .split(' ')

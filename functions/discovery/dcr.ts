@@ -67,6 +67,10 @@ function optText(o: Json, key: string, max: number): string | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(v))
     refuse('invalid_client_metadata', `${key} contains control characters`);
+  // C1 controls, bidirectional overrides/isolates and invisible characters: a name shown on the
+  // consent page must read as what it is (no reordered or hidden text).
+  if (/[\u0080-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/.test(v))
+    refuse('invalid_client_metadata', `${key} contains invisible or direction-changing characters`);
   return v;
 }
 

@@ -31,8 +31,10 @@ export class SecretUnavailable extends DependencyError {
   constructor(
     message: string,
     readonly parameters: readonly string[],
+    /** `misconfigured` when retrying cannot help (no parameter, or an inline value where none may be). */
+    failure: 'unreachable' | 'misconfigured' = 'unreachable',
   ) {
-    super('secrets', 'unreachable', message, 'the service is not available');
+    super('secrets', failure, message, 'the service is not available');
   }
 }
 
@@ -154,11 +156,19 @@ export function createSecretResolver(opts: SecretResolverOptions = {}): CachingS
         log.error('inline secret refused', {
           reason: 'inline secrets are for local runs; use an SSM parameter',
         });
-        throw new SecretUnavailable('inline secrets are not allowed here; configure an SSM parameter', []);
+        throw new SecretUnavailable(
+          'inline secrets are not allowed here; configure an SSM parameter',
+          [],
+          'misconfigured',
+        );
       }
       return undefined;
     }
-    throw new SecretUnavailable('secret reference has neither a value nor an SSM parameter', []);
+    throw new SecretUnavailable(
+      'secret reference has neither a value nor an SSM parameter',
+      [],
+      'misconfigured',
+    );
   };
 
   return {

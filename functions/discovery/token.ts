@@ -40,7 +40,12 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
   for (const [k, v] of params) {
     if (++n > TOKEN_LIMITS.params) bad('invalid_request', 'too many parameters');
     // RFC 6749 §3.2: parameters MUST NOT be included more than once (RFC 8707 allows `resource`).
-    if (seen.has(k) && k !== 'resource') bad('invalid_request', `parameter ${k} is repeated`);
+    if (seen.has(k) && k !== 'resource')
+      throw badRequest(
+        'invalid_request',
+        'a parameter is repeated',
+        `token request refused: parameter ${k.slice(0, 100)} is repeated`,
+      );
     if (v.length > TOKEN_LIMITS.value) bad('invalid_request', `${k} is too long`);
     seen.add(k);
   }

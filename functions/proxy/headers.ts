@@ -44,6 +44,12 @@ const OVERRIDES = new Set([
   'x-http-method',
   'x-method-override',
   'x-original-method',
+  // Host overrides and framework-internal markers (Next.js middleware bypass, CVE-2025-29927).
+  'x-original-host',
+  'x-host',
+  'x-forwarded-server',
+  'x-forwarded-scheme',
+  'x-middleware-subrequest',
 ]);
 
 /**
@@ -132,7 +138,12 @@ function proxyOwnedResponseHeader(k: string): boolean {
 export const FACADE_COOKIE_PREFIXES = ['__host-mcp-', '__secure-mcp-'];
 
 function facadeCookie(setCookie: string): boolean {
-  const name = setCookie.split('=', 1)[0]!.trim().toLowerCase();
+  // A nameless cookie (`=__Host-mcp-consent=…`) is read by some user agents as that name.
+  const name = setCookie
+    .replace(/^[\s=]+/, '')
+    .split('=', 1)[0]!
+    .trim()
+    .toLowerCase();
   return FACADE_COOKIE_PREFIXES.some((p) => name.startsWith(p));
 }
 

@@ -43,9 +43,13 @@ const emptyEvent = (): PendingEvent => ({ raw: '', type: '', data: [], keep: [] 
 export class SseRelay {
   private tail = '';
   private readonly framing: boolean;
-  /** Decoded text not yet split into lines. */
-  private text = '';
+  /** The pieces of the current, unterminated line. */
+  private partial: string[] = [];
+  private partialLength = 0;
+  /** The last piece ended with CR (an LF next completes a CRLF). */
+  private afterCr = false;
   private event = emptyEvent();
+  private started = false;
   private readonly decoder = new TextDecoder();
   /** True when everything emitted so far ends at an event boundary. */
   atBoundary = true;
@@ -63,42 +67,61 @@ export class SseRelay {
       this.track(chunk);
       return chunk;
     }
-    this.text += this.decoder.decode(chunk, { stream: true });
-    return this.emit(this.lines(false));
+    return this.emit(this.consume(this.decoder.decode(chunk, { stream: true })));
   }
 
-  /** Bytes still held at upstream end: an unterminated final event is dropped, as EventSource drops it. */
+  /** At upstream end: an unterminated final event is dropped, as EventSource drops it. */
   flush(): Uint8Array {
     if (!this.framing) return new Uint8Array(0);
-    this.text += this.decoder.decode();
-    const out = this.lines(true);
+    const out = this.consume(this.decoder.decode());
+    this.partial = [];
+    this.partialLength = 0;
     this.event = emptyEvent();
     return this.emit(out);
   }
 
   private emit(out: string): Uint8Array {
+    // The decoder took the stream's BOM, as EventSource does. Text that still starts with U+FEFF
+    // (a second BOM) must not be the first thing a client decodes, or the client would strip it
+    // and read a field the proxy read as something else (`\uFEFFevent`): lead with a BOM of ours.
+    if (!this.started && out) {
+      this.started = true;
+      if (out.startsWith('\uFEFF')) out = `\uFEFF${out}`;
+    }
     const bytes = enc.encode(out);
     if (bytes.length) this.track(bytes);
     return bytes;
   }
 
-  /** Consume complete lines of `text`; returns the text of every event they completed. */
-  private lines(atEnd: boolean): string {
+  /**
+   * Split newly decoded text into lines; returns the text of every event they completed. Each
+   * piece is searched once and a line's earlier pieces are kept as a list, so a long line or a
+   * flood of line ends costs linear time however it is chunked.
+   */
+  private consume(piece: string): string {
     let out = '';
-    let i = 0;
-    for (;;) {
-      const cr = this.text.indexOf('\r', i);
-      const lf = this.text.indexOf('\n', i);
-      const at = cr === -1 ? lf : lf === -1 ? cr : Math.min(cr, lf);
-      if (at === -1) break;
-      // A CR at the end of the text may be the first half of CRLF: wait for more (unless at end).
-      if (at === cr && at === this.text.length - 1 && !atEnd) break;
-      const width = at === cr && this.text[at + 1] === '\n' ? 2 : 1;
-      out += this.line(this.text.slice(i, at), this.text.slice(at, at + width));
-      i = at + width;
+    let start = 0;
+    // A CR that ended the previous piece and an LF that starts this one are one CRLF.
+    if (this.afterCr && piece.startsWith('\n')) {
+      this.event.raw += '\n';
+      start = 1;
     }
-    this.text = this.text.slice(i);
-    if (this.event.raw.length + this.text.length > this.maxEventChars) {
+    if (piece.length) this.afterCr = false;
+    const eol = /\r\n|\r|\n/g;
+    eol.lastIndex = start;
+    for (let m = eol.exec(piece); m; m = eol.exec(piece)) {
+      const head = this.partialLength ? this.partial.join('') : '';
+      this.partial = [];
+      this.partialLength = 0;
+      out += this.line(head + piece.slice(start, m.index), m[0]);
+      start = m.index + m[0].length;
+      if (m[0] === '\r' && start === piece.length) this.afterCr = true;
+    }
+    if (start < piece.length) {
+      this.partial.push(piece.slice(start));
+      this.partialLength += piece.length - start;
+    }
+    if (this.event.raw.length + this.partialLength > this.maxEventChars) {
       throw new SseEventTooLarge(`an SSE event exceeds ${this.maxEventChars} characters`);
     }
     return out;

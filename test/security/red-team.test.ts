@@ -51,6 +51,11 @@ describe('finding 6: request-override headers never reach the upstream', () => {
     'X-Method-Override': 'DELETE',
     'X-Original-Method': 'DELETE',
     X_Original_URL: '/admin', // the `_` spelling CGI-style servers fold into `-`
+    'X-Original-Host': 'admin.internal',
+    'X-Host': 'admin.internal',
+    'X-Forwarded-Server': 'admin.internal',
+    'X-Forwarded-Scheme': 'https',
+    'X-Middleware-Subrequest': 'middleware:middleware:middleware:middleware:middleware',
   };
   it('the request is forwarded without any of them', async () => {
     upstream.seen.length = 0;
@@ -72,6 +77,8 @@ describe("finding 2: an upstream cannot set the facade's cookies on a shared ori
         '__Host-mcp-consent=planted; Path=/; Secure; HttpOnly; SameSite=Strict',
         '__host-MCP-relay-AAAAAAAA=planted; Path=/; Secure',
         '__Secure-mcp-x=planted; Path=/; Secure',
+        '=__Host-mcp-consent=planted; Path=/; Secure',
+        ' __HOST-mcp-consent=planted; Path=/; Secure',
         'AWSALB=sticky; Path=/',
       ]);
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -197,3 +197,39 @@ describe('SseRelay properties (fast-check)', () => {
     );
   });
 });
+
+describe('SseRelay review fixes', () => {
+  const rw = (d: string) => (d.startsWith('/') ? `https://p${d}` : undefined);
+  it('a second BOM at the start cannot turn an unnamed event into an endpoint event for the client', () => {
+    const r = new SseRelay(rw);
+    const bytes = new Uint8Array([
+      0xef,
+      0xbb,
+      0xbf,
+      0xef,
+      0xbb,
+      0xbf,
+      ...enc.encode('event: endpoint\ndata: https://evil.example/x\n\n'),
+    ]);
+    const out = r.feed(bytes);
+    // What a client decodes (it strips one BOM, as EventSource does) is what the proxy parsed.
+    const seen = new TextDecoder().decode(out);
+    expect(seen.startsWith('event: endpoint')).toBe(false);
+    expect(reference(seen).some((e) => e.type === 'endpoint')).toBe(false);
+  });
+
+  it('scans a long line once, however it is chunked (no quadratic work)', () => {
+    const r = new SseRelay(rw);
+    const chunk = enc.encode('x'.repeat(1024));
+    const t0 = performance.now();
+    r.feed(enc.encode('data: '));
+    for (let i = 0; i < 1000; i++) r.feed(chunk); // a 1 MB line in 1 KiB chunks
+    const perLine = performance.now() - t0;
+    const flood = new SseRelay(rw);
+    const t1 = performance.now();
+    flood.feed(enc.encode('\n'.repeat(256 * 1024)));
+    const perFlood = performance.now() - t1;
+    // Reported, never asserted by timing alone: the work is linear, so both stay far below a second.
+    expect(perLine + perFlood).toBeLessThan(5000);
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * Regression tests for the red team's and the reviewers' findings on the authorization-server
+ * facade (issue 9), with the relay on, through one origin in the local runner, in front of the
+ * embedded demo IdP whose registration and request counters show what reached it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
+import type { RunningServer } from '../../bin/local/function-url-server.ts';
+import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
+import { MAX_CLIENT_ID_LENGTH } from '../../functions/discovery/client-id.ts';
+import { parseConfig } from '../../functions/shared/config/index.ts';
+import { freePort } from '../helpers/net.ts';
+
+let idp: DemoIdp;
+let edge: RunningServer;
+let origin: string;
+
+beforeAll(async () => {
+  const idpPort = await freePort();
+  const port = await freePort();
+  origin = `http://localhost:${port}`;
+  idp = await startDemoIdp({ port: idpPort, resourcePrefixes: [origin] });
+  edge = await startLocalSingleOrigin(
+    parseConfig({
+      provider: 'embedded',
+      embedded: { port: idpPort },
+      base_url: 'http://localhost:1',
+      listen_port: port,
+      discovery: { base_url: origin, signing_key: randomBytes(32).toString('base64url') },
+    }),
+    { port },
+  );
+});
+
+afterAll(async () => {
+  await edge?.close();
+  await idp?.close();
+});
+
+const register = (body: Record<string, unknown>) =>
+  fetch(`${origin}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token_endpoint_auth_method: 'none', ...body }),
+  });
+
+const authorizeUrl = (clientId: string, redirectUri: string, over: Record<string, string> = {}) =>
+  `${origin}/authorize?${new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: createHash('sha256').update(randomBytes(32)).digest('base64url'),
+    code_challenge_method: 'S256',
+    ...over,
+  })}`;
+
+describe('finding 10: every client id the facade issues can be used to sign in', () => {
+  const longUri = (i: number, length: number) => {
+    const base = `http://127.0.0.1:${10000 + i}/cb/`;
+    return base + 'p'.repeat(Math.max(0, length - base.length));
+  };
+  for (const count of [1, 2, 3, 5, 10]) {
+    for (const length of [40, 300, 1000]) {
+      it(`${count} redirect URI(s) of ${length} characters and a 200-character name`, async () => {
+        const uris = Array.from({ length: count }, (_, i) => longUri(i, length));
+        const before = idp.registrations();
+        const res = await register({ redirect_uris: uris, client_name: 'N'.repeat(200) });
+        const body = (await res.json()) as { client_id?: string; error?: string };
+        if (res.status === 201) {
+          expect(body.client_id!.length).toBeLessThanOrEqual(MAX_CLIENT_ID_LENGTH);
+          expect(idp.registrations()).toBe(before + 1);
+          // Usable: /authorize accepts it for each registered URI (the consent page).
+          for (const uri of uris) {
+            const page = await fetch(authorizeUrl(body.client_id!, uri));
+            expect(page.status, `${count}×${length}`).toBe(200);
+            await page.body?.cancel();
+          }
+        } else {
+          // Refused before any IdP call, with a clear error: no orphaned IdP client.
+          expect(res.status).toBe(400);
+          expect(body.error).toBe('invalid_redirect_uri');
+          expect(idp.registrations()).toBe(before);
+        }
+      });
+    }
+  }
+});
+
+describe('review: what the consent and error pages may show', () => {
+  it.each([
+    ['a right-to-left override', 'Safe\u202Egnp.exe'],
+    ['a zero-width space', 'Claude\u200BDesktop'],
+    ['a C1 control', 'name\u0085x'],
+    ['a BOM', '\uFEFFApp'],
+  ])('a client_name with %s is refused at registration, before the IdP', async (_what, name) => {
+    const before = idp.registrations();
+    const res = await register({ redirect_uris: ['http://127.0.0.1:5000/cb'], client_name: name });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_client_metadata');
+    expect(idp.registrations()).toBe(before);
+  });
+
+  it('the name is shown as the client’s claim, isolated, not as a fact', async () => {
+    const res = await register({
+      redirect_uris: ['http://127.0.0.1:5000/cb'],
+      client_name: 'Claude Desktop (verified)',
+    });
+    const { client_id } = (await res.json()) as { client_id: string };
+    const html = await (await fetch(authorizeUrl(client_id, 'http://127.0.0.1:5000/cb'))).text();
+    expect(html).toContain('It calls itself “<bdi>Claude Desktop (verified)</bdi>”.');
+    expect(html).not.toContain('<p class="where">Claude Desktop');
+  });
+
+  it('a repeated parameter is named in the log only, never on the page', async () => {
+    const words = 'Your session has expired. Sign in again at https://evil.example/login';
+    const q = `${encodeURIComponent(words)}=1&${encodeURIComponent(words)}=2`;
+    const res = await fetch(`${origin}/authorize?${q}`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('A parameter is repeated.');
+    expect(html).not.toContain('evil.example');
+  });
+});
