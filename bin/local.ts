@@ -189,11 +189,13 @@ async function listening<T>(
 
 async function demo(ports: { proxy: number; mcp: number; idp: number }) {
   const origin = `http://localhost:${ports.proxy}`;
+  // Only the facade may register clients at the demo IdP: it holds the IdP's initial access token.
+  const registrationToken = randomBytes(32).toString('base64url');
   const raw = {
     provider: 'embedded',
     base_url: `http://localhost:${ports.mcp}`,
     listen_port: ports.proxy,
-    embedded: { port: ports.idp },
+    embedded: { port: ports.idp, registration_token: registrationToken },
     // A fresh signing key turns on the authorization-response relay (RFC 9207 `iss` = the facade).
     discovery: { base_url: origin, signing_key: randomBytes(32).toString('base64url') },
     cors: { allowed_origins: ['http://localhost:6274', 'http://127.0.0.1:6274'] },
@@ -207,6 +209,7 @@ async function demo(ports: { proxy: number; mcp: number; idp: number }) {
     startDemoIdp({
       port: ports.idp,
       resourcePrefixes: [origin, `http://127.0.0.1:${ports.proxy}`],
+      registrationToken,
     }),
   );
   const mcp = await listening('demo MCP server', ports.mcp, '--mcp-port', () =>

@@ -1,6 +1,6 @@
 /**
  * The embedded demo identity provider, built on `oidc-provider` (a certified OpenID provider):
- * a login page with one demo user, open dynamic client registration, PKCE S256 required for
+ * a login page with one demo user, dynamic client registration for the facade only (an initial access token), PKCE S256 required for
  * every authorization-code client, RFC 8707 resource indicators issuing JWT access tokens whose
  * `aud` is the MCP resource URL, and a confidential `client_credentials` client for scripts.
  * Local use only: keys and clients live in memory and are new at every start.
@@ -21,6 +21,13 @@ export interface DemoIdpOptions {
   readonly user?: { readonly username: string; readonly password: string };
   readonly cliClient?: { readonly clientId: string; readonly clientSecret: string };
   readonly accessTokenTtlSeconds?: number;
+  /**
+   * Initial access token its registration endpoint requires (RFC 7591 §3): only the facade, which
+   * holds it (`embedded.registration_token`), may register clients. @default a new random one
+   */
+  readonly registrationToken?: string;
+  /** Accept registrations without a token: models an IdP whose DCR is open (tests only). */
+  readonly openRegistration?: boolean;
 }
 
 export interface DemoIdp {
@@ -28,6 +35,8 @@ export interface DemoIdp {
   readonly port: number;
   readonly user: { readonly username: string; readonly password: string };
   readonly cliClient: { readonly clientId: string; readonly clientSecret: string };
+  /** The initial access token registration requires (give it to the facade). */
+  readonly registrationToken: string;
   /** Number of clients registered through DCR so far. */
   registrations(): number;
   /** Number of HTTP requests the IdP has received (tests assert that nothing reached it). */
@@ -201,6 +210,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     clientSecret: randomBytes(24).toString('base64url'),
   };
   const scopes = opts.scopes ?? ['mcp:tools', 'mcp:resources'];
+  const registrationToken = opts.registrationToken ?? randomBytes(32).toString('base64url');
   const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
   const jwk = {
     ...(await jose.exportJWK(privateKey)),
@@ -238,7 +248,13 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
-      registration: { enabled: true },
+      // Registration only with the facade's initial access token: an open registration endpoint
+      // would let anyone mint a client_credentials client or register their own redirect URI
+      // and skip the facade's consent (red-team finding 1).
+      registration: {
+        enabled: true,
+        initialAccessToken: opts.openRegistration ? false : registrationToken,
+      },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       resourceIndicators: {
@@ -364,6 +380,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     port: actualPort,
     user,
     cliClient,
+    registrationToken,
     registrations: () => registered,
     requests: () => received,
     close: () =>

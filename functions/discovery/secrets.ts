@@ -66,6 +66,9 @@ export function secretRefsOf(config: Config): SecretRef[] {
   const refs: SecretRef[] = [];
   if (config.provider === 'asgardeo' && config.asgardeo) refs.push(config.asgardeo.clientSecret);
   if (config.provider === 'oidc' && config.oidc?.clientSecret) refs.push(config.oidc.clientSecret);
+  if (config.provider === 'oidc' && config.oidc?.registrationToken) refs.push(config.oidc.registrationToken);
+  if (config.provider === 'embedded' && config.embedded?.registrationToken)
+    refs.push(config.embedded.registrationToken);
   if (config.discovery.signingKey) refs.push(config.discovery.signingKey);
   return refs;
 }

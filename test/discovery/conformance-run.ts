@@ -72,7 +72,7 @@ for (const variant of ['origin', 'path'] as const) {
   const issuer = variant === 'origin' ? `http://localhost:${port}` : `http://localhost:${port}/auth`;
   const config = parseConfig({
     provider: 'embedded',
-    embedded: { port: idp.port },
+    embedded: { port: idp.port, registration_token: idp.registrationToken },
     base_url: 'http://localhost:1',
     discovery: { base_url: issuer },
   });

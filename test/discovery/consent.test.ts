@@ -21,7 +21,11 @@ beforeAll(async () => {
   idp = await startDemoIdp({ port: idpPort, resourcePrefixes: ['http://localhost:8080'] });
   // attacker.example is allowed on purpose: the consent page is the defence under test here.
   const discovery = { allowed_redirect_hosts: ['attacker.example'] };
-  const raw = { provider: 'embedded', embedded: { port: idpPort }, base_url: 'http://localhost:1' };
+  const raw = {
+    provider: 'embedded',
+    embedded: { port: idpPort, registration_token: idp.registrationToken },
+    base_url: 'http://localhost:1',
+  };
   disc = await startLocalDiscovery(parseConfig({ ...raw, discovery }));
   noConsent = await startLocalDiscovery(parseConfig({ ...raw, discovery: { ...discovery, consent: 'off' } }));
 });

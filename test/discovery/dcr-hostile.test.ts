@@ -20,7 +20,7 @@ beforeAll(async () => {
   idp = await startDemoIdp({ port: idpPort, resourcePrefixes: ['http://localhost:8080'] });
   const config = parseConfig({
     provider: 'embedded',
-    embedded: { port: idpPort },
+    embedded: { port: idpPort, registration_token: idp.registrationToken },
     base_url: 'http://localhost:1',
     discovery: {
       allowed_redirect_schemes: ['cursor'],

@@ -31,7 +31,7 @@ beforeAll(async () => {
   mcp = await startDemoMcpServer();
   const config = parseConfig({
     provider: 'embedded',
-    embedded: { port: idpPort },
+    embedded: { port: idpPort, registration_token: idp.registrationToken },
     base_url: mcp.url,
     listen_port: port,
     discovery: { base_url: origin },
@@ -168,7 +168,7 @@ describe('two Function URLs (no CloudFront): proxy and discovery function on sep
     const idp2 = await startDemoIdp({ port: idpPort, resourcePrefixes: [proxyOrigin] });
     const config = parseConfig({
       provider: 'embedded',
-      embedded: { port: idpPort },
+      embedded: { port: idpPort, registration_token: idp2.registrationToken },
       base_url: mcp.url,
       listen_port: proxyPort,
       discovery: { base_url: discOrigin },

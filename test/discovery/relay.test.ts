@@ -39,7 +39,7 @@ beforeAll(async () => {
   edge = await startLocalSingleOrigin(
     parseConfig({
       provider: 'embedded',
-      embedded: { port: idpPort },
+      embedded: { port: idpPort, registration_token: idp.registrationToken },
       base_url: mcp.url,
       listen_port: port,
       discovery: { base_url: origin, signing_key: KEY, allowed_redirect_hosts: ['app.example'] },

@@ -25,7 +25,12 @@ let proxy: ProxyUnderTest;
 beforeAll(async () => {
   const idpPort = await freePort();
   const proxyPort = await freePort();
-  idp = await startDemoIdp({ port: idpPort, resourcePrefixes: [`http://localhost:${proxyPort}`] });
+  // No facade here: the SDK registers at the IdP itself, so this IdP models one with open DCR.
+  idp = await startDemoIdp({
+    port: idpPort,
+    resourcePrefixes: [`http://localhost:${proxyPort}`],
+    openRegistration: true,
+  });
   mcp = await startDemoMcpServer();
   proxy = await startProxy({
     provider: 'embedded',

@@ -55,7 +55,7 @@ export async function startSetup(kind: SetupKind, opts: SetupOptions = {}): Prom
   const mcp: DemoMcpServer = await startDemoMcpServer({ port: ports.mcp });
   const config = parseConfig({
     provider: 'embedded',
-    embedded: { port: ports.idp },
+    embedded: { port: ports.idp, registration_token: idp.registrationToken },
     base_url: mcp.url,
     listen_port: ports.proxy,
     discovery: { base_url: facade, signing_key: randomBytes(32).toString('base64url') },

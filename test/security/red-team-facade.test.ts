@@ -24,7 +24,7 @@ beforeAll(async () => {
   edge = await startLocalSingleOrigin(
     parseConfig({
       provider: 'embedded',
-      embedded: { port: idpPort },
+      embedded: { port: idpPort, registration_token: idp.registrationToken },
       base_url: 'http://localhost:1',
       listen_port: port,
       discovery: { base_url: origin, signing_key: randomBytes(32).toString('base64url') },
@@ -120,5 +120,50 @@ describe('review: what the consent and error pages may show', () => {
     const html = await res.text();
     expect(html).toContain('A parameter is repeated.');
     expect(html).not.toContain('evil.example');
+  });
+});
+
+describe("finding 1: the demo IdP's registration endpoint takes registrations from the facade only", () => {
+  const reg = (headers: Record<string, string>) =>
+    fetch(`${idp.issuer}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      }),
+    });
+
+  it('anonymous, or with a wrong token: 401, and no client is created', async () => {
+    const before = idp.registrations();
+    for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
+      const res = await reg(headers);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_token');
+    }
+    expect(idp.registrations()).toBe(before);
+  });
+
+  it('an attacker’s https redirect URI cannot be registered at the IdP either', async () => {
+    const before = idp.registrations();
+    const res = await fetch(`${idp.issuer}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: ['https://evil.example/cb'],
+        token_endpoint_auth_method: 'none',
+      }),
+    });
+    expect(res.status).toBe(401);
+    expect(idp.registrations()).toBe(before);
+  });
+
+  it('the facade, which holds the token, registers clients as before', async () => {
+    const before = idp.registrations();
+    const res = await register({ redirect_uris: ['http://127.0.0.1:5000/cb'] });
+    expect(res.status).toBe(201);
+    expect(idp.registrations()).toBe(before + 1);
   });
 });

@@ -38,6 +38,8 @@ export interface StandardIdpSettings {
   readonly pathMapping: Readonly<Record<string, string>>;
   readonly clientId?: string;
   readonly clientSecret?: SecretRef;
+  /** Static initial access token for registration; else one from client_credentials, if configured. */
+  readonly registrationToken?: SecretRef;
   /** Issuer the IdP's metadata must carry (default: `baseUrl`). */
   readonly issuer?: string;
 }
@@ -165,6 +167,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
   // Initial access token for registration (client_credentials), cached until shortly before expiry.
   let iat: { token: string; until: number } | undefined;
   const initialAccessToken = async (tokenEndpoint: string): Promise<string | undefined> => {
+    if (s.registrationToken) return deps.secrets.resolve(s.registrationToken);
     if (!s.clientId || !s.clientSecret) return undefined;
     if (iat && iat.until > Date.now()) return iat.token;
     const secret = await deps.secrets.resolve(s.clientSecret);
@@ -283,6 +286,7 @@ export function createOidcProvider(config: Config, deps: ProviderDeps): Identity
       pathMapping: config.discovery.pathMapping,
       clientId: o.clientId,
       clientSecret: o.clientSecret,
+      registrationToken: o.registrationToken,
       issuer: config.token.issuer,
     },
     deps,

@@ -28,6 +28,10 @@ export const OIDC = table('default', {
   },
   client_id: { type: 'string', doc: 'IdP client allowed to register clients (initial access token).' },
   client_secret: { type: 'secret', doc: 'Its secret.' },
+  registration_token: {
+    type: 'secret',
+    doc: "A static initial access token for the IdP's registration endpoint (RFC 7591 §3; e.g. Keycloak's).",
+  },
 });
 
 /** The original's per-path recipes under `default.path`. */
@@ -61,6 +65,8 @@ export interface OidcConfig {
   readonly path: Readonly<Record<string, PathRule>>;
   readonly clientId?: string;
   readonly clientSecret?: SecretRef;
+  /** Static initial access token for registration (instead of client_credentials). */
+  readonly registrationToken?: SecretRef;
 }
 
 type PathRuleSection = Section<typeof PATH_RULE.keys>;
@@ -102,6 +108,7 @@ export function parseOidc(r: ConfigReader): { oidc: OidcConfig } & TokenDefaults
     path,
     clientId: s.str('client_id'),
     clientSecret: s.secret('client_secret'),
+    registrationToken: s.secret('registration_token'),
   };
   return { oidc, issuer: s.url('issuer') ?? baseUrl, jwksUri: oidc.jwksUrl };
 }
