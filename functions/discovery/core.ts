@@ -262,7 +262,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
           params.set('state', relay.state);
           cookies.push(relay.cookie);
         }
-        headers.set('location', idpAuthorizeUrl(meta.authorization_endpoint, params, []));
+        headers.set('location', idpAuthorizeUrl(meta.authorization_endpoint, params));
         for (const c of cookies) headers.append('set-cookie', c);
         return new Response(null, { status: 302, headers });
       };

@@ -1,13 +1,12 @@
 /**
  * Token endpoint facade policy (pure): validate the client's token request (RFC 6749 §4.1.3,
- * §6; OAuth 2.1 §4.1.3; RFC 7636 §4.5), build the body sent to the IdP (original's
- * `/token.addBodyParams`), and turn the IdP's answer into ours:
+ * §6; OAuth 2.1 §4.1.3; RFC 7636 §4.5) and turn the IdP's answer into ours (the body sent to the
+ * IdP, with the original's `/token.addBodyParams`, is the provider's `tokenParams`):
  * - 200 JSON with `access_token` and `token_type` → passed through, `Cache-Control: no-store`;
  * - 4xx JSON OAuth error (RFC 6749 §5.2) → passed through (code, description, uri only);
  * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
  *   never a bare 500, with the IdP's detail in the log only.
  */
-import type { ParamOverride } from '../shared/config.ts';
 import {
   badRequest,
   DependencyError,
@@ -57,13 +56,6 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
     bad('invalid_request', 'refresh_token is required');
   }
   return params;
-}
-
-/** The body for the IdP: the client's parameters with the configured ones set (they win). */
-export function idpTokenBody(params: URLSearchParams, inject: readonly ParamOverride[]): URLSearchParams {
-  const out = new URLSearchParams(params);
-  for (const { name, value } of inject) out.set(name, value);
-  return out;
 }
 
 const OAUTH_ERROR = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;

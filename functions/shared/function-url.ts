@@ -3,7 +3,7 @@
  * cores, which speak Web `Request`/`Response`. Used by both functions' `index.ts`.
  */
 import type { Writable } from 'node:stream';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 /** Hosts for which the runner speaks plain http (Lambda itself is always https). */
 const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
@@ -129,13 +129,3 @@ export async function writeStreamingResponse(
   if (why === 'error') throw new Error('response body failed', { cause: failure });
 }
 
-/** Handler types. */
-export type StreamingHandler = (
-  event: APIGatewayProxyEventV2,
-  responseStream: Writable,
-  context: Context,
-) => Promise<void>;
-export type BufferedHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
