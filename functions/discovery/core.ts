@@ -18,6 +18,7 @@
  */
 import type { Config } from '../shared/config.ts';
 import { corsHeaders, originAllowed, PUBLIC_CORS, preflightHeaders } from '../shared/cors.ts';
+import { basicHeader, formDecode, formEncode, isBasic, readBasic } from '../shared/encoding.ts';
 import {
   badRequest,
   errorResponse,
@@ -127,21 +128,14 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     const formId = params.get('client_id');
     let client = formId ? await facadeClient(key, formId, true) : undefined;
     if (basic) {
-      // With the relay every client authenticates with its facade id (form-decoded, §2.3.1).
-      const m = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(basic);
-      const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
-      const i = decoded.indexOf(':');
-      let id = '';
-      try {
-        id = i > 0 ? decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')) : '';
-      } catch {
-        // not form-encoded: refused below
-      }
+      // With the relay every client authenticates with its facade id (form-decoded, §2.3.1);
+      // anything that is not Basic credentials with an id is refused as an unknown client.
+      const creds = readBasic(basic);
+      const id = (creds && formDecode(creds.id)) ?? '';
       const c = await facadeClient(key, id, true);
       if (formId && formId !== id) throw invalidClient('two different client ids');
       client = c;
-      const formEncode = (v: string) => new URLSearchParams({ v }).toString().slice(2);
-      basic = `Basic ${Buffer.from(`${formEncode(c.idpClientId)}:${decoded.slice(i + 1)}`).toString('base64')}`;
+      basic = basicHeader(formEncode(c.idpClientId), creds!.secret);
     }
     if (!client) throw invalidClient('unknown client_id', 'no client id in token request');
     params.set('client_id', client.idpClientId);
@@ -388,7 +382,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
         accept: 'application/json',
       };
       // RFC 6749 §2.3.1: the client authenticates to the IdP, which issued its credentials.
-      if (basic && /^Basic [A-Za-z0-9+/=]+$/i.test(basic)) headers.authorization = basic;
+      if (isBasic(basic)) headers.authorization = basic;
       let res: Response;
       let text: string;
       try {

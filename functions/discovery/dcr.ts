@@ -8,7 +8,7 @@
  * with HTTP 400, and happens before anything is created at the IdP.
  */
 import type { OAuthErrorCode } from '../shared/errors.ts';
-import { badRequest, OAuthError, tooLarge } from '../shared/errors.ts';
+import { badRequest, tooLarge } from '../shared/errors.ts';
 import type { ClientRegistration } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 

@@ -128,4 +128,3 @@ export async function writeStreamingResponse(
   }
   if (why === 'error') throw new Error('response body failed', { cause: failure });
 }
-

@@ -24,6 +24,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Config } from '../../shared/config.ts';
+import { basicAuth } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import type {
@@ -180,12 +181,6 @@ const misconfigured = (reason: string) =>
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
-}
-
-/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
-function basicAuth(id: string, secret: string): string {
-  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
 async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {

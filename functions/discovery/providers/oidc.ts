@@ -17,6 +17,7 @@
  * `client_credentials` (RFC 7591 §3 "initial access token"; Keycloak and Okta need one).
  */
 import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
+import { basicAuth } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import { checkIdpUrl, idpCall } from '../idp-http.ts';
@@ -168,13 +169,10 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     if (!s.clientId || !s.clientSecret) return undefined;
     if (iat && iat.until > Date.now()) return iat.token;
     const secret = await deps.secrets.resolve(s.clientSecret);
-    const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString(
-      'base64',
-    );
     const r = await idpCall(http, 'IdP client_credentials', tokenEndpoint, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${basic}`,
+        authorization: basicAuth(s.clientId, secret),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },

@@ -4,7 +4,6 @@
  * Providers are I/O edges: they talk to the IdP (metadata, client creation, token endpoint).
  */
 import type { ProviderName } from '../../shared/config.ts';
-import { OAuthError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { SecretResolver } from '../secrets.ts';
 
