@@ -26,6 +26,7 @@ import { randomInt } from 'node:crypto';
 import type { Config } from '../../shared/config.ts';
 import { basicAuth } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
+import { isLoopbackHost } from '../../shared/http-bits.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import type {
   ClientRegistration,
@@ -179,10 +180,6 @@ const misconfigured = (reason: string) =>
     'client registration failed at the identity provider',
   );
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.localhost');
-}
-
 async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {
   try {
     const v = (await res.json()) as unknown;
@@ -205,7 +202,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
   const a = config.asgardeo;
   if (!a) throw new Error('createAsgardeoProvider: config.asgardeo is missing');
   const api = new URL(a.apiBaseUrl);
-  if (api.protocol !== 'https:' && !(api.protocol === 'http:' && isLoopback(api.hostname))) {
+  if (api.protocol !== 'https:' && !(api.protocol === 'http:' && isLoopbackHost(api.hostname))) {
     throw new Error(`asgardeo.api_base_url must use https (got ${a.apiBaseUrl})`);
   }
   const http = deps.fetch ?? fetch;
