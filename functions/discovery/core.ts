@@ -41,24 +41,25 @@ import {
 } from './client-id.ts';
 import { CLEAR_CONSENT_COOKIE, consentPage, deniedPage, newNonce, readConsent } from './consent.ts';
 import { parseRegistrationBody, registrationResponse, validateRegistration } from './dcr.ts';
+import { IDP_TIMEOUT_MS, idpCall } from './idp-http.ts';
 import { buildAsMetadata, discoveryRoute, facadeIssuer, issuerPath } from './metadata.ts';
 import { errorPage, wantsHtml } from './pages.ts';
 import type { IdentityProvider } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 import { callbackUrl, clientRedirect, issueRelayState, readRelayState } from './relay.ts';
 import { issuerKey } from './seal.ts';
-import { parseTokenRequest, tokenResponseFromIdp, unavailable } from './token.ts';
+import { parseTokenRequest, tokenResponseFromIdp } from './token.ts';
 
 export type DiscoveryHandler = (req: Request, opts?: { requestId?: string }) => Promise<Response>;
 
 export interface DiscoveryDeps {
   readonly provider: IdentityProvider;
-  /** HTTP client for the IdP token endpoint. @default globalThis.fetch */
+  /** HTTP client for the IdP token endpoint (through idp-http.ts). @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   readonly log?: Logger;
   /** Resolves when the function is configured (secrets loaded); rejects to fail closed. */
   readonly ready?: () => Promise<void>;
-  /** Timeout of calls to the IdP token endpoint (ms). @default 10000 */
+  /** Timeout of calls to the IdP token endpoint (ms). @default IDP_TIMEOUT_MS */
   readonly idpTimeoutMs?: number;
   /** The relay's sealing key (`discovery.signing_key`); no relay without it (relay.ts). */
   readonly signingKey?: () => Promise<Uint8Array>;
@@ -78,7 +79,7 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array> {
 export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHandler {
   const log = deps.log ?? createLogger('discovery');
   const http = deps.fetch ?? fetch;
-  const timeoutMs = deps.idpTimeoutMs ?? 10_000;
+  const timeoutMs = deps.idpTimeoutMs ?? IDP_TIMEOUT_MS;
   const provider = deps.provider;
 
   const relayKey = deps.signingKey;
@@ -383,25 +384,16 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
       };
       // RFC 6749 §2.3.1: the client authenticates to the IdP, which issued its credentials.
       if (isBasic(basic)) headers.authorization = basic;
-      let res: Response;
-      let text: string;
-      try {
-        res = await http(meta.token_endpoint, {
-          method: 'POST',
-          headers,
-          body: body.toString(),
-          redirect: 'error',
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        text = await res.text();
-      } catch (e) {
-        throw unavailable(
-          `IdP token endpoint unreachable: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
-        );
-      }
-      const out = tokenResponseFromIdp(res.status, res.headers.get('content-type'), text);
+      const reply = await idpCall(
+        http,
+        'IdP token endpoint',
+        meta.token_endpoint,
+        { method: 'POST', headers, body: body.toString() },
+        { timeoutMs },
+      );
+      const out = tokenResponseFromIdp(reply);
       for (const [k, v] of Object.entries(cors)) out.headers.set(k, v);
-      access.idpStatus = res.status;
+      access.idpStatus = reply.status;
       return finish(out);
     } catch (e) {
       const err = toOAuthError(e);

@@ -7,13 +7,8 @@
  * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
  *   never a bare 500, with the IdP's detail in the log only.
  */
-import {
-  badRequest,
-  DependencyError,
-  jsonResponse,
-  type OAuthErrorCode,
-  tooLarge,
-} from '../shared/errors.ts';
+import { badRequest, jsonResponse, type OAuthErrorCode, tooLarge } from '../shared/errors.ts';
+import { type IdpReply, unavailable } from './idp-http.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
 const GRANTS = new Set(['authorization_code', 'refresh_token']);
@@ -60,24 +55,9 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
 
 const OAUTH_ERROR = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 
-export function unavailable(reason: string): DependencyError {
-  return new DependencyError('identity provider', 'unreachable', reason);
-}
-
 /** Map the IdP token endpoint's answer to the facade's response (see module comment). */
-export function tokenResponseFromIdp(status: number, contentType: string | null, text: string): Response {
-  let body: unknown;
-  if ((contentType ?? '').toLowerCase().includes('json')) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-  }
-  const obj =
-    typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : undefined;
+export function tokenResponseFromIdp(reply: Pick<IdpReply, 'status' | 'contentType' | 'json'>): Response {
+  const { status, contentType, json: obj } = reply;
   if (status === 200 && obj && typeof obj.access_token === 'string' && typeof obj.token_type === 'string') {
     return jsonResponse(200, obj);
   }

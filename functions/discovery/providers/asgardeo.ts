@@ -28,6 +28,7 @@ import { basicAuth } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
 import { isLoopbackHost } from '../../shared/http-bits.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
+import { type IdpReply, idpCall, jsonObject } from '../idp-http.ts';
 import type {
   ClientRegistration,
   IdentityProvider,
@@ -40,8 +41,6 @@ type AsgardeoConfig = NonNullable<Config['asgardeo']>;
 
 export const SCOPE_CREATE = 'internal_application_mgt_create';
 export const SCOPE_VIEW = 'internal_application_mgt_view';
-
-const TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Pure policy
@@ -170,8 +169,8 @@ export function applicationIdFromLocation(location: string | null): string | und
 // ---------------------------------------------------------------------------------------------
 // I/O edge
 
-const unavailable = (reason: string) =>
-  temporarilyUnavailable('client registration is temporarily unavailable', reason);
+const REGISTRATION_UNAVAILABLE = 'client registration is temporarily unavailable';
+const unavailable = (reason: string) => temporarilyUnavailable(REGISTRATION_UNAVAILABLE, reason);
 const misconfigured = (reason: string) =>
   new DependencyError(
     'identity provider',
@@ -180,22 +179,18 @@ const misconfigured = (reason: string) =>
     'client registration failed at the identity provider',
   );
 
-async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {
-  try {
-    const v = (await res.json()) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
+/** Asgardeo's error body `{code, message, description, traceId}` as a log-only reason. */
+function apiReason(what: string, r: IdpReply): string {
+  const b = jsonObject(r.text);
+  const parts = [b?.code, b?.message, b?.description, b?.traceId].filter((x) => typeof x === 'string');
+  return `${what}: HTTP ${r.status}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }
 
-/** Asgardeo's error body `{code, message, description, traceId}` as a log-only reason. */
-async function apiReason(what: string, res: Response): Promise<string> {
-  const b = await readJson(res);
-  const parts = [b?.code, b?.message, b?.description, b?.traceId].filter((x) => typeof x === 'string');
-  return `${what}: HTTP ${res.status}${parts.length ? ` (${parts.join('; ')})` : ''}`;
+/** The JSON body of a reply that must be 2xx: a 5xx is Asgardeo's outage, anything else our misconfiguration. */
+function okBody(what: string, r: IdpReply, hint = ''): Record<string, unknown> | undefined {
+  if (r.status >= 500) throw unavailable(apiReason(what, r));
+  if (r.status < 200 || r.status >= 300) throw misconfigured(apiReason(`${what}${hint}`, r));
+  return jsonObject(r.text);
 }
 
 export function createAsgardeoProvider(config: Config, deps: ProviderDeps): IdentityProvider {
@@ -215,14 +210,13 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
   let cached: { token: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
 
-  const call = async (what: string, url: string, init: RequestInit): Promise<Response> => {
+  // Never follows redirects with credentials attached; bounded in time (idp-http.ts). The
+  // provider's failures are OAuthErrors, transport failures included.
+  const call = async (what: string, url: string, init: RequestInit): Promise<IdpReply> => {
     try {
-      // Never follow redirects with credentials attached; bounded in time.
-      return await http(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      return await idpCall(http, what, url, init, { description: REGISTRATION_UNAVAILABLE });
     } catch (e) {
-      const err = e as Error & { cause?: { message?: string; code?: string } };
-      const cause = err.cause ? ` (${err.cause.code ?? ''} ${err.cause.message ?? ''})` : '';
-      throw unavailable(`${what}: ${err.message}${cause}`);
+      throw toOAuthError(e);
     }
   };
 
@@ -243,9 +237,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       },
       body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
     });
-    if (res.status >= 500) throw unavailable(await apiReason('asgardeo token request', res));
-    if (!res.ok) throw misconfigured(await apiReason('asgardeo token request (check client_id/secret)', res));
-    const body = await readJson(res);
+    const body = okBody('asgardeo token request', res, ' (check client_id/secret)');
     const token = body?.access_token;
     if (typeof token !== 'string' || !token)
       throw misconfigured('asgardeo token response has no access_token');
@@ -272,7 +264,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
   };
 
   /** A management API call with the M2M token; one retry with a fresh token on 401. */
-  const managementCall = async (what: string, url: string, init: RequestInit): Promise<Response> => {
+  const managementCall = async (what: string, url: string, init: RequestInit): Promise<IdpReply> => {
     for (let attempt = 0; ; attempt++) {
       const token = await m2mToken();
       const res = await call(what, url, {
@@ -311,12 +303,12 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
         throw badRequest(
           'invalid_client_metadata',
           'the identity provider rejected the client metadata',
-          await apiReason('asgardeo create application', res),
+          apiReason('asgardeo create application', res),
         );
       }
       if (res.status >= 500 || res.status === 429)
-        throw unavailable(await apiReason('asgardeo create application', res));
-      throw misconfigured(await apiReason('asgardeo create application', res));
+        throw unavailable(apiReason('asgardeo create application', res));
+      throw misconfigured(apiReason('asgardeo create application', res));
     }
   };
 
@@ -326,9 +318,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       `${base}/api/server/v1/applications/${encodeURIComponent(appId)}/inbound-protocols/oidc`,
       { method: 'GET' },
     );
-    if (res.status >= 500) throw unavailable(await apiReason('asgardeo read inbound oidc', res));
-    if (!res.ok) throw misconfigured(await apiReason('asgardeo read inbound oidc', res));
-    const body = await readJson(res);
+    const body = okBody('asgardeo read inbound oidc', res);
     const id = body?.clientId;
     if (typeof id !== 'string' || !id)
       throw misconfigured('asgardeo inbound oidc configuration has no clientId');

@@ -20,8 +20,7 @@ import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
 import { basicAuth } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
-import { checkIdpUrl, idpCall } from '../idp-http.ts';
-import { unavailable } from '../token.ts';
+import { checkIdpUrl, idpCall, unavailable } from '../idp-http.ts';
 import type {
   ClientRegistration,
   IdentityProvider,
