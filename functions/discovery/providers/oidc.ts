@@ -9,7 +9,8 @@
  * 2. `path_mapping` (`/authorize`, `/token`, `/register` → path on `default.base_url`);
  * 3. the IdP's own metadata, fetched from `default.base_url` (OpenID Connect Discovery §4, then
  *    RFC 8414 §3.1), or from the path `path_mapping` gives for a well-known URI.
- * Discovered metadata must carry the issuer it was fetched for (RFC 8414 §3.3).
+ * Discovered metadata must carry exactly the issuer it was fetched for (RFC 8414 §3.3,
+ * shared/issuer-metadata.ts): `token.issuer` (or the static document's `issuer`), byte for byte.
  *
  * Registration (RFC 7591) is forwarded to the IdP's registration endpoint: one IdP client per
  * registration, never a shared static client id (confused-deputy rule). When `default.client_id`
@@ -19,6 +20,12 @@
 import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
 import { basicAuth } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
+import {
+  AS_WELL_KNOWN,
+  discoverMetadata,
+  metadataUrls,
+  OIDC_WELL_KNOWN,
+} from '../../shared/issuer-metadata.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import { checkIdpUrl, idpCall, unavailable } from '../idp-http.ts';
 import type {
@@ -42,7 +49,7 @@ export interface StandardIdpSettings {
   readonly issuer?: string;
 }
 
-const WELL_KNOWN = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'] as const;
+const WELL_KNOWN = [AS_WELL_KNOWN, OIDC_WELL_KNOWN] as const;
 const REGISTRATION_ERRORS = new Set([
   'invalid_redirect_uri',
   'invalid_client_metadata',
@@ -52,8 +59,6 @@ const REGISTRATION_ERRORS = new Set([
 /** Metadata is re-fetched after this long (keys and endpoints rarely move). */
 const METADATA_TTL_MS = 60 * 60 * 1000;
 
-const trimSlash = (s: string) => s.replace(/\/+$/, '');
-
 /** The static response document of the original's config, if any (pure). */
 export function staticResponse(
   path: Readonly<Record<string, PathRule>>,
@@ -62,19 +67,12 @@ export function staticResponse(
   return undefined;
 }
 
-/** Candidate metadata URLs for an IdP base URL (pure). */
-export function metadataUrls(baseUrl: string, pathMapping: Readonly<Record<string, string>>): string[] {
-  const base = trimSlash(baseUrl);
-  const u = new URL(base);
+/** Candidate metadata URLs for an IdP base URL: `path_mapping`'s well-known paths, else the standard ones (pure). */
+export function idpMetadataUrls(baseUrl: string, pathMapping: Readonly<Record<string, string>>): string[] {
   const mapped = WELL_KNOWN.map((w) => pathMapping[w]).filter((p): p is string => !!p);
-  if (mapped.length) return mapped.map((p) => `${u.origin}${p}`);
-  const path = u.pathname === '/' ? '' : trimSlash(u.pathname);
-  return [
-    ...new Set([
-      `${base}/.well-known/openid-configuration`,
-      `${u.origin}/.well-known/oauth-authorization-server${path}`,
-    ]),
-  ];
+  if (!mapped.length) return metadataUrls(baseUrl);
+  const origin = new URL(baseUrl).origin;
+  return mapped.map((p) => `${origin}${p}`);
 }
 
 /** Endpoints the config states explicitly (pure). */
@@ -118,22 +116,12 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
   let loading: Promise<IdpMetadata> | undefined;
 
   const discover = async (): Promise<Record<string, unknown>> => {
-    let last = 'no metadata URL';
-    for (const url of metadataUrls(s.baseUrl, s.pathMapping)) {
-      const r = await idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } });
-      if (r.status === 200 && r.json) {
-        const expected = trimSlash(typeof fixed.issuer === 'string' ? fixed.issuer : (s.issuer ?? s.baseUrl));
-        if (typeof r.json.issuer !== 'string' || trimSlash(r.json.issuer) !== expected) {
-          // RFC 8414 §3.3: metadata whose issuer differs from the one asked for MUST NOT be used.
-          throw unavailable(
-            `IdP metadata at ${url} has issuer ${String(r.json.issuer)}, expected ${expected}`,
-          );
-        }
-        return r.json;
-      }
-      last = `${url} answered HTTP ${r.status}`;
-    }
-    throw unavailable(`IdP metadata not found: ${last}`);
+    const issuer = typeof fixed.issuer === 'string' ? fixed.issuer : (s.issuer ?? s.baseUrl);
+    const found = await discoverMetadata(issuer, idpMetadataUrls(s.baseUrl, s.pathMapping), (url) =>
+      idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } }),
+    );
+    if (!found.ok) throw unavailable(`IdP metadata not found: ${found.reason}`);
+    return found.doc;
   };
 
   const load = async (): Promise<IdpMetadata> => {
