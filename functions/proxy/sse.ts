@@ -1,5 +1,5 @@
 /**
- * Pure SSE handling for the relay: tracks event boundaries (so heartbeats never split an event)
+ * Pure SSE handling for the response stream: tracks event boundaries (so heartbeats never split an event)
  * and, for the legacy HTTP+SSE transport, rewrites the `endpoint` event so the POST URL is on
  * the proxy's origin. No line-length limit: an event is held only while it may be `endpoint`.
  */
@@ -11,7 +11,7 @@ export const HEARTBEAT = enc.encode(': keepalive\n\n');
 /** Rewrites the data of an `endpoint` event; returns the new URL or undefined to drop it. */
 export type EndpointRewriter = (data: string) => string | undefined;
 
-export class SseRelay {
+export class SseStream {
   private tail = '';
   private framing: boolean;
   private pending = '';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { rewriteEndpointUrl, SseRelay } from '../../functions/proxy/sse.ts';
+import { rewriteEndpointUrl, SseStream } from '../../functions/proxy/sse.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const feedAll = (r: SseRelay, parts: string[]) =>
+const feedAll = (r: SseStream, parts: string[]) =>
   parts.map((p) => dec.decode(r.feed(enc.encode(p)))).join('') + dec.decode(r.flush());
 
 describe('rewriteEndpointUrl', () => {
@@ -25,10 +25,10 @@ describe('rewriteEndpointUrl', () => {
   });
 });
 
-describe('SseRelay', () => {
+describe('SseStream', () => {
   const rw = (d: string) => `https://p${d}`;
   it('rewrites an endpoint event split across chunks, then passes bytes straight through', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     const out: string[] = [];
     out.push(dec.decode(r.feed(enc.encode('event: end'))));
     expect(out[0]).toBe(''); // held: it may be the endpoint event
@@ -38,21 +38,21 @@ describe('SseRelay', () => {
   });
 
   it('handles CRLF framing and keeps the event id', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     expect(feedAll(r, ['id: 3\r\nevent: endpoint\r\ndata: /m\r\n\r\n'])).toBe(
       'id: 3\nevent: endpoint\ndata: https://p/m\n\n',
     );
   });
 
   it('passes other events untouched before the endpoint event', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     expect(feedAll(r, [': comment\n\n', 'event: endpoint\ndata: /m\n\n'])).toBe(
       ': comment\n\nevent: endpoint\ndata: https://p/m\n\n',
     );
   });
 
   it('tracks event boundaries for heartbeats', () => {
-    const r = new SseRelay();
+    const r = new SseStream();
     expect(r.atBoundary).toBe(true);
     r.feed(enc.encode('data: a\n'));
     expect(r.atBoundary).toBe(false);
@@ -65,7 +65,7 @@ describe('SseRelay', () => {
   });
 
   it('keeps multi-byte characters split across chunks intact', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     const bytes = enc.encode('event: message\ndata: héllo\n\n');
     const a = r.feed(bytes.subarray(0, 23));
     const b = r.feed(bytes.subarray(23));
