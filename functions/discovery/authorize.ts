@@ -65,6 +65,7 @@ function bad(
   throw badRequest(code, description, `authorize refused: ${description}`);
 }
 
+/** One straight list of checks (≈60 lines), in the order a refusal should name the first problem. */
 export function validateAuthorizeRequest(
   params: URLSearchParams,
   allowedRedirectSchemes: readonly string[],

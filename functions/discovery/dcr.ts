@@ -96,7 +96,8 @@ function optList<T extends string>(o: Json, key: string, allowed: readonly T[]):
 
 /**
  * Validate a registration request (RFC 7591 §2) into the metadata the provider will register.
- * Throws `OAuthError` 400 `invalid_redirect_uri` / `invalid_client_metadata`.
+ * Throws `OAuthError` 400 `invalid_redirect_uri` / `invalid_client_metadata`. One straight list of
+ * checks, member by member (hence its length), each refusal made before anything is created.
  */
 export function validateRegistration(
   o: Json,

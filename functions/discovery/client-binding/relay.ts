@@ -8,6 +8,7 @@
  */
 import { basicHeader, formDecode, formEncode, readBasic } from '../../shared/encoding.ts';
 import { badRequest, invalidClient } from '../../shared/errors.ts';
+import type { AuthorizeRequest } from '../authorize.ts';
 import {
   type FacadeClient,
   MAX_CLIENT_ID_LENGTH,
@@ -18,7 +19,7 @@ import {
 import type { IdentityProvider } from '../providers/types.ts';
 import { callbackUrl, issueRelayState, readRelayState } from '../relay.ts';
 import { issuerKey } from '../seal.ts';
-import type { ClientBinding } from './types.ts';
+import type { AuthorizingClient, ClientBinding } from './types.ts';
 
 /**
  * The facade client behind `clientId`. RFC 6749 §5.2: invalid_client makes MCP clients register
@@ -64,62 +65,11 @@ export function relayBinding(
       if (!redirectRegistered(ar.redirectUri, client.redirectUris)) {
         throw badRequest('invalid_request', 'redirect_uri is not registered for this client');
       }
-      return {
-        name: client.name,
-        toIdp(params) {
-          params.set('client_id', client.idpClientId);
-          params.set('redirect_uri', callbackUrl(issuer));
-          const relay = issueRelayState(key, {
-            ru: ar.redirectUri,
-            st: ar.params.get('state') ?? undefined,
-            clientId: ar.clientId,
-          });
-          params.set('state', relay.state);
-          return [relay.cookie];
-        },
-        refusal(error, description) {
-          const to = new URL(ar.redirectUri);
-          to.searchParams.set('error', error);
-          to.searchParams.set('error_description', description);
-          const st = ar.params.get('state');
-          if (st !== null) to.searchParams.set('state', st);
-          to.searchParams.set('iss', issuer);
-          return to.toString();
-        },
-      };
+      return relayedClient(key, client, ar, issuer);
     },
 
-    /**
-     * The IdP knows its own client id and the facade's callback: swap the facade client id (form
-     * or HTTP Basic, RFC 6749 §2.3.1) for the IdP's and, for a code, check the client's redirect
-     * URI against its registration before sending the callback instead.
-     */
-    async tokenRequest(params, authorization, issuer) {
-      const key = await keyFor(issuer);
-      const formId = params.get('client_id');
-      let client = formId ? facadeClient(key, formId, 'token') : undefined;
-      let basic = authorization;
-      if (basic) {
-        // Every client authenticates with its facade id (form-decoded); anything that is not
-        // Basic credentials with an id is refused as an unknown client.
-        const creds = readBasic(basic);
-        const id = (creds && formDecode(creds.id)) ?? '';
-        const c = facadeClient(key, id, 'token');
-        if (formId && formId !== id) throw invalidClient('two different client ids');
-        client = c;
-        basic = basicHeader(formEncode(c.idpClientId), creds!.secret);
-      }
-      if (!client) throw invalidClient('unknown client_id', 'no client id in token request');
-      params.set('client_id', client.idpClientId);
-      if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
-      if (params.get('grant_type') === 'authorization_code') {
-        if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
-          throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
-        }
-        params.set('redirect_uri', callbackUrl(issuer));
-      }
-      return basic;
-    },
+    tokenRequest: async (params, authorization, issuer) =>
+      relayTokenRequest(await keyFor(issuer), params, authorization, issuer),
 
     relay: {
       async readState(issuer, state, cookieHeader) {
@@ -127,4 +77,72 @@ export function relayBinding(
       },
     },
   };
+}
+
+/** A client whose redirect URI matched its registration: the IdP sees the facade's callback. */
+function relayedClient(
+  key: Uint8Array,
+  client: FacadeClient,
+  ar: AuthorizeRequest,
+  issuer: string,
+): AuthorizingClient {
+  return {
+    name: client.name,
+    toIdp(params) {
+      params.set('client_id', client.idpClientId);
+      params.set('redirect_uri', callbackUrl(issuer));
+      const relay = issueRelayState(key, {
+        ru: ar.redirectUri,
+        st: ar.params.get('state') ?? undefined,
+        clientId: ar.clientId,
+      });
+      params.set('state', relay.state);
+      return [relay.cookie];
+    },
+    refusal(error, description) {
+      const to = new URL(ar.redirectUri);
+      to.searchParams.set('error', error);
+      to.searchParams.set('error_description', description);
+      const st = ar.params.get('state');
+      if (st !== null) to.searchParams.set('state', st);
+      to.searchParams.set('iss', issuer);
+      return to.toString();
+    },
+  };
+}
+
+/**
+ * The IdP knows its own client id and the facade's callback: swap the facade client id (form or
+ * HTTP Basic, RFC 6749 §2.3.1) for the IdP's and, for a code, check the client's redirect URI
+ * against its registration before sending the callback instead.
+ */
+function relayTokenRequest(
+  key: Uint8Array,
+  params: URLSearchParams,
+  authorization: string | null,
+  issuer: string,
+): string | null {
+  const formId = params.get('client_id');
+  let client = formId ? facadeClient(key, formId, 'token') : undefined;
+  let basic = authorization;
+  if (basic) {
+    // Every client authenticates with its facade id (form-decoded); anything that is not Basic
+    // credentials with an id is refused as an unknown client.
+    const creds = readBasic(basic);
+    const id = (creds && formDecode(creds.id)) ?? '';
+    const c = facadeClient(key, id, 'token');
+    if (formId && formId !== id) throw invalidClient('two different client ids');
+    client = c;
+    basic = basicHeader(formEncode(c.idpClientId), creds!.secret);
+  }
+  if (!client) throw invalidClient('unknown client_id', 'no client id in token request');
+  params.set('client_id', client.idpClientId);
+  if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
+  if (params.get('grant_type') === 'authorization_code') {
+    if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
+      throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
+    }
+    params.set('redirect_uri', callbackUrl(issuer));
+  }
+  return basic;
 }

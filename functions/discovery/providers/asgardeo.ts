@@ -193,6 +193,10 @@ function okBody(what: string, r: IdpReply, hint = ''): Record<string, unknown> |
   return jsonObject(r.text);
 }
 
+/**
+ * One closure (hence its length): the cached M2M token and the Application Management calls
+ * below share the API base, the credentials and that cache.
+ */
 export function createAsgardeoProvider(config: Config, deps: ProviderDeps): IdentityProvider {
   const a = config.asgardeo;
   if (!a) throw new Error('createAsgardeoProvider: config.asgardeo is missing');

@@ -148,6 +148,7 @@ function registrationError(e: unknown): OAuthError | DependencyError {
   );
 }
 
+/** One closure (hence its length): the lazily built SDK client is shared by every registration. */
 export function createCognitoProvider(config: Config, deps: CognitoDeps): IdentityProvider {
   const c = config.cognito;
   if (!c) throw new Error('createCognitoProvider: config.cognito is missing');

@@ -107,6 +107,10 @@ function safeText(v: unknown, max = 200): string | undefined {
   return typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max) : undefined;
 }
 
+/**
+ * One closure (hence its length): the metadata cache and the cached initial access token are
+ * shared by the provider's methods below.
+ */
 export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDeps): IdentityProvider {
   const http = deps.fetch ?? fetch;
   const log: Logger = deps.log ?? silentLogger;
