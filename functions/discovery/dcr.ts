@@ -9,6 +9,7 @@
  */
 import type { OAuthErrorCode } from '../shared/errors.ts';
 import { badRequest, tooLarge } from '../shared/errors.ts';
+import { mediaType } from '../shared/http-bits.ts';
 import type { ClientRegistration } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
@@ -45,8 +46,7 @@ export function parseRegistrationBody(contentType: string | null, body: Uint8Arr
   if (body.byteLength > DCR_LIMITS.bodyBytes) {
     throw tooLarge('invalid_client_metadata', DCR_LIMITS.bodyBytes);
   }
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/json')
+  if (mediaType(contentType) !== 'application/json')
     refuse('invalid_client_metadata', 'content type must be application/json');
   let parsed: unknown;
   try {

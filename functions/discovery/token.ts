@@ -8,6 +8,7 @@
  *   never a bare 500, with the IdP's detail in the log only.
  */
 import { badRequest, jsonResponse, type OAuthErrorCode, tooLarge } from '../shared/errors.ts';
+import { mediaType } from '../shared/http-bits.ts';
 import { type IdpReply, unavailable } from './idp-http.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
@@ -23,8 +24,7 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
   if (body.byteLength > TOKEN_LIMITS.bodyBytes) {
     throw tooLarge('invalid_request', TOKEN_LIMITS.bodyBytes);
   }
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/x-www-form-urlencoded') {
+  if (mediaType(contentType) !== 'application/x-www-form-urlencoded') {
     bad('invalid_request', 'content type must be application/x-www-form-urlencoded');
   }
   const params = new URLSearchParams(Buffer.from(body).toString('utf8'));

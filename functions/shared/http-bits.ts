@@ -24,3 +24,8 @@ export function cookieValue(header: string | null, name: string): string | undef
   }
   return undefined;
 }
+
+/** The media type of a `Content-Type` value, lower-cased, without parameters (RFC 9110 §8.3.1). */
+export function mediaType(contentType: string | null): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}

@@ -25,16 +25,19 @@
 import { randomInt } from 'node:crypto';
 import type { Config } from '../../shared/config.ts';
 import { basicAuth } from '../../shared/encoding.ts';
-import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
+import { badRequest, toOAuthError } from '../../shared/errors.ts';
 import { isLoopbackHost } from '../../shared/http-bits.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import { type IdpReply, idpCall, jsonObject } from '../idp-http.ts';
-import type {
-  ClientRegistration,
-  IdentityProvider,
-  IdpMetadata,
-  ProviderDeps,
-  RegisteredClient,
+import {
+  type ClientRegistration,
+  type IdentityProvider,
+  type IdpMetadata,
+  type ProviderDeps,
+  REGISTRATION_UNAVAILABLE,
+  type RegisteredClient,
+  registrationFailed,
+  registrationUnavailable,
 } from './types.ts';
 
 type AsgardeoConfig = NonNullable<Config['asgardeo']>;
@@ -169,16 +172,6 @@ export function applicationIdFromLocation(location: string | null): string | und
 // ---------------------------------------------------------------------------------------------
 // I/O edge
 
-const REGISTRATION_UNAVAILABLE = 'client registration is temporarily unavailable';
-const unavailable = (reason: string) => temporarilyUnavailable(REGISTRATION_UNAVAILABLE, reason);
-const misconfigured = (reason: string) =>
-  new DependencyError(
-    'identity provider',
-    'misconfigured',
-    reason,
-    'client registration failed at the identity provider',
-  );
-
 /** Asgardeo's error body `{code, message, description, traceId}` as a log-only reason. */
 function apiReason(what: string, r: IdpReply): string {
   const b = jsonObject(r.text);
@@ -188,8 +181,8 @@ function apiReason(what: string, r: IdpReply): string {
 
 /** The JSON body of a reply that must be 2xx: a 5xx is Asgardeo's outage, anything else our misconfiguration. */
 function okBody(what: string, r: IdpReply, hint = ''): Record<string, unknown> | undefined {
-  if (r.status >= 500) throw unavailable(apiReason(what, r));
-  if (r.status < 200 || r.status >= 300) throw misconfigured(apiReason(`${what}${hint}`, r));
+  if (r.status >= 500) throw registrationUnavailable(apiReason(what, r));
+  if (r.status < 200 || r.status >= 300) throw registrationFailed(apiReason(`${what}${hint}`, r));
   return jsonObject(r.text);
 }
 
@@ -230,7 +223,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
     try {
       secret = await deps.secrets.resolve(a.clientSecret);
     } catch (e) {
-      throw unavailable(`asgardeo client secret unavailable: ${(e as Error).message}`);
+      throw registrationUnavailable(`asgardeo client secret unavailable: ${(e as Error).message}`);
     }
     const res = await call('asgardeo token request', `${base}/oauth2/token`, {
       method: 'POST',
@@ -244,12 +237,12 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
     const body = okBody('asgardeo token request', res, ' (check client_id/secret)');
     const token = body?.access_token;
     if (typeof token !== 'string' || !token)
-      throw misconfigured('asgardeo token response has no access_token');
+      throw registrationFailed('asgardeo token response has no access_token');
     if (typeof body?.scope === 'string') {
       const granted = new Set(body.scope.split(' '));
       const missing = scope.split(' ').filter((s) => !granted.has(s));
       if (missing.length) {
-        throw misconfigured(
+        throw registrationFailed(
           `asgardeo M2M application is not authorized for ${missing.join(', ')} (Application Management API)`,
         );
       }
@@ -298,7 +291,8 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       });
       if (res.status === 201) {
         const appId = applicationIdFromLocation(res.headers.get('location'));
-        if (!appId) throw misconfigured('asgardeo created an application but sent no usable Location header');
+        if (!appId)
+          throw registrationFailed('asgardeo created an application but sent no usable Location header');
         return { appId, clientId };
       }
       // A name or client id clash (409): both are random, so one fresh attempt settles it.
@@ -311,8 +305,8 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
         );
       }
       if (res.status >= 500 || res.status === 429)
-        throw unavailable(apiReason('asgardeo create application', res));
-      throw misconfigured(apiReason('asgardeo create application', res));
+        throw registrationUnavailable(apiReason('asgardeo create application', res));
+      throw registrationFailed(apiReason('asgardeo create application', res));
     }
   };
 
@@ -325,7 +319,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
     const body = okBody('asgardeo read inbound oidc', res);
     const id = body?.clientId;
     if (typeof id !== 'string' || !id)
-      throw misconfigured('asgardeo inbound oidc configuration has no clientId');
+      throw registrationFailed('asgardeo inbound oidc configuration has no clientId');
     return id;
   };
 

@@ -19,7 +19,7 @@
  */
 import type { Config, PathRule, SecretRef } from '../../shared/config.ts';
 import { basicAuth } from '../../shared/encoding.ts';
-import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
+import { badRequest, OAuthError } from '../../shared/errors.ts';
 import {
   AS_WELL_KNOWN,
   discoverMetadata,
@@ -28,12 +28,13 @@ import {
 } from '../../shared/issuer-metadata.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
 import { checkIdpUrl, idpCall, unavailable } from '../idp-http.ts';
-import type {
-  ClientRegistration,
-  IdentityProvider,
-  IdpMetadata,
-  ProviderDeps,
-  RegisteredClient,
+import {
+  type ClientRegistration,
+  type IdentityProvider,
+  type IdpMetadata,
+  type ProviderDeps,
+  type RegisteredClient,
+  registrationFailed,
 } from './types.ts';
 
 export interface StandardIdpSettings {
@@ -171,12 +172,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     });
     const token = r.json?.access_token;
     if (r.status !== 200 || typeof token !== 'string') {
-      throw new DependencyError(
-        'identity provider',
-        'misconfigured',
-        `client_credentials for registration: HTTP ${r.status}`,
-        'client registration failed at the identity provider',
-      );
+      throw registrationFailed(`client_credentials for registration: HTTP ${r.status}`);
     }
     const ttl = typeof r.json?.expires_in === 'number' ? r.json.expires_in : 300;
     iat = { token, until: Date.now() + Math.max(0, ttl - 30) * 1000 };
@@ -234,12 +230,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
       }
       if (r.status >= 500) throw unavailable(`IdP registration answered HTTP ${r.status}`);
       log.error('IdP registration failed', { status: r.status, endpoint: meta.registration_endpoint });
-      throw new DependencyError(
-        'identity provider',
-        'misconfigured',
-        `IdP registration answered HTTP ${r.status}: ${r.text.slice(0, 200)}`,
-        'client registration failed at the identity provider',
-      );
+      throw registrationFailed(`IdP registration answered HTTP ${r.status}: ${r.text.slice(0, 200)}`);
     },
 
     authorizeParams(params: URLSearchParams): URLSearchParams {
