@@ -117,13 +117,13 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
         return key;
       }
     : undefined;
-  const core = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
+  const facade = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
   return async (
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)));
-    return toBufferedResult(await core(req, { requestId: context?.awsRequestId }));
+    return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
   };
 }
 

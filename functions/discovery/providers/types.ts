@@ -1,7 +1,8 @@
 /**
- * The one interface every identity-provider module implements. The discovery core (facade)
- * validates input with its pure policy modules, then asks the provider for the IdP side.
- * Providers are I/O edges: they talk to the IdP (metadata, client creation, token endpoint).
+ * The one interface every identity-provider module implements. The facade's endpoints validate
+ * input with their pure policy modules, then ask the provider for the IdP side. Providers are
+ * I/O edges: they talk to the IdP (metadata, client creation, token endpoint). Plus the error
+ * shapes registration failures share.
  */
 import type { ProviderName } from '../../shared/config.ts';
 import { DependencyError, type OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
