@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { createProxy } from '../functions/proxy/core.ts';
+import { createProxy } from '../functions/proxy/pipeline.ts';
 import { createJwtVerifier } from '../functions/proxy/token.ts';
 import { silentLogger } from '../functions/shared/log.ts';
 import { startTestIssuer } from '../test/helpers/issuer.ts';

@@ -1,18 +1,19 @@
 /**
  * Authorization request validation and the redirect to the IdP (pure).
  *
- * The facade is stateless: it cannot see which redirect URIs a client registered at the IdP,
- * so it cannot verify `redirect_uri` against the registration. OAuth 2.1 §4.1.2.1 (and RFC 6749
- * §4.1.2.1) forbid redirecting to an unverified redirect URI, so EVERY refusal here is a 400 JSON
- * response to the user agent, never a redirect (no open redirector). The exact match against
- * the registered URIs is then enforced by the IdP, which must also refuse without redirecting.
+ * This validation knows nothing of the client's registration, so EVERY refusal here is a 400
+ * response to the user agent, never a redirect (no open redirector): OAuth 2.1 §4.1.2.1 (and
+ * RFC 6749 §4.1.2.1) forbid redirecting to an unverified redirect URI. The exact match against
+ * the registered URIs is made elsewhere: with the relay by the facade itself (the URIs ride sealed
+ * in the client id, client-id.ts); without it by the IdP, the only party that knows them, which
+ * must also refuse without redirecting.
  *
  * PKCE (RFC 7636, OAuth 2.1 §4.1.1) is mandatory with `S256`: a missing `code_challenge` or a
  * missing/`plain` `code_challenge_method` is refused (a missing method means `plain`, §4.3).
  */
-import type { ParamOverride } from '../shared/config/index.ts';
+
 import { SCOPE_SYNTAX } from '../shared/encoding.ts';
-import { badRequest, OAuthError } from '../shared/errors.ts';
+import { badRequest } from '../shared/errors.ts';
 import { MAX_CLIENT_ID_LENGTH } from './client-id.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
@@ -67,6 +68,7 @@ function bad(
   throw badRequest(code, description, `authorize refused: ${description}`);
 }
 
+/** One straight list of checks (≈60 lines), in the order a refusal should name the first problem. */
 export function validateAuthorizeRequest(
   params: URLSearchParams,
   allowedRedirectSchemes: readonly string[],
@@ -99,8 +101,8 @@ export function validateAuthorizeRequest(
 
   const clientId = one('client_id', AUTHORIZE_LIMITS.clientId);
   if (!clientId) bad('invalid_request', 'client_id is required');
-  // The facade cannot know the registered redirect URIs, so it requires the parameter
-  // (OAuth 2.1 §4.1.1 lets it be omitted only when the client has exactly one).
+  // Required even when the client registered exactly one (OAuth 2.1 §4.1.1 would let it be
+  // omitted then): without the relay the facade cannot know the registered URIs.
   const redirectUri = params.get('redirect_uri');
   if (!redirectUri) bad('invalid_request', 'redirect_uri is required');
   const problem = redirectUriProblem(redirectUri, allowedRedirectSchemes, allowedRedirectHosts);
@@ -139,22 +141,17 @@ export function validateAuthorizeRequest(
 }
 
 /**
- * The IdP authorization URL: the client's parameters, then the query the configured IdP endpoint
- * carries, then the configured parameters (original's `/authorize.addQueryParams`). Configured
- * values replace the client's.
+ * The IdP authorization URL: the parameters (the client's, after the provider's rules, e.g. the
+ * original's `/authorize.addQueryParams`), then the query the configured IdP endpoint carries,
+ * whose values replace the parameters'.
  */
-export function idpAuthorizeUrl(
-  endpoint: string,
-  params: URLSearchParams,
-  inject: readonly ParamOverride[],
-): string {
+export function idpAuthorizeUrl(endpoint: string, params: URLSearchParams): string {
   const u = new URL(endpoint);
   const out = new URLSearchParams(params);
   for (const k of new Set(u.searchParams.keys())) {
     out.delete(k);
     for (const v of u.searchParams.getAll(k)) out.append(k, v);
   }
-  for (const { name, value } of inject) out.set(name, value);
   u.search = out.toString();
   return u.toString();
 }

@@ -9,7 +9,8 @@
  */
 import { SCOPE_SYNTAX } from '../shared/encoding.ts';
 import type { OAuthErrorCode } from '../shared/errors.ts';
-import { badRequest, OAuthError, tooLarge } from '../shared/errors.ts';
+import { badRequest, tooLarge } from '../shared/errors.ts';
+import { mediaType } from '../shared/http-bits.ts';
 import type { ClientRegistration } from './providers/types.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
 
@@ -44,8 +45,7 @@ export function parseRegistrationBody(contentType: string | null, body: Uint8Arr
   if (body.byteLength > DCR_LIMITS.bodyBytes) {
     throw tooLarge('invalid_client_metadata', DCR_LIMITS.bodyBytes);
   }
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/json')
+  if (mediaType(contentType) !== 'application/json')
     refuse('invalid_client_metadata', 'content type must be application/json');
   let parsed: unknown;
   try {
@@ -99,7 +99,8 @@ function optList<T extends string>(o: Json, key: string, allowed: readonly T[]):
 
 /**
  * Validate a registration request (RFC 7591 §2) into the metadata the provider will register.
- * Throws `OAuthError` 400 `invalid_redirect_uri` / `invalid_client_metadata`.
+ * Throws `OAuthError` 400 `invalid_redirect_uri` / `invalid_client_metadata`. One straight list of
+ * checks, member by member (hence its length), each refusal made before anything is created.
  */
 export function validateRegistration(
   o: Json,

@@ -1,18 +1,77 @@
 /**
- * Lambda entry point of the discovery/registration function (Function URL, BUFFERED).
- * Built once per execution environment: config (validated at cold start), the secret resolver
- * (SSM, preloaded at cold start and cached) and the identity provider (its IdP metadata cache).
+ * The discovery function: the authorization-server facade in front of the identity provider.
+ * Lambda entry point (Function URL, BUFFERED) and the one place the facade is put together:
+ * config (validated at cold start), the secret resolver (SSM, preloaded at cold start and cached),
+ * the identity provider (its IdP metadata cache), the client binding and the route table below.
+ *
+ * Confused deputy (MCP security best practices): the facade never uses one static client id at
+ * the IdP on behalf of dynamically registered clients; each registration creates its own client
+ * at the IdP. Because registration is open and the IdP may show no consent screen (Cognito) or
+ * skip it for a signed-in user, the facade asks the user itself before every authorization
+ * request goes on to the IdP (consent.ts): who asks, and where the code will be delivered.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config/index.ts';
-import { DependencyError, OAuthError, temporarilyUnavailable } from '../shared/errors.ts';
+import type { EndpointOptions, Handler } from '../shared/endpoint.ts';
+import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
-import { createDiscovery } from './core.ts';
+import { directBinding } from './client-binding/direct.ts';
+import { relayBinding } from './client-binding/relay.ts';
+import { dispatch } from './dispatch.ts';
+import { authorize } from './endpoints/authorize.ts';
+import { callback } from './endpoints/callback.ts';
+import { consent } from './endpoints/consent.ts';
+import { metadata } from './endpoints/metadata.ts';
+import { register } from './endpoints/register.ts';
+import { token } from './endpoints/token.ts';
+import { IDP_TIMEOUT_MS } from './idp-http.ts';
 import { createProvider } from './providers/index.ts';
-import type { ProviderDeps } from './providers/types.ts';
+import type { IdentityProvider, ProviderDeps } from './providers/types.ts';
 import { MIN_KEY_BYTES } from './seal.ts';
 import { createSecretResolver, type SecretResolver, secretRefsOf } from './secrets.ts';
+
+export type DiscoveryHandler = Handler<EndpointOptions>;
+
+export interface DiscoveryDeps {
+  readonly provider: IdentityProvider;
+  /** HTTP client for the IdP token endpoint (through idp-http.ts). @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  readonly log?: Logger;
+  /** Resolves when the function is configured (secrets loaded); rejects to fail closed. */
+  readonly ready?: () => Promise<void>;
+  /** Timeout of calls to the IdP token endpoint (ms). @default IDP_TIMEOUT_MS */
+  readonly idpTimeoutMs?: number;
+  /** The relay's signing key (`discovery.signing_key`); no relay without it (relay.ts). */
+  readonly signingKey?: () => Promise<Uint8Array>;
+}
+
+/** The facade, runtime-neutral: Web `Request` in, Web `Response` out. */
+export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHandler {
+  const provider = deps.provider;
+  // Chosen once: no endpoint asks whether the relay is on.
+  const binding = deps.signingKey ? relayBinding(provider, deps.signingKey) : directBinding(provider);
+  const facade = {
+    cfg,
+    provider,
+    binding,
+    log: deps.log ?? createLogger('discovery'),
+    idp: { fetch: deps.fetch ?? fetch, timeoutMs: deps.idpTimeoutMs ?? IDP_TIMEOUT_MS },
+  };
+  // Route → endpoint (routes: metadata.ts; what runs around each endpoint: dispatch.ts).
+  return dispatch(
+    facade,
+    {
+      metadata,
+      register,
+      authorize,
+      consent,
+      callback: binding.relay ? callback(binding.relay) : { off: 'relay is off (no discovery.signing_key)' },
+      token,
+    },
+    deps.ready,
+  );
+}
 
 export interface DiscoveryHandlerOptions {
   readonly fetch?: typeof fetch;
@@ -41,7 +100,7 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
   };
   ready().catch(() => {});
 
-  // The relay's sealing key (discovery.signing_key), resolved with the other secrets.
+  // The relay's signing key (discovery.signing_key), resolved with the other secrets.
   const signingRef = config.discovery.signingKey;
   const signingKey = signingRef
     ? async () => {
@@ -58,13 +117,13 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
         return key;
       }
     : undefined;
-  const core = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
+  const facade = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
   return async (
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)));
-    return toBufferedResult(await core(req, { requestId: context?.awsRequestId }));
+    return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
   };
 }
 

@@ -13,6 +13,7 @@
  * ...) and, for 2025-03-26 clients without metadata, also at the origin root (`/authorize`,
  * `/token`, `/register`: "Fallbacks for Servers without Metadata Discovery").
  */
+import { AS_WELL_KNOWN, OIDC_WELL_KNOWN } from '../shared/issuer-metadata.ts';
 
 export type DiscoveryRoute =
   | { kind: 'metadata' }
@@ -22,9 +23,6 @@ export type DiscoveryRoute =
   | { kind: 'token' }
   | { kind: 'register' }
   | { kind: 'none' };
-
-export const AS_WELL_KNOWN = '/.well-known/oauth-authorization-server';
-export const OIDC_WELL_KNOWN = '/.well-known/openid-configuration';
 
 /** The facade's issuer: configured, else the request origin. No trailing slash. */
 export function facadeIssuer(configured: string | undefined, origin: string): string {

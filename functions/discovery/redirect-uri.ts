@@ -25,7 +25,6 @@ import { isLoopbackHost } from '../shared/http-bits.ts';
 
 export const MAX_REDIRECT_URI_LENGTH = 2000;
 
-/** Why a redirect URI is refused (client-safe text), or `undefined` when it is acceptable. */
 /** Whether an https redirect host is allowed by `discovery.allowed_redirect_hosts`. */
 export function httpsHostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
   const h = hostname.toLowerCase();
@@ -37,6 +36,7 @@ export function httpsHostAllowed(hostname: string, allowedHosts: readonly string
   });
 }
 
+/** Why a redirect URI is refused (client-safe text), or `undefined` when it is acceptable. */
 export function redirectUriProblem(
   uri: unknown,
   allowedSchemes: readonly string[],

@@ -73,6 +73,10 @@ export function secretRefsOf(config: Config): SecretRef[] {
   return refs;
 }
 
+/**
+ * One closure (hence its length): the cache, the in-flight loads and the SSM client are shared by
+ * `preload` and `resolve`.
+ */
 export function createSecretResolver(opts: SecretResolverOptions = {}): CachingSecretResolver {
   const ttlMs = (opts.ttlSeconds ?? 300) * 1000;
   const now = opts.now ?? Date.now;

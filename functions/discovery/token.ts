@@ -1,21 +1,15 @@
 /**
  * Token endpoint facade policy (pure): validate the client's token request (RFC 6749 §4.1.3,
- * §6; OAuth 2.1 §4.1.3; RFC 7636 §4.5), build the body sent to the IdP (original's
- * `/token.addBodyParams`), and turn the IdP's answer into ours:
+ * §6; OAuth 2.1 §4.1.3; RFC 7636 §4.5) and turn the IdP's answer into ours (the body sent to the
+ * IdP, with the original's `/token.addBodyParams`, is the provider's `tokenParams`):
  * - 200 JSON with `access_token` and `token_type` → passed through, `Cache-Control: no-store`;
  * - 4xx JSON OAuth error (RFC 6749 §5.2) → passed through (code, description, uri only);
  * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
  *   never a bare 500, with the IdP's detail in the log only.
  */
-import type { ParamOverride } from '../shared/config/index.ts';
-import { isObject } from '../shared/encoding.ts';
-import {
-  badRequest,
-  DependencyError,
-  jsonResponse,
-  type OAuthErrorCode,
-  tooLarge,
-} from '../shared/errors.ts';
+import { badRequest, jsonResponse, type OAuthErrorCode, tooLarge } from '../shared/errors.ts';
+import { mediaType } from '../shared/http-bits.ts';
+import { type IdpReply, unavailable } from './idp-http.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
 const GRANTS = new Set(['authorization_code', 'refresh_token']);
@@ -30,8 +24,7 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
   if (body.byteLength > TOKEN_LIMITS.bodyBytes) {
     throw tooLarge('invalid_request', TOKEN_LIMITS.bodyBytes);
   }
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/x-www-form-urlencoded') {
+  if (mediaType(contentType) !== 'application/x-www-form-urlencoded') {
     bad('invalid_request', 'content type must be application/x-www-form-urlencoded');
   }
   const params = new URLSearchParams(Buffer.from(body).toString('utf8'));
@@ -65,30 +58,11 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
   return params;
 }
 
-/** The body for the IdP: the client's parameters with the configured ones set (they win). */
-export function idpTokenBody(params: URLSearchParams, inject: readonly ParamOverride[]): URLSearchParams {
-  const out = new URLSearchParams(params);
-  for (const { name, value } of inject) out.set(name, value);
-  return out;
-}
-
 const OAUTH_ERROR = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 
-export function unavailable(reason: string): DependencyError {
-  return new DependencyError('identity provider', 'unreachable', reason);
-}
-
 /** Map the IdP token endpoint's answer to the facade's response (see module comment). */
-export function tokenResponseFromIdp(status: number, contentType: string | null, text: string): Response {
-  let body: unknown;
-  if ((contentType ?? '').toLowerCase().includes('json')) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-  }
-  const obj = isObject(body) ? body : undefined;
+export function tokenResponseFromIdp(reply: Pick<IdpReply, 'status' | 'contentType' | 'json'>): Response {
+  const { status, contentType, json: obj } = reply;
   if (status === 200 && obj && typeof obj.access_token === 'string' && typeof obj.token_type === 'string') {
     return jsonResponse(200, obj);
   }

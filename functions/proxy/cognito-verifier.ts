@@ -8,7 +8,7 @@
  * and carry at least one of the binding scopes (./cognito-scopes.ts: the resource-server scopes
  * of `token.required_scopes`, else of `cognito.scopes`; generic scopes such as `openid` never
  * count). A token lacking all of them was not issued for us and is rejected like a wrong audience
- * (401); the proxy core then enforces every required scope (403 insufficient_scope).
+ * (401); the pipeline's authorize step then enforces every required scope (403 insufficient_scope).
  */
 import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
 import {
@@ -58,6 +58,10 @@ function overrideFetcher(timeoutMs: number): Fetcher {
   };
 }
 
+/**
+ * Long (≈70 lines) because it is one closure: the algorithm check, the JWKS cache and the library
+ * verifier built once here are what `verify` and `warm` below share.
+ */
 export function createCognitoVerifier(
   config: Config,
   log: Logger = createLogger('proxy'),

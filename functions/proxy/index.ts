@@ -8,7 +8,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config/index.ts';
 import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
 import { createLogger } from '../shared/log.ts';
-import { createProxy } from './core.ts';
+import { createProxy } from './pipeline.ts';
 import { createVerifier } from './verifiers.ts';
 
 /** Leave this much of the Lambda timeout to end the stream cleanly. */

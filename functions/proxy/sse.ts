@@ -1,5 +1,5 @@
 /**
- * Pure SSE handling for the relay: tracks event boundaries (so heartbeats never split an event)
+ * Pure SSE handling for the response stream: tracks event boundaries (so heartbeats never split an event)
  * and, for the legacy HTTP+SSE transport, rewrites every `endpoint` event so the POST URL is on
  * the proxy's origin.
  *
@@ -40,7 +40,7 @@ interface PendingEvent {
 
 const emptyEvent = (): PendingEvent => ({ raw: '', type: '', data: [], keep: [] });
 
-export class SseRelay {
+export class SseStream {
   private tail = '';
   private readonly framing: boolean;
   /** The pieces of the current, unterminated line. */

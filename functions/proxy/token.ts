@@ -3,6 +3,7 @@
  */
 import * as jose from 'jose';
 import { DependencyError, OAuthError, toOAuthError } from '../shared/errors.ts';
+import { discoverMetadata, metadataUrls } from '../shared/issuer-metadata.ts';
 
 export interface Identity {
   readonly subject: string;
@@ -134,26 +135,23 @@ export interface JwtVerifierOptions {
   readonly fetchImpl?: typeof fetch;
 }
 
-/** Discover the JWKS URI from the issuer's metadata (RFC 8414 / OIDC Discovery). */
+/** Discover the JWKS URI from the issuer's metadata (shared/issuer-metadata.ts). */
 async function discoverJwks(issuer: string, timeoutMs: number, fetchImpl: typeof fetch): Promise<URL> {
-  const base = issuer.replace(/\/+$/, '');
-  const u = new URL(issuer);
-  const candidates = [`${base}/.well-known/openid-configuration`];
-  if (u.pathname !== '/' && u.pathname !== '') {
-    candidates.push(`${u.origin}/.well-known/oauth-authorization-server${u.pathname.replace(/\/+$/, '')}`);
-  } else {
-    candidates.push(`${u.origin}/.well-known/oauth-authorization-server`);
-  }
-  for (const c of candidates) {
-    try {
-      const r = await fetchImpl(c, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-      if (!r.ok) continue;
-      const doc = (await r.json()) as { issuer?: string; jwks_uri?: string };
-      if (doc.issuer === issuer && typeof doc.jwks_uri === 'string') return new URL(doc.jwks_uri);
-    } catch {
-      // try the next candidate
-    }
-  }
+  const found = await discoverMetadata(
+    issuer,
+    metadataUrls(issuer),
+    async (url) => {
+      try {
+        const r = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+        return { status: r.status, json: r.ok ? ((await r.json()) as Record<string, unknown>) : undefined };
+      } catch {
+        return { status: 0 }; // unreachable or not JSON: try the next candidate
+      }
+    },
+    ['jwks_uri'],
+  );
+  const jwksUri = found.ok ? String(found.doc.jwks_uri) : '';
+  if (URL.canParse(jwksUri)) return new URL(jwksUri);
   throw new VerifierUnavailable(`could not discover jwks_uri for issuer ${issuer}`);
 }
 

@@ -3,16 +3,17 @@
  * cores, which speak Web `Request`/`Response`. Used by both functions' `index.ts`.
  */
 import type { Writable } from 'node:stream';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { isLoopbackAuthority } from './http-bits.ts';
 
-/** Hosts for which the runner speaks plain http (Lambda itself is always https). */
-const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/i;
-
-/** The public origin of this function: configured, else the Function URL host of the event. */
+/**
+ * The public origin of this function: configured, else the Function URL host of the event
+ * (plain http only on loopback, where the local runner serves; Lambda itself is always https).
+ */
 export function originOf(event: APIGatewayProxyEventV2, configured?: string): string {
   if (configured) return configured;
   const host = event.requestContext.domainName;
-  return `${LOOPBACK.test(host) ? 'http' : 'https'}://${host}`;
+  return `${isLoopbackAuthority(host) ? 'http' : 'https'}://${host}`;
 }
 
 export function eventToRequest(event: APIGatewayProxyEventV2, origin: string, signal?: AbortSignal): Request {
@@ -128,14 +129,3 @@ export async function writeStreamingResponse(
   }
   if (why === 'error') throw new Error('response body failed', { cause: failure });
 }
-
-/** Handler types. */
-export type StreamingHandler = (
-  event: APIGatewayProxyEventV2,
-  responseStream: Writable,
-  context: Context,
-) => Promise<void>;
-export type BufferedHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;

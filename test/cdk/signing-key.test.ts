@@ -1,5 +1,5 @@
 /**
- * `discovery.signing_key_ssm_parameter` (the relay's sealing key) is read like every other
+ * `discovery.signing_key_ssm_parameter` (the relay's signing key) is read like every other
  * secret: only by the discovery function, only that parameter; and never inline in a deployment.
  */
 import { Template } from 'aws-cdk-lib/assertions';

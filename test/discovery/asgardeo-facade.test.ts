@@ -1,11 +1,11 @@
 /**
- * The discovery facade (functions/discovery/core.ts) with the Asgardeo provider against the local
+ * The discovery facade (functions/discovery/index.ts) with the Asgardeo provider against the local
  * Asgardeo contract server: /register → /authorize → /token; hostile registrations create no
  * application and request no M2M token.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscovery } from '../../functions/discovery/core.ts';
+import { createDiscovery } from '../../functions/discovery/index.ts';
 import { createAsgardeoProvider, SCOPE_CREATE } from '../../functions/discovery/providers/asgardeo.ts';
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { TokenRejected } from '../../functions/proxy/token.ts';

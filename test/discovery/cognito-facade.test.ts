@@ -1,5 +1,5 @@
 /**
- * The discovery facade (functions/discovery/core.ts) with the Cognito provider, against
+ * The discovery facade (functions/discovery/index.ts) with the Cognito provider, against
  * cognito-local: /register → /authorize → managed login → /token, then the proxy's verifier
  * selected for provider "cognito" checks the access token (up to the resource-server scope,
  * which cognito-local cannot issue). Hostile registrations create nothing.
@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscovery } from '../../functions/discovery/core.ts';
+import { createDiscovery } from '../../functions/discovery/index.ts';
 import { createCognitoProvider } from '../../functions/discovery/providers/cognito.ts';
 import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { createVerifier } from '../../functions/proxy/verifiers.ts';

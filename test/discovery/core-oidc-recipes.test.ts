@@ -9,7 +9,7 @@ import type http from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalDiscovery } from '../../bin/local/runner.ts';
-import { createDiscovery } from '../../functions/discovery/core.ts';
+import { createDiscovery } from '../../functions/discovery/index.ts';
 import { createOidcProvider } from '../../functions/discovery/providers/oidc.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
 import { silentLogger } from '../../functions/shared/log.ts';

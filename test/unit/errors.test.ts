@@ -1,7 +1,7 @@
 /** The one error model: every thrown kind maps to one response shape, in one function. */
 import { describe, expect, it } from 'vitest';
+import { unavailable } from '../../functions/discovery/idp-http.ts';
 import { SecretUnavailable } from '../../functions/discovery/secrets.ts';
-import { unavailable } from '../../functions/discovery/token.ts';
 import { VerifierUnavailable } from '../../functions/proxy/token.ts';
 import {
   badRequest,

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rewriteEndpointUrl, SseEventTooLarge, SseRelay } from '../../functions/proxy/sse.ts';
+import { rewriteEndpointUrl, SseEventTooLarge, SseStream } from '../../functions/proxy/sse.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const feedAll = (r: SseRelay, parts: string[]) =>
+const feedAll = (r: SseStream, parts: string[]) =>
   parts.map((p) => dec.decode(r.feed(enc.encode(p)))).join('') + dec.decode(r.flush());
 
 describe('rewriteEndpointUrl', () => {
@@ -26,10 +26,10 @@ describe('rewriteEndpointUrl', () => {
   });
 });
 
-describe('SseRelay', () => {
+describe('SseStream', () => {
   const rw = (d: string) => `https://p${d}`;
   it('rewrites an endpoint event split across chunks, and keeps framing the stream after it', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     const out: string[] = [];
     out.push(dec.decode(r.feed(enc.encode('event: end'))));
     expect(out[0]).toBe(''); // held: it may be the endpoint event
@@ -41,21 +41,21 @@ describe('SseRelay', () => {
   });
 
   it('handles CRLF framing and keeps the event id', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     expect(feedAll(r, ['id: 3\r\nevent: endpoint\r\ndata: /m\r\n\r\n'])).toBe(
       'id: 3\nevent: endpoint\ndata: https://p/m\n\n',
     );
   });
 
   it('passes other events untouched before the endpoint event', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     expect(feedAll(r, [': comment\n\n', 'event: endpoint\ndata: /m\n\n'])).toBe(
       ': comment\n\nevent: endpoint\ndata: https://p/m\n\n',
     );
   });
 
   it('tracks event boundaries for heartbeats', () => {
-    const r = new SseRelay();
+    const r = new SseStream();
     expect(r.atBoundary).toBe(true);
     r.feed(enc.encode('data: a\n'));
     expect(r.atBoundary).toBe(false);
@@ -68,7 +68,7 @@ describe('SseRelay', () => {
   });
 
   it('keeps multi-byte characters split across chunks intact', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     const bytes = enc.encode('event: message\ndata: héllo\n\n');
     const a = r.feed(bytes.subarray(0, 23));
     const b = r.feed(bytes.subarray(23));
@@ -76,7 +76,7 @@ describe('SseRelay', () => {
   });
 });
 
-describe('SseRelay parses events as EventSource does (red-team finding 5)', () => {
+describe('SseStream parses events as EventSource does (red-team finding 5)', () => {
   const rw = (d: string) => (d.startsWith('/') ? `https://p${d}` : undefined);
   it.each([
     ['the last event field wins', 'event: message\nevent: endpoint\ndata: https://evil.example/m\n\n', ''],
@@ -92,17 +92,17 @@ describe('SseRelay parses events as EventSource does (red-team finding 5)', () =
     ['a field without a colon does not end the event', 'event: endpoint\ndata\ndata: /m\n\n', ''],
   ])('%s', (_name, stream, expected) => {
     // An endpoint the rewriter refuses (off-origin) is dropped, never passed on.
-    expect(feedAll(new SseRelay(rw), [stream])).toBe(expected);
+    expect(feedAll(new SseStream(rw), [stream])).toBe(expected);
   });
 
   it('an unterminated final event is dropped at the end (EventSource drops it too)', () => {
-    expect(feedAll(new SseRelay(rw), ['event: endpoint\ndata: https://evil.example/m'])).toBe('');
+    expect(feedAll(new SseStream(rw), ['event: endpoint\ndata: https://evil.example/m'])).toBe('');
   });
 
   it('bounds the bytes held for one event', () => {
-    const r = new SseRelay(rw, 1000);
+    const r = new SseStream(rw, 1000);
     expect(() => r.feed(enc.encode(`data: ${'x'.repeat(2000)}`))).toThrow(SseEventTooLarge);
-    const ok = new SseRelay(rw, 1000);
+    const ok = new SseStream(rw, 1000);
     expect(dec.decode(ok.feed(enc.encode(`data: ${'x'.repeat(900)}\n\n`)))).toBe(
       `data: ${'x'.repeat(900)}\n\n`,
     );
@@ -132,7 +132,7 @@ function reference(stream: string): { type: string; data: string }[] {
   return events;
 }
 
-describe('SseRelay properties (fast-check)', () => {
+describe('SseStream properties (fast-check)', () => {
   const piece = fc.oneof(
     fc.constantFrom(
       'event: endpoint',
@@ -163,7 +163,7 @@ describe('SseRelay properties (fast-check)', () => {
           parts.push(bytes.subarray(last, p));
           last = p;
         }
-        const r = new SseRelay((d) => (d === '/m' ? 'https://p/m' : undefined));
+        const r = new SseStream((d) => (d === '/m' ? 'https://p/m' : undefined));
         let out = '';
         for (const p of parts) out += dec.decode(r.feed(p), { stream: true });
         out += dec.decode(r.flush());
@@ -186,7 +186,7 @@ describe('SseRelay properties (fast-check)', () => {
   it('huge lines pass through unframed streams unchanged and keep boundary tracking right', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 200_000 }), eol, (n, e) => {
-        const r = new SseRelay();
+        const r = new SseStream();
         const chunk = enc.encode(`data: ${'y'.repeat(n)}${e}`);
         expect(r.feed(chunk)).toBe(chunk);
         expect(r.atBoundary).toBe(false);
@@ -198,10 +198,10 @@ describe('SseRelay properties (fast-check)', () => {
   });
 });
 
-describe('SseRelay review fixes', () => {
+describe('SseStream review fixes', () => {
   const rw = (d: string) => (d.startsWith('/') ? `https://p${d}` : undefined);
   it('a second BOM at the start cannot turn an unnamed event into an endpoint event for the client', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     const bytes = new Uint8Array([
       0xef,
       0xbb,
@@ -219,13 +219,13 @@ describe('SseRelay review fixes', () => {
   });
 
   it('scans a long line once, however it is chunked (no quadratic work)', () => {
-    const r = new SseRelay(rw);
+    const r = new SseStream(rw);
     const chunk = enc.encode('x'.repeat(1024));
     const t0 = performance.now();
     r.feed(enc.encode('data: '));
     for (let i = 0; i < 1000; i++) r.feed(chunk); // a 1 MB line in 1 KiB chunks
     const perLine = performance.now() - t0;
-    const flood = new SseRelay(rw);
+    const flood = new SseStream(rw);
     const t1 = performance.now();
     flood.feed(enc.encode('\n'.repeat(256 * 1024)));
     const perFlood = performance.now() - t1;

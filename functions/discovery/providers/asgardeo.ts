@@ -24,23 +24,25 @@
  */
 import { randomInt } from 'node:crypto';
 import { asgardeoTenantBase, type Config, checkSecureUrl } from '../../shared/config/index.ts';
-import { isObject } from '../../shared/encoding.ts';
-import { badRequest, DependencyError, temporarilyUnavailable, toOAuthError } from '../../shared/errors.ts';
+import { basicAuth } from '../../shared/encoding.ts';
+import { badRequest, toOAuthError } from '../../shared/errors.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
-import type {
-  ClientRegistration,
-  IdentityProvider,
-  IdpMetadata,
-  ProviderDeps,
-  RegisteredClient,
+import { type IdpReply, idpCall, jsonObject } from '../idp-http.ts';
+import {
+  type ClientRegistration,
+  type IdentityProvider,
+  type IdpMetadata,
+  type ProviderDeps,
+  REGISTRATION_UNAVAILABLE,
+  type RegisteredClient,
+  registrationFailed,
+  registrationUnavailable,
 } from './types.ts';
 
 type AsgardeoConfig = NonNullable<Config['asgardeo']>;
 
 export const SCOPE_CREATE = 'internal_application_mgt_create';
 export const SCOPE_VIEW = 'internal_application_mgt_view';
-
-const TIMEOUT_MS = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Pure policy
@@ -164,38 +166,24 @@ export function applicationIdFromLocation(location: string | null): string | und
 // ---------------------------------------------------------------------------------------------
 // I/O edge
 
-const unavailable = (reason: string) =>
-  temporarilyUnavailable('client registration is temporarily unavailable', reason);
-const misconfigured = (reason: string) =>
-  new DependencyError(
-    'identity provider',
-    'misconfigured',
-    reason,
-    'client registration failed at the identity provider',
-  );
-
-/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
-function basicAuth(id: string, secret: string): string {
-  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
-}
-
-async function readJson(res: Response): Promise<Record<string, unknown> | undefined> {
-  try {
-    const v = (await res.json()) as unknown;
-    return isObject(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Asgardeo's error body `{code, message, description, traceId}` as a log-only reason. */
-async function apiReason(what: string, res: Response): Promise<string> {
-  const b = await readJson(res);
+function apiReason(what: string, r: IdpReply): string {
+  const b = jsonObject(r.text);
   const parts = [b?.code, b?.message, b?.description, b?.traceId].filter((x) => typeof x === 'string');
-  return `${what}: HTTP ${res.status}${parts.length ? ` (${parts.join('; ')})` : ''}`;
+  return `${what}: HTTP ${r.status}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }
 
+/** The JSON body of a reply that must be 2xx: a 5xx is Asgardeo's outage, anything else our misconfiguration. */
+function okBody(what: string, r: IdpReply, hint = ''): Record<string, unknown> | undefined {
+  if (r.status >= 500) throw registrationUnavailable(apiReason(what, r));
+  if (r.status < 200 || r.status >= 300) throw registrationFailed(apiReason(`${what}${hint}`, r));
+  return jsonObject(r.text);
+}
+
+/**
+ * One closure (hence its length): the cached M2M token and the Application Management calls
+ * below share the API base, the credentials and that cache.
+ */
 export function createAsgardeoProvider(config: Config, deps: ProviderDeps): IdentityProvider {
   const a = config.asgardeo;
   if (!a) throw new Error('createAsgardeoProvider: config.asgardeo is missing');
@@ -210,14 +198,13 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
   let cached: { token: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
 
-  const call = async (what: string, url: string, init: RequestInit): Promise<Response> => {
+  // Never follows redirects with credentials attached; bounded in time (idp-http.ts). The
+  // provider's failures are OAuthErrors, transport failures included.
+  const call = async (what: string, url: string, init: RequestInit): Promise<IdpReply> => {
     try {
-      // Never follow redirects with credentials attached; bounded in time.
-      return await http(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TIMEOUT_MS) });
+      return await idpCall(http, what, url, init, { description: REGISTRATION_UNAVAILABLE });
     } catch (e) {
-      const err = e as Error & { cause?: { message?: string; code?: string } };
-      const cause = err.cause ? ` (${err.cause.code ?? ''} ${err.cause.message ?? ''})` : '';
-      throw unavailable(`${what}: ${err.message}${cause}`);
+      throw toOAuthError(e);
     }
   };
 
@@ -227,7 +214,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
     try {
       secret = await deps.secrets.resolve(a.clientSecret);
     } catch (e) {
-      throw unavailable(`asgardeo client secret unavailable: ${(e as Error).message}`);
+      throw registrationUnavailable(`asgardeo client secret unavailable: ${(e as Error).message}`);
     }
     const res = await call('asgardeo token request', `${base}/oauth2/token`, {
       method: 'POST',
@@ -238,17 +225,15 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       },
       body: new URLSearchParams({ grant_type: 'client_credentials', scope }).toString(),
     });
-    if (res.status >= 500) throw unavailable(await apiReason('asgardeo token request', res));
-    if (!res.ok) throw misconfigured(await apiReason('asgardeo token request (check client_id/secret)', res));
-    const body = await readJson(res);
+    const body = okBody('asgardeo token request', res, ' (check client_id/secret)');
     const token = body?.access_token;
     if (typeof token !== 'string' || !token)
-      throw misconfigured('asgardeo token response has no access_token');
+      throw registrationFailed('asgardeo token response has no access_token');
     if (typeof body?.scope === 'string') {
       const granted = new Set(body.scope.split(' '));
       const missing = scope.split(' ').filter((s) => !granted.has(s));
       if (missing.length) {
-        throw misconfigured(
+        throw registrationFailed(
           `asgardeo M2M application is not authorized for ${missing.join(', ')} (Application Management API)`,
         );
       }
@@ -267,7 +252,7 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
   };
 
   /** A management API call with the M2M token; one retry with a fresh token on 401. */
-  const managementCall = async (what: string, url: string, init: RequestInit): Promise<Response> => {
+  const managementCall = async (what: string, url: string, init: RequestInit): Promise<IdpReply> => {
     for (let attempt = 0; ; attempt++) {
       const token = await m2mToken();
       const res = await call(what, url, {
@@ -297,7 +282,8 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       });
       if (res.status === 201) {
         const appId = applicationIdFromLocation(res.headers.get('location'));
-        if (!appId) throw misconfigured('asgardeo created an application but sent no usable Location header');
+        if (!appId)
+          throw registrationFailed('asgardeo created an application but sent no usable Location header');
         return { appId, clientId };
       }
       // A name or client id clash (409): both are random, so one fresh attempt settles it.
@@ -306,12 +292,12 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
         throw badRequest(
           'invalid_client_metadata',
           'the identity provider rejected the client metadata',
-          await apiReason('asgardeo create application', res),
+          apiReason('asgardeo create application', res),
         );
       }
       if (res.status >= 500 || res.status === 429)
-        throw unavailable(await apiReason('asgardeo create application', res));
-      throw misconfigured(await apiReason('asgardeo create application', res));
+        throw registrationUnavailable(apiReason('asgardeo create application', res));
+      throw registrationFailed(apiReason('asgardeo create application', res));
     }
   };
 
@@ -321,12 +307,10 @@ export function createAsgardeoProvider(config: Config, deps: ProviderDeps): Iden
       `${base}/api/server/v1/applications/${encodeURIComponent(appId)}/inbound-protocols/oidc`,
       { method: 'GET' },
     );
-    if (res.status >= 500) throw unavailable(await apiReason('asgardeo read inbound oidc', res));
-    if (!res.ok) throw misconfigured(await apiReason('asgardeo read inbound oidc', res));
-    const body = await readJson(res);
+    const body = okBody('asgardeo read inbound oidc', res);
     const id = body?.clientId;
     if (typeof id !== 'string' || !id)
-      throw misconfigured('asgardeo inbound oidc configuration has no clientId');
+      throw registrationFailed('asgardeo inbound oidc configuration has no clientId');
     return id;
   };
 

@@ -22,20 +22,16 @@ import {
   type CreateUserPoolClientCommandOutput,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type Config, cognitoIssuer, cognitoJwksUri } from '../../shared/config/index.ts';
-import {
-  badRequest,
-  DependencyError,
-  type OAuthError,
-  temporarilyUnavailable,
-  toOAuthError,
-} from '../../shared/errors.ts';
+import { badRequest, type DependencyError, type OAuthError, toOAuthError } from '../../shared/errors.ts';
 import { silentLogger } from '../../shared/log.ts';
-import type {
-  ClientRegistration,
-  IdentityProvider,
-  IdpMetadata,
-  ProviderDeps,
-  RegisteredClient,
+import {
+  type ClientRegistration,
+  type IdentityProvider,
+  type IdpMetadata,
+  type ProviderDeps,
+  type RegisteredClient,
+  registrationFailed,
+  registrationUnavailable,
 } from './types.ts';
 
 type CognitoConfig = NonNullable<Config['cognito']>;
@@ -131,17 +127,13 @@ function registrationError(e: unknown): OAuthError | DependencyError {
     status >= 500
   ) {
     // Quota of app clients per pool, throttling, Cognito failing, or the API not reachable.
-    return temporarilyUnavailable('client registration is temporarily unavailable', reason);
+    return registrationUnavailable(reason);
   }
   // ResourceNotFound (wrong pool), NotAuthorized (missing IAM permission), ...: our misconfiguration.
-  return new DependencyError(
-    'identity provider',
-    'misconfigured',
-    reason,
-    'client registration failed at the identity provider',
-  );
+  return registrationFailed(reason);
 }
 
+/** One closure (hence its length): the lazily built SDK client is shared by every registration. */
 export function createCognitoProvider(config: Config, deps: CognitoDeps): IdentityProvider {
   const c = config.cognito;
   if (!c) throw new Error('createCognitoProvider: config.cognito is missing');
@@ -178,12 +170,7 @@ export function createCognitoProvider(config: Config, deps: CognitoDeps): Identi
       }
       const upc = created.UserPoolClient;
       if (!upc?.ClientId) {
-        throw new DependencyError(
-          'identity provider',
-          'misconfigured',
-          'CreateUserPoolClient returned no ClientId',
-          'client registration failed at the identity provider',
-        );
+        throw registrationFailed('CreateUserPoolClient returned no ClientId');
       }
       log.info('cognito client registered', {
         clientId: upc.ClientId,

@@ -9,7 +9,8 @@
  * 2. `path_mapping` (`/authorize`, `/token`, `/register` → path on `default.base_url`);
  * 3. the IdP's own metadata, fetched from `default.base_url` (OpenID Connect Discovery §4, then
  *    RFC 8414 §3.1), or from the path `path_mapping` gives for a well-known URI.
- * Discovered metadata must carry the issuer it was fetched for (RFC 8414 §3.3).
+ * Discovered metadata must carry exactly the issuer it was fetched for (RFC 8414 §3.3,
+ * shared/issuer-metadata.ts): `token.issuer` (or the static document's `issuer`), byte for byte.
  *
  * Registration (RFC 7591) is forwarded to the IdP's registration endpoint: one IdP client per
  * registration, never a shared static client id (confused-deputy rule). When `default.client_id`
@@ -17,16 +18,23 @@
  * `client_credentials` (RFC 7591 §3 "initial access token"; Keycloak and Okta need one).
  */
 import type { Config, PathRule, SecretRef } from '../../shared/config/index.ts';
-import { badRequest, DependencyError, OAuthError } from '../../shared/errors.ts';
+import { basicAuth } from '../../shared/encoding.ts';
+import { badRequest, OAuthError } from '../../shared/errors.ts';
+import {
+  AS_WELL_KNOWN,
+  discoverMetadata,
+  metadataUrls,
+  OIDC_WELL_KNOWN,
+} from '../../shared/issuer-metadata.ts';
 import { type Logger, silentLogger } from '../../shared/log.ts';
-import { checkIdpUrl, idpCall } from '../idp-http.ts';
-import { unavailable } from '../token.ts';
-import type {
-  ClientRegistration,
-  IdentityProvider,
-  IdpMetadata,
-  ProviderDeps,
-  RegisteredClient,
+import { checkIdpUrl, idpCall, unavailable } from '../idp-http.ts';
+import {
+  type ClientRegistration,
+  type IdentityProvider,
+  type IdpMetadata,
+  type ProviderDeps,
+  type RegisteredClient,
+  registrationFailed,
 } from './types.ts';
 
 export interface StandardIdpSettings {
@@ -44,7 +52,7 @@ export interface StandardIdpSettings {
   readonly issuer?: string;
 }
 
-const WELL_KNOWN = ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'] as const;
+const WELL_KNOWN = [AS_WELL_KNOWN, OIDC_WELL_KNOWN] as const;
 const REGISTRATION_ERRORS = new Set([
   'invalid_redirect_uri',
   'invalid_client_metadata',
@@ -54,8 +62,6 @@ const REGISTRATION_ERRORS = new Set([
 /** Metadata is re-fetched after this long (keys and endpoints rarely move). */
 const METADATA_TTL_MS = 60 * 60 * 1000;
 
-const trimSlash = (s: string) => s.replace(/\/+$/, '');
-
 /** The static response document of the original's config, if any (pure). */
 export function staticResponse(
   path: Readonly<Record<string, PathRule>>,
@@ -64,19 +70,12 @@ export function staticResponse(
   return undefined;
 }
 
-/** Candidate metadata URLs for an IdP base URL (pure). */
-export function metadataUrls(baseUrl: string, pathMapping: Readonly<Record<string, string>>): string[] {
-  const base = trimSlash(baseUrl);
-  const u = new URL(base);
+/** Candidate metadata URLs for an IdP base URL: `path_mapping`'s well-known paths, else the standard ones (pure). */
+export function idpMetadataUrls(baseUrl: string, pathMapping: Readonly<Record<string, string>>): string[] {
   const mapped = WELL_KNOWN.map((w) => pathMapping[w]).filter((p): p is string => !!p);
-  if (mapped.length) return mapped.map((p) => `${u.origin}${p}`);
-  const path = u.pathname === '/' ? '' : trimSlash(u.pathname);
-  return [
-    ...new Set([
-      `${base}/.well-known/openid-configuration`,
-      `${u.origin}/.well-known/oauth-authorization-server${path}`,
-    ]),
-  ];
+  if (!mapped.length) return metadataUrls(baseUrl);
+  const origin = new URL(baseUrl).origin;
+  return mapped.map((p) => `${origin}${p}`);
 }
 
 /** Endpoints the config states explicitly (pure). */
@@ -111,6 +110,10 @@ function safeText(v: unknown, max = 200): string | undefined {
   return typeof v === 'string' ? v.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max) : undefined;
 }
 
+/**
+ * One closure (hence its length): the metadata cache and the cached initial access token are
+ * shared by the provider's methods below.
+ */
 export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDeps): IdentityProvider {
   const http = deps.fetch ?? fetch;
   const log: Logger = deps.log ?? silentLogger;
@@ -120,22 +123,12 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
   let loading: Promise<IdpMetadata> | undefined;
 
   const discover = async (): Promise<Record<string, unknown>> => {
-    let last = 'no metadata URL';
-    for (const url of metadataUrls(s.baseUrl, s.pathMapping)) {
-      const r = await idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } });
-      if (r.status === 200 && r.json) {
-        const expected = trimSlash(typeof fixed.issuer === 'string' ? fixed.issuer : (s.issuer ?? s.baseUrl));
-        if (typeof r.json.issuer !== 'string' || trimSlash(r.json.issuer) !== expected) {
-          // RFC 8414 §3.3: metadata whose issuer differs from the one asked for MUST NOT be used.
-          throw unavailable(
-            `IdP metadata at ${url} has issuer ${String(r.json.issuer)}, expected ${expected}`,
-          );
-        }
-        return r.json;
-      }
-      last = `${url} answered HTTP ${r.status}`;
-    }
-    throw unavailable(`IdP metadata not found: ${last}`);
+    const issuer = typeof fixed.issuer === 'string' ? fixed.issuer : (s.issuer ?? s.baseUrl);
+    const found = await discoverMetadata(issuer, idpMetadataUrls(s.baseUrl, s.pathMapping), (url) =>
+      idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } }),
+    );
+    if (!found.ok) throw unavailable(`IdP metadata not found: ${found.reason}`);
+    return found.doc;
   };
 
   const load = async (): Promise<IdpMetadata> => {
@@ -171,13 +164,10 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     if (!s.clientId || !s.clientSecret) return undefined;
     if (iat && iat.until > Date.now()) return iat.token;
     const secret = await deps.secrets.resolve(s.clientSecret);
-    const basic = Buffer.from(`${encodeURIComponent(s.clientId)}:${encodeURIComponent(secret)}`).toString(
-      'base64',
-    );
     const r = await idpCall(http, 'IdP client_credentials', tokenEndpoint, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${basic}`,
+        authorization: basicAuth(s.clientId, secret),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },
@@ -185,12 +175,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     });
     const token = r.json?.access_token;
     if (r.status !== 200 || typeof token !== 'string') {
-      throw new DependencyError(
-        'identity provider',
-        'misconfigured',
-        `client_credentials for registration: HTTP ${r.status}`,
-        'client registration failed at the identity provider',
-      );
+      throw registrationFailed(`client_credentials for registration: HTTP ${r.status}`);
     }
     const ttl = typeof r.json?.expires_in === 'number' ? r.json.expires_in : 300;
     iat = { token, until: Date.now() + Math.max(0, ttl - 30) * 1000 };
@@ -248,12 +233,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
       }
       if (r.status >= 500) throw unavailable(`IdP registration answered HTTP ${r.status}`);
       log.error('IdP registration failed', { status: r.status, endpoint: meta.registration_endpoint });
-      throw new DependencyError(
-        'identity provider',
-        'misconfigured',
-        `IdP registration answered HTTP ${r.status}: ${r.text.slice(0, 200)}`,
-        'client registration failed at the identity provider',
-      );
+      throw registrationFailed(`IdP registration answered HTTP ${r.status}: ${r.text.slice(0, 200)}`);
     },
 
     authorizeParams(params: URLSearchParams): URLSearchParams {

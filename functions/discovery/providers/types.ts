@@ -1,10 +1,11 @@
 /**
- * The one interface every identity-provider module implements. The discovery core (facade)
- * validates input with its pure policy modules, then asks the provider for the IdP side.
- * Providers are I/O edges: they talk to the IdP (metadata, client creation, token endpoint).
+ * The one interface every identity-provider module implements. The facade's endpoints validate
+ * input with their pure policy modules, then ask the provider for the IdP side. Providers are
+ * I/O edges: they talk to the IdP (metadata, client creation, token endpoint). Plus the error
+ * shapes registration failures share.
  */
 import type { ProviderName } from '../../shared/config/index.ts';
-import { OAuthError } from '../../shared/errors.ts';
+import { DependencyError, type OAuthError, temporarilyUnavailable } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { SecretResolver } from '../secrets.ts';
 
@@ -68,4 +69,18 @@ export interface ProviderDeps {
   readonly fetch?: typeof fetch;
   readonly secrets: SecretResolver;
   readonly log?: Logger;
+}
+
+/** What the client is told when registration fails for a reason of ours or the IdP's. */
+export const REGISTRATION_FAILED = 'client registration failed at the identity provider';
+export const REGISTRATION_UNAVAILABLE = 'client registration is temporarily unavailable';
+
+/** Registration refused for our misconfiguration (or an IdP answer we cannot use): 502. */
+export function registrationFailed(reason: string): DependencyError {
+  return new DependencyError('identity provider', 'misconfigured', reason, REGISTRATION_FAILED);
+}
+
+/** Registration impossible for now (quota, throttling, the IdP down): 503 with Retry-After. */
+export function registrationUnavailable(reason: string): OAuthError {
+  return temporarilyUnavailable(REGISTRATION_UNAVAILABLE, reason);
 }

@@ -1,7 +1,7 @@
 /**
  * The upstream edge: one keep-alive undici Agent per process (module scope), no response
- * decompression (bytes pass through as sent), no body timeout (streams are bounded by the
- * relay's maximum duration instead).
+ * decompression (bytes pass through as sent), no body timeout (streams are bounded by their
+ * maximum duration instead, stream.ts).
  */
 import { Agent, errors, request } from 'undici';
 

@@ -1,5 +1,5 @@
 /**
- * The relay through the real proxy handler behind the local Function URL emulation, against a
+ * The response stream through the real proxy handler behind the local Function URL emulation, against a
  * scriptable upstream on loopback: streaming without buffering, legacy SSE endpoint rewrite,
  * Streamable HTTP methods and headers, pass-through of upstream errors, header policy, bounds.
  */
@@ -221,7 +221,7 @@ describe('broken upstream bodies', () => {
     await expect(res.text()).rejects.toThrow();
   });
 
-  it('fails the client response when an SSE stream breaks, after relaying what arrived', async () => {
+  it('fails the client response when an SSE stream breaks, after forwarding what arrived', async () => {
     upstream.setHandler((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: one\n\n');

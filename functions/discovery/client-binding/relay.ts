@@ -1,0 +1,148 @@
+/**
+ * Client binding with the authorization-response relay (`discovery.signing_key`, relay.ts): the
+ * IdP knows one redirect URI per client, the facade's `/callback`. The redirect URIs a client
+ * registers ride, sealed, in the client id the facade hands out (client-id.ts), so the facade
+ * matches them itself (RFC 6749 §3.1.2.3) at /authorize and /token, swaps its client id for the
+ * IdP's on the way in, relays the code to the client with its own `iss` (RFC 9207) and can send
+ * a refusal to the client's validated redirect URI.
+ */
+import { basicHeader, formDecode, formEncode, readBasic } from '../../shared/encoding.ts';
+import { badRequest, invalidClient } from '../../shared/errors.ts';
+import type { AuthorizeRequest } from '../authorize.ts';
+import {
+  type FacadeClient,
+  MAX_CLIENT_ID_LENGTH,
+  redirectRegistered,
+  unwrapClientId,
+  wrapClientId,
+} from '../client-id.ts';
+import type { IdentityProvider } from '../providers/types.ts';
+import { callbackUrl, issueRelayState, readRelayState } from '../relay.ts';
+import { issuerKey } from '../seal.ts';
+import type { AuthorizingClient, ClientBinding } from './types.ts';
+
+/**
+ * The facade client behind `clientId`. RFC 6749 §5.2: invalid_client makes MCP clients register
+ * again (e.g. after a key change): 401 at /token; at /authorize never a redirect (the client is
+ * unknown) but a 400 page or JSON with the same code, which clients that check their cached
+ * registration first (mcp-remote) act on.
+ */
+function facadeClient(key: Uint8Array, clientId: string, at: 'authorize' | 'token'): FacadeClient {
+  const c = unwrapClientId(key, clientId);
+  if (c) return c;
+  const description = 'unknown client_id: register again';
+  const reason = 'client id not issued by this facade';
+  throw at === 'token'
+    ? invalidClient(description, reason)
+    : badRequest('invalid_client', description, reason);
+}
+
+export function relayBinding(
+  provider: IdentityProvider,
+  signingKey: () => Promise<Uint8Array>,
+): ClientBinding {
+  /** The key of this issuer (seal.ts), derived once per request from the signing key. */
+  const keyFor = async (issuer: string) => issuerKey(await signingKey(), issuer);
+
+  return {
+    issInAuthorizationResponse: true,
+
+    async register(reg, issuer) {
+      const key = await keyFor(issuer);
+      // The longest id the IdP might hand back must still fit once sealed with these URIs.
+      if (
+        wrapClientId(key, 'x'.repeat(128), reg.redirect_uris, reg.client_name).length > MAX_CLIENT_ID_LENGTH
+      ) {
+        throw badRequest('invalid_redirect_uri', 'too many or too long redirect_uris');
+      }
+      const atIdp = await provider.register({ ...reg, redirect_uris: [callbackUrl(issuer)] });
+      return { ...atIdp, client_id: wrapClientId(key, atIdp.client_id, reg.redirect_uris, reg.client_name) };
+    },
+
+    async resolveClient(ar, issuer) {
+      const key = await keyFor(issuer);
+      const client = facadeClient(key, ar.clientId, 'authorize');
+      if (!redirectRegistered(ar.redirectUri, client.redirectUris)) {
+        throw badRequest('invalid_request', 'redirect_uri is not registered for this client');
+      }
+      return relayedClient(key, client, ar, issuer);
+    },
+
+    tokenRequest: async (params, authorization, issuer) =>
+      relayTokenRequest(await keyFor(issuer), params, authorization, issuer),
+
+    relay: {
+      async readState(issuer, state, cookieHeader) {
+        return readRelayState(await keyFor(issuer), state, cookieHeader);
+      },
+    },
+  };
+}
+
+/** A client whose redirect URI matched its registration: the IdP sees the facade's callback. */
+function relayedClient(
+  key: Uint8Array,
+  client: FacadeClient,
+  ar: AuthorizeRequest,
+  issuer: string,
+): AuthorizingClient {
+  return {
+    name: client.name,
+    toIdp(params) {
+      params.set('client_id', client.idpClientId);
+      params.set('redirect_uri', callbackUrl(issuer));
+      const relay = issueRelayState(key, {
+        ru: ar.redirectUri,
+        st: ar.params.get('state') ?? undefined,
+        clientId: ar.clientId,
+      });
+      params.set('state', relay.state);
+      return [relay.cookie];
+    },
+    refusal(error, description) {
+      const to = new URL(ar.redirectUri);
+      to.searchParams.set('error', error);
+      to.searchParams.set('error_description', description);
+      const st = ar.params.get('state');
+      if (st !== null) to.searchParams.set('state', st);
+      to.searchParams.set('iss', issuer);
+      return to.toString();
+    },
+  };
+}
+
+/**
+ * The IdP knows its own client id and the facade's callback: swap the facade client id (form or
+ * HTTP Basic, RFC 6749 §2.3.1) for the IdP's and, for a code, check the client's redirect URI
+ * against its registration before sending the callback instead.
+ */
+function relayTokenRequest(
+  key: Uint8Array,
+  params: URLSearchParams,
+  authorization: string | null,
+  issuer: string,
+): string | null {
+  const formId = params.get('client_id');
+  let client = formId ? facadeClient(key, formId, 'token') : undefined;
+  let basic = authorization;
+  if (basic) {
+    // Every client authenticates with its facade id (form-decoded); anything that is not Basic
+    // credentials with an id is refused as an unknown client.
+    const creds = readBasic(basic);
+    const id = (creds && formDecode(creds.id)) ?? '';
+    const c = facadeClient(key, id, 'token');
+    if (formId && formId !== id) throw invalidClient('two different client ids');
+    client = c;
+    basic = basicHeader(formEncode(c.idpClientId), creds!.secret);
+  }
+  if (!client) throw invalidClient('unknown client_id', 'no client id in token request');
+  params.set('client_id', client.idpClientId);
+  if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
+  if (params.get('grant_type') === 'authorization_code') {
+    if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
+      throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
+    }
+    params.set('redirect_uri', callbackUrl(issuer));
+  }
+  return basic;
+}

@@ -1,0 +1,54 @@
+/**
+ * How the facade's clients are bound to the IdP's: chosen once, when the function is built
+ * (index.ts), so that no endpoint asks which mode it is in.
+ *
+ * - direct.ts: the client ids are the IdP's, registered with the client's own redirect URIs; the
+ *   IdP redirects straight to the client and is the only party that knows the registration.
+ * - relay.ts (`discovery.signing_key`): the authorization-response relay; the IdP knows only the
+ *   facade's `/callback`, the client's redirect URIs ride sealed in the client id the facade hands
+ *   out, and the facade checks them, relays the code and can redirect a refusal to the client.
+ */
+import type { AuthorizeRequest } from '../authorize.ts';
+import type { ClientRegistration, RegisteredClient } from '../providers/types.ts';
+import type { RelayState } from '../relay.ts';
+
+export interface ClientBinding {
+  /** The metadata's `authorization_response_iss_parameter_supported` (RFC 9207). */
+  readonly issInAuthorizationResponse: boolean;
+  /** Create the client at the IdP; returns it as the facade hands it out. */
+  register(reg: ClientRegistration, issuer: string): Promise<RegisteredClient>;
+  /**
+   * The client an authorization request comes from (/authorize and its consent POST), its
+   * redirect URI checked against its registration where the binding knows it. Refusals are 400s,
+   * never redirects.
+   */
+  resolveClient(ar: AuthorizeRequest, issuer: string): Promise<AuthorizingClient>;
+  /**
+   * The client's token request made fit for the IdP (`params` are changed in place); returns the
+   * `Authorization` header to send on, if any.
+   */
+  tokenRequest(params: URLSearchParams, authorization: string | null, issuer: string): Promise<string | null>;
+  /** The authorization response coming back from the IdP: only the relay has one (`/callback`). */
+  readonly relay?: AuthorizationResponseRelay;
+}
+
+export interface AuthorizingClient {
+  /** The `client_name` it registered, for the consent page (self-declared), when the facade knows it. */
+  readonly name?: string;
+  /** Set the parameters the IdP must see (after the provider's own); returns cookies to set. */
+  toIdp(params: URLSearchParams): string[];
+  /**
+   * Where a refusal goes (RFC 6749 §4.1.2.1): the client's redirect URI carrying `error`, once
+   * the URI is validated against the registration; undefined when it cannot be (a page instead).
+   */
+  refusal(error: 'access_denied', description: string): string | undefined;
+}
+
+export interface AuthorizationResponseRelay {
+  /** The flow the IdP's `state` names, if this facade issued it to this browser (relay.ts). */
+  readState(
+    issuer: string,
+    state: string | null,
+    cookieHeader: string | null,
+  ): Promise<RelayState & { readonly clearCookie: string }>;
+}

@@ -1,0 +1,25 @@
+/**
+ * `POST /register` (RFC 7591): validated here (dcr.ts), then one client per registration at the
+ * IdP through the client binding and the provider; never a shared static client id.
+ */
+import { jsonResponse, methodNotAllowed } from '../../shared/errors.ts';
+import { parseRegistrationBody, registrationResponse, validateRegistration } from '../dcr.ts';
+import { type Endpoint, readBody } from './context.ts';
+
+export const register: Endpoint = async (f, x) => {
+  if (x.req.method !== 'POST') throw methodNotAllowed('POST, OPTIONS');
+  const raw = parseRegistrationBody(x.req.headers.get('content-type'), await readBody(x.req, 64 * 1024));
+  const reg = validateRegistration(
+    raw,
+    f.cfg.discovery.allowedRedirectSchemes,
+    f.cfg.discovery.allowedRedirectHosts,
+  );
+  const created = await f.binding.register(reg, x.issuer);
+  x.access.clientId = created.client_id;
+  f.log.info('client registered', {
+    requestId: x.requestId,
+    clientId: created.client_id,
+    redirectUris: reg.redirect_uris,
+  });
+  return jsonResponse(201, registrationResponse(reg, created), x.cors);
+};

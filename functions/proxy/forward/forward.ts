@@ -1,0 +1,61 @@
+/**
+ * Forward step: the request to the upstream, same path and query on `base_url`, with the header
+ * policy of headers.ts (no client credentials, the identity headers added). The upstream's
+ * failures are ours to report: 504 when it does not answer in time, else 502.
+ */
+import type { Config } from '../../shared/config/index.ts';
+import type { Exchange } from '../../shared/endpoint.ts';
+import { OAuthError } from '../../shared/errors.ts';
+import { upstreamRequestHeaders } from '../headers.ts';
+import type { Identity } from '../token.ts';
+import { isTimeout, type UpstreamFetch, type UpstreamResponse } from './upstream.ts';
+
+export interface Forwarded {
+  readonly up: UpstreamResponse;
+  /** Aborts the upstream request (the stream does when it ends early). */
+  readonly abort: AbortController;
+  readonly upstreamUrl: string;
+}
+
+export async function forward(
+  cfg: Config,
+  upstream: UpstreamFetch,
+  x: Exchange<unknown>,
+  identity: Identity,
+): Promise<Forwarded> {
+  const { req, url } = x;
+  const upstreamUrl = `${cfg.upstream.baseUrl}${url.pathname}${url.search}`;
+  const abort = new AbortController();
+  const body =
+    req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
+  try {
+    const up = await upstream({
+      url: upstreamUrl,
+      method: req.method,
+      headers: upstreamRequestHeaders(req.headers, {
+        identity,
+        identityPrefix: cfg.identityHeaderPrefix,
+        publicOrigin: url.origin,
+      }),
+      body,
+      signal: abort.signal,
+      headersTimeoutMs: cfg.upstream.timeoutSeconds * 1000,
+    });
+    return { up, abort, upstreamUrl };
+  } catch (e) {
+    if (isTimeout(e)) {
+      throw new OAuthError({
+        status: 504,
+        code: 'gateway_timeout',
+        description: 'upstream timed out',
+        reason: String(e),
+      });
+    }
+    throw new OAuthError({
+      status: 502,
+      code: 'bad_gateway',
+      description: 'upstream unavailable',
+      reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+    });
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Response step: the upstream's status and headers (policy of headers.ts, the proxy's own CORS),
+ * and its body streamed back (stream.ts). SSE responses are marked uncacheable and unbuffered,
+ * get heartbeats when idle and, on the legacy transport, the `endpoint` event rewritten onto the
+ * proxy's origin.
+ */
+import type { Config } from '../../shared/config/index.ts';
+import { corsHeaders } from '../../shared/cors.ts';
+import type { Exchange } from '../../shared/endpoint.ts';
+import type { Logger } from '../../shared/log.ts';
+import { clientResponseHeaders, isEventStream } from '../headers.ts';
+import type { Route } from '../routes.ts';
+import { rewriteEndpointUrl, SseStream } from '../sse.ts';
+import type { Forwarded } from './forward.ts';
+import { streamBody } from './stream.ts';
+
+type McpRoute = Extract<Route, { kind: 'mcp' }>;
+
+export function respond(
+  cfg: Config,
+  log: Logger,
+  x: Exchange<McpRoute>,
+  forwarded: Forwarded,
+  /** Milliseconds the host allows for this response. */
+  budgetMs = Number.POSITIVE_INFINITY,
+): Response {
+  const { req, url } = x;
+  const { up, abort, upstreamUrl } = forwarded;
+  const headers = clientResponseHeaders(up.headers);
+  for (const [k, v] of Object.entries(corsHeaders(cfg.cors, req.headers.get('origin'), url.origin))) {
+    headers.set(k, v);
+  }
+  const sse = isEventStream(headers.get('content-type'));
+  if (sse) {
+    headers.set('cache-control', 'no-cache, no-transform');
+    headers.set('x-accel-buffering', 'no');
+  }
+  // The stream's own log lines carry the request's fields, not the access line's `sse`.
+  const fields = { ...x.access };
+  x.access.sse = sse;
+  const rewrite = (data: string) => {
+    const next = rewriteEndpointUrl(data, upstreamUrl, cfg.upstream.baseUrl, url.origin);
+    if (next === undefined) log.warn('dropped endpoint event pointing outside the upstream', fields);
+    return next;
+  };
+  const streamStarted = Date.now();
+  const body = streamBody(up, abort, {
+    events: sse ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined) : undefined,
+    heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
+    maxMs: Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs),
+    onDone: (why) => log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted }),
+  });
+  const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
+  if (nullBody) body.cancel().catch(() => {});
+  return new Response(nullBody ? null : body, { status: up.status, headers });
+}

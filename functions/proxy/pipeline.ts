@@ -1,0 +1,77 @@
+/**
+ * The proxy's request pipeline: Web `Request` in, Web `Response` out, runtime-neutral, inside
+ * the shared frame (shared/endpoint.ts: access log, 404, errors). Each step is a small function
+ * of its own; nothing reaches the upstream before the token has been verified, and the client's
+ * credentials are never forwarded.
+ */
+import type { Config } from '../shared/config/index.ts';
+import { corsHeaders } from '../shared/cors.ts';
+import {
+  type EndpointOptions,
+  type Handler,
+  preflight,
+  publicDocument,
+  requireAllowedOrigin,
+  serve,
+} from '../shared/endpoint.ts';
+import { errorResponse } from '../shared/errors.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
+import { authenticate } from './auth/authenticate.ts';
+import { requireScopes } from './auth/authorize.ts';
+import { forward } from './forward/forward.ts';
+import { respond } from './forward/respond.ts';
+import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
+import { checkProtocolVersion } from './protocol-version.ts';
+import { buildPrm, prmUrl, type Route, route } from './routes.ts';
+import type { TokenVerifier } from './token.ts';
+
+export interface ProxyDeps {
+  readonly verifier: TokenVerifier;
+  readonly upstream?: UpstreamFetch;
+  readonly log?: Logger;
+}
+
+export interface RequestOptions extends EndpointOptions {
+  /** Milliseconds the host allows for this response (Lambda: remaining time minus a margin). */
+  readonly budgetMs?: number;
+}
+
+export type ProxyHandler = Handler<RequestOptions>;
+
+export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
+  const upstream = deps.upstream ?? undiciUpstream;
+  const log = deps.log ?? createLogger('proxy');
+
+  return serve<Route, RequestOptions>({
+    log,
+    // 1. Route (routes.ts): the PRM, an MCP endpoint, else 404.
+    route: (_req, url) => route(cfg, url.pathname),
+
+    async handle(x, opts) {
+      const r = x.route;
+      const origin = x.url.origin;
+      if (r.kind === 'prm') return publicDocument(x.req, () => buildPrm(cfg, origin, r.mcpPath));
+      // 2. Origin (absent, same origin or allowed; else 403), then the CORS preflight.
+      requireAllowedOrigin(cfg.cors, x.req, origin);
+      if (x.req.method === 'OPTIONS') return preflight(cfg.cors, x.req, origin);
+      // 3. Authenticate: bearer token, verified.
+      const resourceMetadata = prmUrl(origin, r.mcpPath);
+      const identity = await authenticate(cfg, deps.verifier, x, { mcpPath: r.mcpPath, resourceMetadata });
+      // 4. Authorize: the required scopes.
+      requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
+      // 5. MCP-Protocol-Version syntax.
+      checkProtocolVersion(x.req);
+      // 6. Forward to the upstream; 7. stream its response back.
+      const forwarded = await forward(cfg, upstream, x, identity);
+      return respond(cfg, log, { ...x, route: r }, forwarded, opts.budgetMs);
+    },
+
+    failure(err, x) {
+      x.access.reason = err.reason ?? err.message;
+      if (err.status >= 500) log.error('request failed', { ...x.access });
+      const cors =
+        x.route.kind === 'mcp' ? corsHeaders(cfg.cors, x.req.headers.get('origin'), x.url.origin) : {};
+      return errorResponse(err, cors);
+    },
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * Discovery of an issuer's metadata, for both functions (the proxy looks up the JWKS of the token
+ * issuer, the facade the endpoints of its IdP): where to look (OpenID Connect Discovery §4, then
+ * RFC 8414 §3.1) and which document may be used. RFC 8414 §3.3 (and OIDC Discovery §4.3): the
+ * document's `issuer` MUST be identical to the issuer it was fetched for, else its data MUST NOT
+ * be used; compared exactly, as tokens' `iss` is. The HTTP call is the caller's edge.
+ */
+
+export const OIDC_WELL_KNOWN = '/.well-known/openid-configuration';
+export const AS_WELL_KNOWN = '/.well-known/oauth-authorization-server';
+
+/** Where the metadata of `issuer` may be, in the order tried. */
+export function metadataUrls(issuer: string): string[] {
+  const base = issuer.replace(/\/+$/, '');
+  const u = new URL(base);
+  const path = u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, '');
+  return [...new Set([`${base}${OIDC_WELL_KNOWN}`, `${u.origin}${AS_WELL_KNOWN}${path}`])];
+}
+
+/** One candidate's answer: its status and, when the body is one, the JSON object. */
+export interface MetadataReply {
+  readonly status: number;
+  readonly json?: Record<string, unknown>;
+}
+
+export type Discovered =
+  | { readonly ok: true; readonly doc: Record<string, unknown>; readonly url: string }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The first document at `urls` that is a 200 JSON object for exactly `issuer` and has every
+ * `required` member as a string; else why none was (for the log). `get` may throw to stop.
+ */
+export async function discoverMetadata(
+  issuer: string,
+  urls: readonly string[],
+  get: (url: string) => Promise<MetadataReply>,
+  required: readonly string[] = [],
+): Promise<Discovered> {
+  let reason = 'no metadata URL';
+  for (const url of urls) {
+    const r = await get(url);
+    const doc = r.status === 200 && typeof r.json === 'object' && r.json !== null ? r.json : undefined;
+    const missing = doc && required.find((m) => typeof doc[m] !== 'string');
+    if (!doc) reason = `${url} answered HTTP ${r.status} without a JSON object`;
+    else if (doc.issuer !== issuer) reason = `${url} has issuer ${String(doc.issuer)}, expected ${issuer}`;
+    else if (missing) reason = `${url} has no ${missing}`;
+    else return { ok: true, doc, url };
+  }
+  return { ok: false, reason };
+}
