@@ -167,3 +167,15 @@ describe("finding 1: the demo IdP's registration endpoint takes registrations fr
     expect(idp.registrations()).toBe(before + 1);
   });
 });
+
+describe('finding 9: the registration response describes the client as registered', () => {
+  it('redirect_uris are the client’s own, not the facade’s callback', async () => {
+    const uris = ['http://127.0.0.1:5000/cb', 'http://localhost:5001/oauth/callback'];
+    const res = await register({ redirect_uris: uris, client_name: 'metadata check' });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { redirect_uris: string[]; client_name: string };
+    expect(body.redirect_uris).toEqual(uris);
+    expect(body.client_name).toBe('metadata check');
+    expect(JSON.stringify(body)).not.toContain(`${origin}/callback`);
+  });
+});

@@ -56,7 +56,13 @@ export function relayBinding(
         throw badRequest('invalid_redirect_uri', 'too many or too long redirect_uris');
       }
       const atIdp = await provider.register({ ...reg, redirect_uris: [callbackUrl(issuer)] });
-      return { ...atIdp, client_id: wrapClientId(key, atIdp.client_id, reg.redirect_uris, reg.client_name) };
+      return {
+        ...atIdp,
+        client_id: wrapClientId(key, atIdp.client_id, reg.redirect_uris, reg.client_name),
+        // RFC 7591 §3.2.1: the response carries the client's registered metadata — its own
+        // redirect URIs, not the facade's callback the IdP was given.
+        metadata: { ...atIdp.metadata, redirect_uris: [...reg.redirect_uris] },
+      };
     },
 
     async resolveClient(ar, issuer) {
