@@ -160,7 +160,7 @@ export function validateRegistration(
     }
     contacts = o.contacts.map(
       (c, i) =>
-        optText({ c }, 'c', DCR_LIMITS.contact) ??
+        optText({ c }, 'c', DCR_LIMITS.contact) ||
         refuse('invalid_client_metadata', `contacts[${i}] is empty`),
     );
   }
