@@ -33,6 +33,8 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
+// Long because it is the CLI's whole argument handling, read top to bottom: flags, the original
+// proxy's modes, overrides of the config file, then the start.
 async function main() {
   let args: ReturnType<typeof parseArgs>['values'];
   try {

@@ -188,6 +188,8 @@ async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+// Long because most of it is one oidc-provider configuration object and the interaction handler
+// that goes with it; both read best next to each other.
 export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
   // Listen first so that `port: 0` yields an issuer with the real port.
   let handle: http.RequestListener = (_req, res) => {

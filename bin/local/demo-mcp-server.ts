@@ -74,6 +74,8 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+// Long because it wires both MCP transports (Streamable HTTP sessions, legacy SSE) onto one
+// node:http server, route by route.
 export async function startDemoMcpServer(
   opts: { port?: number; identityPrefix?: string } = {},
 ): Promise<DemoMcpServer> {

@@ -196,6 +196,8 @@ async function invokeBuffered(
   res.end(body);
 }
 
+// Long because it is the runtime's streaming contract in one place: prelude, first write, the
+// 8 NULs, backpressure, disconnects and the "not finished" case, in the order they happen.
 async function invokeStreaming(
   fn: HostedFunction,
   event: APIGatewayProxyEventV2,
@@ -276,6 +278,8 @@ export function hostAllowed(
   return ['localhost', '127.0.0.1', '[::1]'].some((name) => h === `${name}:${port}`);
 }
 
+// Long because it is the Function URL front door in order: host check, routing, body limit,
+// timeout, invocation and its failure, as one request handler.
 export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<RunningServer> {
   const server = http.createServer(async (req, res) => {
     const requestId = randomUUID();
