@@ -78,7 +78,6 @@ describe('docs/configuration.md documents every config key', () => {
   it('finds the tables (keys, docs rows)', () => {
     expect(entries.length).toBeGreaterThan(50);
     expect(documented.size).toBeGreaterThan(50);
-    for (const e of entries) expect(e.def.doc, e.key).toMatch(/^[^\n]{10,120}$/);
   });
 
   it.each(names.map((n) => [n.name, n.entry] as const))('`%s` is documented', (name, e) => {

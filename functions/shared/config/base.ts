@@ -12,28 +12,24 @@ export const BASE = table('', {
     type: 'string',
     values: PROVIDERS,
     derived: '`asgardeo` if an `asgardeo` block is present, else `oidc` if a `default` block is present',
-    doc: 'Identity provider behind the authorization-server facade.',
   },
   base_url: {
     type: 'url',
     required: true,
     aliases: ['mcp_server_base_url'],
-    doc: 'URL of the MCP server to protect (the upstream).',
   },
   timeout_seconds: {
     type: 'int',
     default: 30,
     min: 1,
     max: 900,
-    doc: "Seconds to wait for the upstream's response headers.",
   },
   proxy_base_url: {
     type: 'url',
     secure: true,
     derived: 'the Function URL origin of the request',
-    doc: 'Public origin of the proxy (CloudFront/custom domain).',
   },
-  listen_port: { type: 'int', default: 8080, min: 1, max: 65535, doc: "Port of the local runner's proxy." },
+  listen_port: { type: 'int', default: 8080, min: 1, max: 65535 },
 });
 
 export interface UpstreamConfig {

@@ -9,12 +9,10 @@ export const CORS = table('cors', {
   allowed_origins: {
     type: 'list',
     default: [],
-    doc: 'Origins allowed cross-origin (`https://app.example.com`, or `*`); others get 403.',
   },
   allowed_methods: {
     type: 'list',
     default: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    doc: '`Access-Control-Allow-Methods` on preflights.',
   },
   allowed_headers: {
     type: 'list',
@@ -28,19 +26,16 @@ export const CORS = table('cors', {
       'Mcp-Method',
       'Mcp-Name',
     ],
-    doc: '`Access-Control-Allow-Headers` on preflights.',
   },
   exposed_headers: {
     type: 'list',
     default: ['Mcp-Session-Id', 'MCP-Protocol-Version', 'WWW-Authenticate'],
-    doc: '`Access-Control-Expose-Headers`.',
   },
   allow_credentials: {
     type: 'bool',
     default: false,
-    doc: 'Sends `Access-Control-Allow-Credentials: true` (not with `*`).',
   },
-  max_age_seconds: { type: 'int', default: 600, min: 0, max: 86400, doc: 'Preflight cache time.' },
+  max_age_seconds: { type: 'int', default: 600, min: 0, max: 86400 },
 });
 
 export interface CorsConfig {

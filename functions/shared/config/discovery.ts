@@ -15,29 +15,24 @@ export const DISCOVERY = table('discovery', {
     type: 'url',
     secure: true,
     derived: 'the origin the request arrived on',
-    doc: "The facade's public URL = its `issuer`.",
   },
   consent: {
     type: 'string',
     default: 'required',
     values: ['required', 'off'],
-    doc: 'Whether the facade asks the user before an authorization request goes to the IdP.',
   },
   signing_key: {
     type: 'secret',
-    doc: 'Key (at least 32 characters) sealing client ids and relay states; turns the relay on.',
   },
   allowed_redirect_hosts: {
     type: 'list',
     default: [],
     pattern: REDIRECT_HOST,
     example: 'claude.ai',
-    doc: 'https redirect hosts clients may register (`host`, `*.domain`, `*`); loopback is always allowed.',
   },
   allowed_redirect_schemes: {
     type: 'list',
     default: [],
-    doc: 'Private-use redirect URI schemes allowed besides https and loopback http.',
   },
 });
 
@@ -45,7 +40,6 @@ export const PATH_MAPPING = table('', {
   path_mapping: {
     type: 'mapping',
     default: {},
-    doc: "Original's `path_mapping`: facade path → IdP path.",
   },
 });
 

@@ -9,7 +9,6 @@ export const IDENTITY_HEADERS = table('', {
   identity_header_prefix: {
     type: 'string',
     default: 'x-mcp-auth-',
-    doc: 'Prefix of the identity headers sent upstream; inbound headers with it are stripped.',
   },
 });
 

@@ -1,5 +1,6 @@
 /**
- * Config keys as data: one table per YAML section (name, type, default, one line each).
+ * Config keys as data: one table per YAML section (name, type, default, range). What each key
+ * means is said once, in docs/configuration.md (the bundles carry no descriptions).
  *
  * The section parsers read every default, range and pattern from their table through `Section`,
  * and test/unit/config-docs.test.ts checks docs/configuration.md against all tables (and that
@@ -11,8 +12,6 @@ import type { ConfigReader, Raw, SecretRef } from './reader.ts';
 import { checkSecureUrl } from './urls.ts';
 
 interface Common {
-  /** What the key does, in one line. */
-  readonly doc: string;
   /** The parser refuses a config without it (for its provider). */
   readonly required?: true;
   /** A default computed from other keys or the request, worded as the docs' Default cell starts. */

@@ -9,17 +9,15 @@ export const PATHS = table('paths', {
   streamable_http: {
     type: 'string',
     default: '/mcp',
-    doc: 'Streamable HTTP endpoint (2025-03-26 and later).',
   },
-  sse: { type: 'string', default: '/sse', doc: 'Legacy HTTP+SSE endpoint (2024-11-05).' },
-  messages: { type: 'string', default: '/messages', doc: 'Legacy message POST endpoint.' },
+  sse: { type: 'string', default: '/sse' },
+  messages: { type: 'string', default: '/messages' },
 });
 
 export const LEGACY_PATHS = table('', {
   mcp_paths: {
     type: 'list',
     default: [],
-    doc: "Original's list of MCP paths; an entry fills the matching `paths.*` key that is not set.",
   },
 });
 

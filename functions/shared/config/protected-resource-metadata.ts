@@ -8,17 +8,15 @@ export const PROTECTED_RESOURCE_METADATA = table('protected_resource_metadata', 
   resource_identifier: {
     type: 'url',
     derived: 'the public URL of the MCP endpoint',
-    doc: 'PRM `resource` and the default accepted token audience.',
   },
   authorization_servers: {
     type: 'list',
     secure: true,
     derived: '`[discovery.base_url]` if set',
-    doc: 'PRM `authorization_servers`; else the facade, else the token issuer.',
   },
-  scopes_supported: { type: 'list', doc: 'PRM `scopes_supported`.' },
-  resource_name: { type: 'string', doc: 'PRM `resource_name`.' },
-  resource_documentation: { type: 'url', doc: 'PRM `resource_documentation`.' },
+  scopes_supported: { type: 'list' },
+  resource_name: { type: 'string' },
+  resource_documentation: { type: 'url' },
 });
 
 export interface ProtectedResourceMetadataConfig {

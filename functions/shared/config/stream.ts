@@ -10,14 +10,12 @@ export const STREAM = table('stream', {
     default: 840,
     min: 1,
     max: 900,
-    doc: 'Hard bound on one streamed response; keep below the Lambda timeout.',
   },
   heartbeat_seconds: {
     type: 'int',
     default: 25,
     min: 0,
     max: 900,
-    doc: 'Idle SSE streams get a comment line this often (0 = off).',
   },
 });
 

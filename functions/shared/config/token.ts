@@ -21,48 +21,41 @@ export const DEFAULT_ALGORITHMS = [
 const ASYMMETRIC = new Set(DEFAULT_ALGORITHMS);
 
 export const TOKEN = table('token', {
-  issuer: { type: 'url', secure: true, derived: 'provider-specific', doc: 'Exact `iss` of accepted tokens.' },
+  issuer: { type: 'url', secure: true, derived: 'provider-specific' },
   jwks_uri: {
     type: 'url',
     secure: true,
     derived: '`jwks_url`, else provider-specific',
-    doc: "JWKS of the issuer; else discovered from the issuer's metadata.",
   },
   audience: {
     type: 'list',
     default: [],
-    doc: 'Accepted `aud` values; empty = the resource URL of the MCP endpoint being called.',
   },
   algorithms: {
     type: 'list',
     default: DEFAULT_ALGORITHMS,
-    doc: 'Accepted JWS algorithms (asymmetric only).',
   },
   clock_skew_seconds: {
     type: 'int',
     default: 30,
     min: 0,
     max: 300,
-    doc: 'Tolerance for `exp`/`nbf`/`iat`.',
   },
   jwks_cooldown_seconds: {
     type: 'int',
     default: 30,
     min: 0,
     max: 3600,
-    doc: 'Minimum seconds between JWKS re-fetches triggered by an unknown `kid`.',
   },
   accepted_types: {
     type: 'list',
     default: ['at+jwt', 'jwt'],
     pattern: /^(application\/)?[a-z0-9.+-]+$/i,
     example: 'at+jwt',
-    doc: 'Accepted JWT `typ` header values; absent is accepted while `jwt` is listed.',
   },
   required_scopes: {
     type: 'list',
     default: [],
-    doc: 'Scopes every request needs (403 `insufficient_scope` otherwise).',
   },
 });
 
@@ -70,7 +63,6 @@ export const TOKEN_ROOT = table('', {
   jwks_url: {
     type: 'url',
     secure: true,
-    doc: "Original's top-level JWKS key; same as `token.jwks_uri` (which wins).",
   },
 });
 

@@ -9,24 +9,21 @@ import type { TokenDefaults } from '../token.ts';
 export const ASGARDEO = table(
   'asgardeo',
   {
-    org_name: { type: 'string', required: true, doc: 'Asgardeo organization (`[a-z0-9-]`).' },
+    org_name: { type: 'string', required: true },
     client_id: {
       type: 'string',
       required: true,
-      doc: 'M2M application that creates one OIDC application per registration.',
     },
-    client_secret: { type: 'secret', required: true, doc: "The M2M application's secret." },
+    client_secret: { type: 'secret', required: true },
     api_base_url: {
       type: 'url',
       secure: true,
       default: 'https://api.asgardeo.io',
-      doc: 'Base of the Asgardeo API (tests point it at a local contract server).',
     },
     client_id_mode: {
       type: 'string',
       default: 'generated',
       values: ['generated', 'read_back'],
-      doc: 'Who picks the client id: the proxy (`generated`) or Asgardeo (`read_back`).',
     },
   },
   ['demo'],

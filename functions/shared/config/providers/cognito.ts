@@ -10,20 +10,17 @@ export const COGNITO = table('cognito', {
   user_pool_id: {
     type: 'string',
     required: true,
-    doc: 'e.g. `eu-west-1_AbC123`; the region is taken from it.',
   },
   domain_url: {
     type: 'url',
     secure: true,
     required: true,
-    doc: 'Hosted UI / managed login domain.',
   },
-  scopes: { type: 'list', default: [], doc: 'Scopes given to every created app client.' },
+  scopes: { type: 'list', default: [] },
   endpoint: {
     type: 'url',
     secure: true,
     derived: 'the AWS endpoint',
-    doc: 'Endpoint override for the Cognito API (local emulators); also changes the default issuer.',
   },
 });
 

@@ -6,11 +6,10 @@ import type { ConfigReader, SecretRef } from '../reader.ts';
 import type { TokenDefaults } from '../token.ts';
 
 export const EMBEDDED = table('embedded', {
-  port: { type: 'int', default: 9000, min: 1, max: 65535, doc: 'Port of the demo IdP (oidc-provider).' },
-  issuer: { type: 'url', derived: '`http://localhost:<port>`', doc: 'Its issuer URL.' },
+  port: { type: 'int', default: 9000, min: 1, max: 65535 },
+  issuer: { type: 'url', derived: '`http://localhost:<port>`' },
   registration_token: {
     type: 'secret',
-    doc: "The demo IdP's initial access token: it accepts registrations from the facade only.",
   },
 });
 

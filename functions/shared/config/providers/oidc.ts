@@ -12,36 +12,31 @@ export const OIDC = table('default', {
     type: 'url',
     secure: true,
     required: true,
-    doc: "IdP issuer URL; the IdP's metadata is fetched from it.",
   },
   issuer: {
     type: 'url',
     secure: true,
     derived: '`default.base_url`',
-    doc: "Issuer of the IdP's tokens; default of `token.issuer`.",
   },
   jwks_url: {
     type: 'url',
     secure: true,
     derived: 'from the IdP metadata',
-    doc: 'IdP JWKS; default of `token.jwks_uri`.',
   },
-  client_id: { type: 'string', doc: 'IdP client allowed to register clients (initial access token).' },
-  client_secret: { type: 'secret', doc: 'Its secret.' },
+  client_id: { type: 'string' },
+  client_secret: { type: 'secret' },
   registration_token: {
     type: 'secret',
-    doc: "A static initial access token for the IdP's registration endpoint (RFC 7591 §3; e.g. Keycloak's).",
   },
 });
 
 /** The original's per-path recipes under `default.path`. */
 export const PATH_RULE = table('default.path.<path>', {
-  response: { type: 'mapping', doc: "Original's static metadata document (says where the IdP is)." },
-  addQueryParams: { type: 'params', default: [], doc: 'Set on the redirect to the IdP (`/authorize`).' },
+  response: { type: 'mapping' },
+  addQueryParams: { type: 'params', default: [] },
   addBodyParams: {
     type: 'params',
     default: [],
-    doc: 'Set in the body sent to the IdP (`/token`, `/register`).',
   },
 });
 
