@@ -10,15 +10,21 @@
  * practices, "Confused deputy": per-client consent with CSRF protection, no framing, `__Host-`
  * cookie, single-use state).
  *
- * Stateless CSRF protection (double-submit): the page sets a random nonce in a
- * `__Host-` cookie (`Secure`, `HttpOnly`, `SameSite=Strict`, 10 minutes) and puts the same
- * nonce in the form. The POST must carry both, equal; the cookie is cleared on use, so a form
- * can be submitted once. A cross-site page can neither read nor send the cookie.
+ * Stateless CSRF protection: the page sets a random nonce in a `__Host-` cookie (`Secure`,
+ * `HttpOnly`, `SameSite=Strict`, 10 minutes) and puts a token in the form. With the facade's
+ * signing key (`discovery.signing_key`) the token is sealed (seal.ts): it names the hash of the
+ * nonce, the hash of the exact authorization request and an expiry, so only a token the facade
+ * minted for this cookie and this request is accepted — a cookie planted by a same-site page
+ * (another localhost port, an upstream on a shared origin) with a value of the attacker's choosing
+ * in the form is refused. Without the key it is the nonce itself (double submit). The POST must
+ * come from the facade's own origin (`Origin: null` is refused: the page's `Referrer-Policy:
+ * same-origin` makes browsers send the real origin); the cookie is cleared on use.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 import { esc, htmlResponse, page } from './pages.ts';
+import { seal, unseal } from './seal.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
@@ -52,7 +58,24 @@ export function describeRedirect(redirectUri: string): string {
   return `the application registered for "${u.protocol}" links`;
 }
 
-export function consentPage(view: ConsentView, nonce: string): Response {
+const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** The form token for `nonce` and this request: sealed with the key, else the nonce itself. */
+export function consentToken(
+  key: Uint8Array | undefined,
+  nonce: string,
+  query: string,
+  now = Date.now(),
+): string {
+  if (!key) return nonce;
+  return seal(key, 'consent', {
+    n: sha(nonce),
+    q: sha(query),
+    exp: Math.floor(now / 1000) + MAX_AGE_SECONDS,
+  });
+}
+
+export function consentPage(view: ConsentView, nonce: string, token = nonce): Response {
   // The name is the client's own claim: quoted, isolated (<bdi>), never in the style of a fact.
   const who = view.clientName
     ? `<p>It calls itself “<bdi>${esc(view.clientName)}</bdi>”.<br><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>`
@@ -77,7 +100,7 @@ ${scopes}${resources}
 where you expect to go back to.</p>
 <form method="post" action="${esc(view.action)}">
 <input type="hidden" name="request" value="${esc(view.query)}">
-<input type="hidden" name="csrf" value="${esc(nonce)}">
+<input type="hidden" name="csrf" value="${esc(token)}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>`,
@@ -114,20 +137,34 @@ export function readConsent(
   origin: string | null,
   selfOrigin: string,
   fetchSite: string | null = null,
+  key?: Uint8Array,
+  now = Date.now(),
 ): ConsentDecision {
-  // `Origin: null` (privacy-sensitive contexts) carries no information: the cookie check decides.
-  if (origin !== null && origin !== 'null' && origin !== selfOrigin)
-    refused(`consent posted from origin ${origin}`);
+  // A browser posting our page sends our origin (Referrer-Policy: same-origin); `null` comes from
+  // sandboxed frames, data: URLs and the like, never from the page itself.
+  if (origin !== null && origin !== selfOrigin) refused(`consent posted from origin ${origin}`);
   if (fetchSite === 'cross-site') refused('consent posted cross-site (Sec-Fetch-Site)');
   const cookie = cookieValue(cookieHeader, CONSENT_COOKIE);
   const csrf = form.get('csrf') ?? '';
-  if (!cookie || !NONCE.test(cookie) || !NONCE.test(csrf)) refused('consent nonce missing');
-  if (!timingSafeEqual(Buffer.from(cookie), Buffer.from(csrf))) refused('consent nonce mismatch');
-  const decision = form.get('decision');
-  if (decision !== 'allow' && decision !== 'deny') refused(`bad decision ${decision}`);
   const query = form.get('request') ?? '';
   if (query.length > 16 * 1024) refused('request too large');
+  if (!cookie || !NONCE.test(cookie) || !csrf) refused('consent nonce missing');
+  if (key) {
+    const t = unseal(key, 'consent', csrf, 4096);
+    if (!t) refused('consent token not minted by this facade');
+    if (typeof t.exp !== 'number' || t.exp * 1000 < now) refused('consent token expired');
+    if (!sameText(String(t.n), sha(cookie))) refused('consent token minted for another browser');
+    if (!sameText(String(t.q), sha(query))) refused('consent token minted for another request');
+  } else if (!NONCE.test(csrf) || !sameText(cookie, csrf)) refused('consent nonce mismatch');
+  const decision = form.get('decision');
+  if (decision !== 'allow' && decision !== 'deny') refused(`bad decision ${decision}`);
   return { allow: decision === 'allow', query };
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -153,12 +153,12 @@ describe('POST /authorize/consent refuses forged submissions', () => {
     });
   }
 
-  it('accepts the Origin: null a browser may send (the cookie decides)', async () => {
+  it('refuses Origin: null (sandboxed frames, data: URLs; the page itself sends its origin)', async () => {
     const res = await submit((_f, h) => {
       h.origin = 'null';
       h['sec-fetch-site'] = 'same-origin';
     });
-    expect(res.status).toBe(302);
+    expect(res.status).toBe(403);
   });
 
   it('GET on the consent path is not allowed', async () => {

@@ -380,7 +380,8 @@ describe('the consent page and refusals with the relay on', () => {
         headers: page.headers,
       });
       const res = await answerConsent(edited, url, decision);
-      expect(res.status, decision).toBe(400);
+      // The sealed consent token names the exact request: an edited one is refused outright.
+      expect(res.status, decision).toBe(403);
       expect(res.headers.get('location')).toBeNull();
     }
   });

@@ -179,3 +179,56 @@ describe('finding 9: the registration response describes the client as registere
     expect(JSON.stringify(body)).not.toContain(`${origin}/callback`);
   });
 });
+
+describe('finding 3: a consent form the facade did not mint for this browser and request is refused', () => {
+  async function genuine() {
+    const res = await register({ redirect_uris: ['http://127.0.0.1:5000/cb'] });
+    const { client_id } = (await res.json()) as { client_id: string };
+    const url = authorizeUrl(client_id, 'http://127.0.0.1:5000/cb', { state: 's1' });
+    const page = await fetch(url);
+    const html = await page.text();
+    const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
+    const field = (name: string) =>
+      /<input type="hidden" name="([^"]+)" value="([^"]*)">/g
+        .exec(html.slice(html.indexOf(`name="${name}"`) - 30))?.[2]
+        ?.replace(/&amp;/g, '&')
+        .replace(/&quot;/g, '"') ?? '';
+    return { cookie, csrf: field('csrf'), request: field('request') };
+  }
+  const post = (cookie: string, form: Record<string, string>, originHeader: string = origin) =>
+    fetch(`${origin}/authorize/consent`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin: originHeader },
+      body: new URLSearchParams(form),
+    });
+
+  it('the genuine form is accepted (control)', async () => {
+    const g = await genuine();
+    const res = await post(g.cookie, { csrf: g.csrf, request: g.request, decision: 'allow' });
+    expect(res.status).toBe(302);
+  });
+
+  it('a planted cookie with the same value in the form (double submit), from Origin: null', async () => {
+    const g = await genuine();
+    const before = idp.requests();
+    const planted = randomBytes(32).toString('base64url');
+    for (const o of ['null', origin]) {
+      const res = await post(
+        `__Host-mcp-consent=${planted}`,
+        { csrf: planted, request: g.request, decision: 'allow' },
+        o,
+      );
+      expect(res.status, o).toBe(403);
+      expect(res.headers.get('location')).toBeNull();
+    }
+    expect(idp.requests()).toBe(before);
+  });
+
+  it('a genuine token with another browser’s cookie, or for another request', async () => {
+    const a = await genuine();
+    const b = await genuine();
+    expect((await post(b.cookie, { csrf: a.csrf, request: a.request, decision: 'allow' })).status).toBe(403);
+    expect((await post(a.cookie, { csrf: a.csrf, request: b.request, decision: 'allow' })).status).toBe(403);
+  });
+});

@@ -15,6 +15,7 @@ const UNKNOWN_CLIENT: AuthorizingClient = {
 export function directBinding(provider: IdentityProvider): ClientBinding {
   return {
     issInAuthorizationResponse: false,
+    consentKey: async () => undefined,
     register: (reg) => provider.register(reg),
     resolveClient: async () => UNKNOWN_CLIENT,
     // The client authenticates to the IdP, which issued its credentials (RFC 6749 §2.3.1).

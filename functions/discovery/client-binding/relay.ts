@@ -46,6 +46,7 @@ export function relayBinding(
 
   return {
     issInAuthorizationResponse: true,
+    consentKey: (issuer) => keyFor(issuer),
 
     async register(reg, issuer) {
       const key = await keyFor(issuer);

@@ -28,6 +28,8 @@ export interface ClientBinding {
    * `Authorization` header to send on, if any.
    */
   tokenRequest(params: URLSearchParams, authorization: string | null, issuer: string): Promise<string | null>;
+  /** The key that seals consent tokens (the signing key, per issuer); none without the relay. */
+  consentKey(issuer: string): Promise<Uint8Array | undefined>;
   /** The authorization response coming back from the IdP: only the relay has one (`/callback`). */
   readonly relay?: AuthorizationResponseRelay;
 }

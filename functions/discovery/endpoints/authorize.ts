@@ -6,7 +6,7 @@
 import { methodNotAllowed } from '../../shared/errors.ts';
 import { type AuthorizeRequest, idpAuthorizeUrl, validateAuthorizeRequest } from '../authorize.ts';
 import type { AuthorizingClient } from '../client-binding/types.ts';
-import { consentPage, newNonce } from '../consent.ts';
+import { consentPage, consentToken, newNonce } from '../consent.ts';
 import { issuerPath } from '../metadata.ts';
 import type { Endpoint, Facade } from './context.ts';
 
@@ -50,6 +50,8 @@ export const authorize: Endpoint = async (f, x) => {
   if (f.cfg.discovery.consent === 'off') return toIdp(f, ar, client);
   // Fail before asking the user when the IdP is unreachable or misconfigured.
   await f.provider.metadata();
+  const nonce = newNonce();
+  const query = ar.params.toString();
   return consentPage(
     {
       action: `${issuerPath(x.issuer)}/authorize/consent`,
@@ -58,8 +60,9 @@ export const authorize: Endpoint = async (f, x) => {
       redirectUri: ar.redirectUri,
       scope: ar.scope,
       resources: ar.resources,
-      query: ar.params.toString(),
+      query,
     },
-    newNonce(),
+    nonce,
+    consentToken(await f.binding.consentKey(x.issuer), nonce, query),
   );
 };

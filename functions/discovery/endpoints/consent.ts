@@ -20,6 +20,7 @@ export const consent: Endpoint = async (f, x) => {
     x.req.headers.get('origin'),
     x.url.origin,
     x.req.headers.get('sec-fetch-site'),
+    await f.binding.consentKey(x.issuer),
   );
   // The request is validated again: the form is client-side input like any other.
   const { ar, client } = await authorizationRequest(f, new URLSearchParams(decision.query), x.issuer);
