@@ -23,7 +23,7 @@ import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
-import type { TokenVerifier } from './token.ts';
+import type { Identity, TokenVerifier } from './token.ts';
 
 export interface ProxyDeps {
   readonly verifier: TokenVerifier;
@@ -37,6 +37,17 @@ export interface RequestOptions extends EndpointOptions {
 }
 
 export type ProxyHandler = Handler<RequestOptions>;
+
+/**
+ * How long the response may last on this token: a stream ends cleanly when the token expires
+ * (with the clock skew it was accepted under), so a stream cannot outlive its authorization —
+ * the client reconnects (or resumes with Last-Event-ID) with a fresh token.
+ */
+export function tokenLifetimeMs(cfg: Config, identity: Identity, now = Date.now()): number {
+  const exp = identity.claims.exp;
+  if (typeof exp !== 'number') return Number.POSITIVE_INFINITY;
+  return Math.max(0, (exp + cfg.token.clockSkewSeconds) * 1000 - now);
+}
 
 export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
   const upstream = deps.upstream ?? undiciUpstream;
@@ -61,9 +72,10 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
       // 5. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
-      // 6. Forward to the upstream; 7. stream its response back.
+      // 6. Forward to the upstream; 7. stream its response back, no longer than the token is valid.
       const forwarded = await forward(cfg, upstream, x, identity);
-      return respond(cfg, log, { ...x, route: r }, forwarded, opts.budgetMs);
+      const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
+      return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs);
     },
 
     failure(err, x) {

@@ -309,3 +309,46 @@ describe('finding 5: the legacy SSE endpoint rewrite cannot be escaped by event 
     expect(sentWhenLetGo).toBeLessThan(3 * 1024 * 1024);
   });
 });
+
+describe('finding 12: a stream ends when its token expires', () => {
+  it('an SSE stream opened with a token valid for 2 more seconds ends cleanly about then, and lets the upstream go', async () => {
+    let upstreamClosedAt = 0;
+    upstream.setHandler((_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: open\n\n'); // then silence, as an idle stream
+      res.on('close', () => {
+        upstreamClosedAt = Date.now();
+      });
+    });
+    const short = await startProxy({
+      provider: 'oidc',
+      base_url: upstream.url,
+      default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
+      token: { clock_skew_seconds: 0 },
+      stream: { max_duration_seconds: 30, heartbeat_seconds: 1 },
+    });
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 2;
+      const token = await idp.sign({ aud: `${short.url}/mcp`, exp });
+      const t0 = Date.now();
+      const res = await fetch(`${short.url}/mcp`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+        signal: AbortSignal.timeout(15_000),
+      });
+      expect(res.status).toBe(200);
+      const text = await res.text(); // ends (cleanly) instead of running to the 30 s bound
+      const ms = Date.now() - t0;
+      expect(text).toContain('data: open');
+      expect(ms).toBeLessThan(exp * 1000 - t0 + 1500);
+      expect(ms).toBeGreaterThan(500);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(upstreamClosedAt).toBeGreaterThan(0);
+    } finally {
+      await short.close();
+      upstream.setHandler((_r, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      });
+    }
+  });
+});
