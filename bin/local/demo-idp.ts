@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
+import { createLogger } from '../../functions/shared/log.ts';
 
 export interface DemoIdpOptions {
   readonly port?: number;
@@ -195,6 +196,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
   let handle: http.RequestListener = (_req, res) => {
     res.writeHead(503).end();
   };
+  const log = createLogger('demo-idp');
   let received = 0;
   const server = http.createServer((req, res) => {
     received++;
@@ -370,6 +372,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       }
       res.writeHead(405).end();
     } catch (e) {
+      log.warn('sign-in interaction failed', { reason: e instanceof Error ? e.message : String(e) });
       if (!res.headersSent) {
         res.writeHead(400);
         res.end(errorPage('Sign-in failed', 'This sign-in page has expired or was already used.'));

@@ -199,6 +199,9 @@ beforeAll(async () => {
 
   // Load the bundles as Lambda would: the awslambda global exists, the environment is set.
   installAwsLambdaGlobal();
+  // The bundles carry their own logger (stdout, as on Lambda), not the test's console sink: keep
+  // their access lines out of a passing run (failures still print ERROR lines).
+  process.env.AWS_LAMBDA_LOG_LEVEL = 'ERROR';
   const savedEnv = { ...process.env };
   Object.assign(process.env, bundles.proxy.env);
   const proxyMod = await import(pathToFileURL(join(bundles.proxy.dir, 'index.mjs')).href);
