@@ -45,7 +45,12 @@ async function connectViaBrowser(
     expect(r.landed.searchParams.get('code')).toBeTruthy();
     expect(r.landed.searchParams.get('iss')).toBe(setup.facade); // RFC 9207, the facade's issuer
     await remote.waitForLog(/Proxy established successfully/);
-    return { remote, browserMs: r.ms, consentText: r.consentText };
+    return {
+      remote,
+      browserMs: r.ms,
+      consentText: r.consentText,
+      clientId: authUrl.searchParams.get('client_id'),
+    };
   } finally {
     await user.close();
   }
@@ -177,7 +182,9 @@ describe('mcp-remote in Chromium, what people run into (demo CLI)', { timeout: 6
       });
       try {
         await exerciseTools(again.remote);
-        expect(again.remote.stderr()).toMatch(/register|registration/i);
+        // It registered again: the new facade's client id is not the stale one.
+        expect(again.clientId).toBeTruthy();
+        expect(again.clientId).not.toBe(first.clientId);
       } finally {
         await again.remote.stop();
       }
