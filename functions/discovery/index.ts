@@ -123,6 +123,7 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)));
+    if (req instanceof Response) return toBufferedResult(req);
     return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
   };
 }

@@ -29,7 +29,8 @@ export function buildHandler(config: Config) {
       const origin = originOf(event, config.proxyBaseUrl);
       const req = eventToRequest(event, origin);
       const budgetMs = Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS);
-      const res = await proxy(req, { budgetMs, requestId: context.awsRequestId });
+      const res =
+        req instanceof Response ? req : await proxy(req, { budgetMs, requestId: context.awsRequestId });
       await writeStreamingResponse(res, responseStream);
     },
   );

@@ -4,6 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { errorResponse, methodNotAllowed } from './errors.ts';
 import { isLoopbackAuthority } from './http-bits.ts';
 
 /**
@@ -16,8 +17,22 @@ export function originOf(event: APIGatewayProxyEventV2, configured?: string): st
   return `${isLoopbackAuthority(host) ? 'http' : 'https'}://${host}`;
 }
 
-export function eventToRequest(event: APIGatewayProxyEventV2, origin: string, signal?: AbortSignal): Request {
+/** Methods a Web `Request` cannot carry (Fetch: forbidden methods) or that are not HTTP tokens. */
+const UNREPRESENTABLE = /^(CONNECT|TRACE|TRACK)$|[^!#$%&'*+.^_`|~0-9A-Z-]/;
+
+/**
+ * The Web `Request` of an event; for a method no endpoint can serve and a `Request` cannot even
+ * carry (TRACE, CONNECT, …), the 405 answer instead — never a crash (a 5xx for the client's
+ * request shape).
+ */
+export function eventToRequest(
+  event: APIGatewayProxyEventV2,
+  origin: string,
+  signal?: AbortSignal,
+): Request | Response {
   const method = event.requestContext.http.method.toUpperCase();
+  if (UNREPRESENTABLE.test(method))
+    return errorResponse(methodNotAllowed('GET, HEAD, POST, DELETE, OPTIONS'));
   const qs = event.rawQueryString ? `?${event.rawQueryString}` : '';
   const url = `${origin}${event.rawPath || '/'}${qs}`;
   const headers = new Headers();

@@ -3,7 +3,9 @@
  * the local Function URL emulation, with a scriptable upstream that records what reached it.
  */
 import http from 'node:http';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventToRequest } from '../../functions/shared/function-url.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
@@ -350,5 +352,55 @@ describe('finding 12: a stream ends when its token expires', () => {
         res.end('{"ok":true}');
       });
     }
+  });
+});
+
+describe('finding 11: methods a Web Request cannot carry', () => {
+  it.each(['TRACE'])(
+    '%s gets 405 with Allow, not a 502, and nothing reaches the upstream',
+    async (method) => {
+      upstream.seen.length = 0;
+      const res = await new Promise<{ status: number; allow?: string }>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: proxy.port,
+            path: '/mcp',
+            method,
+            headers: { host: `localhost:${proxy.port}` },
+          },
+          (r) => {
+            r.resume();
+            r.on('end', () =>
+              resolve({ status: r.statusCode ?? 0, allow: r.headers.allow as string | undefined }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(res.status).toBe(405);
+      expect(res.allow).toContain('POST');
+      expect(upstream.seen).toHaveLength(0);
+    },
+  );
+});
+
+describe('eventToRequest for methods a Request cannot carry (the Function URL adapter)', () => {
+  it.each(['TRACE', 'TRACK', 'CONNECT', 'GET X'])('%s → 405', async (method) => {
+    const out = eventToRequest(
+      {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: '/mcp',
+        rawQueryString: '',
+        headers: {},
+        isBase64Encoded: false,
+        requestContext: { http: { method }, domainName: 'x.lambda-url.eu-west-1.on.aws' },
+      } as unknown as APIGatewayProxyEventV2,
+      'https://x.lambda-url.eu-west-1.on.aws',
+    );
+    expect(out).toBeInstanceOf(Response);
+    expect((out as Response).status).toBe(405);
   });
 });
