@@ -30,6 +30,7 @@ import { createProvider } from './providers/index.ts';
 import type { IdentityProvider, ProviderDeps } from './providers/types.ts';
 import { MIN_KEY_BYTES } from './seal.ts';
 import { createSecretResolver, type SecretResolver, secretRefsOf } from './secrets.ts';
+import { createRateLimiter } from './throttle.ts';
 
 export type DiscoveryHandler = Handler<EndpointOptions>;
 
@@ -57,6 +58,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     binding,
     log: deps.log ?? createLogger('discovery'),
     idp: { fetch: deps.fetch ?? fetch, timeoutMs: deps.idpTimeoutMs ?? IDP_TIMEOUT_MS },
+    registrations: createRateLimiter(cfg.discovery.registrationRatePerMinute),
   };
   // Route → endpoint (routes: metadata.ts; what runs around each endpoint: dispatch.ts).
   return dispatch(
@@ -122,7 +124,9 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
-    const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)));
+    const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)), undefined, {
+      sourceIp: true,
+    });
     if (req instanceof Response) return toBufferedResult(req);
     return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
   };

@@ -25,10 +25,17 @@ const UNREPRESENTABLE = /^(CONNECT|TRACE|TRACK)$|[^!#$%&'*+.^_`|~0-9A-Z-]/;
  * carry (TRACE, CONNECT, …), the 405 answer instead — never a crash (a 5xx for the client's
  * request shape).
  */
+/**
+ * Header carrying the caller's address as Lambda saw it (`requestContext.http.sourceIp`), set
+ * for the discovery function only and always overwritten, so a client cannot choose it.
+ */
+export const SOURCE_IP_HEADER = 'x-mcp-auth-source-ip';
+
 export function eventToRequest(
   event: APIGatewayProxyEventV2,
   origin: string,
   signal?: AbortSignal,
+  opts: { readonly sourceIp?: boolean } = {},
 ): Request | Response {
   const method = event.requestContext.http.method.toUpperCase();
   if (UNREPRESENTABLE.test(method))
@@ -40,6 +47,8 @@ export function eventToRequest(
     if (v !== undefined) headers.set(k, v);
   }
   if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
+  headers.delete(SOURCE_IP_HEADER);
+  if (opts.sourceIp) headers.set(SOURCE_IP_HEADER, event.requestContext.http.sourceIp ?? 'unknown');
   let body: Buffer | undefined;
   if (event.body !== undefined && event.body !== null && method !== 'GET' && method !== 'HEAD') {
     body = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');

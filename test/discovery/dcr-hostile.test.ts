@@ -25,6 +25,7 @@ beforeAll(async () => {
     discovery: {
       allowed_redirect_schemes: ['cursor'],
       allowed_redirect_hosts: ['*.example', 'client.example'],
+      registration_rate_per_minute: 0, // this file registers far more than a caller would
     },
   });
   disc = await startLocalDiscovery(config);

@@ -27,7 +27,11 @@ beforeAll(async () => {
       embedded: { port: idpPort, registration_token: idp.registrationToken },
       base_url: 'http://localhost:1',
       listen_port: port,
-      discovery: { base_url: origin, signing_key: randomBytes(32).toString('base64url') },
+      discovery: {
+        base_url: origin,
+        signing_key: randomBytes(32).toString('base64url'),
+        registration_rate_per_minute: 0, // this file registers far more than a caller would
+      },
     }),
     { port },
   );
@@ -230,5 +234,57 @@ describe('finding 3: a consent form the facade did not mint for this browser and
     const b = await genuine();
     expect((await post(b.cookie, { csrf: a.csrf, request: a.request, decision: 'allow' })).status).toBe(403);
     expect((await post(a.cookie, { csrf: a.csrf, request: b.request, decision: 'allow' })).status).toBe(403);
+  });
+});
+
+describe('finding 13: registration flooding', () => {
+  it('more than the per-minute limit from one address: 429 with Retry-After, before any IdP call', async () => {
+    const port = await freePort();
+    const limited = await startLocalSingleOrigin(
+      parseConfig({
+        provider: 'embedded',
+        embedded: { port: idp.port, registration_token: idp.registrationToken },
+        base_url: 'http://localhost:1',
+        listen_port: port,
+        discovery: { base_url: `http://localhost:${port}`, registration_rate_per_minute: 3 },
+      }),
+      { port },
+    );
+    try {
+      const before = idp.registrations();
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < 6; i++) {
+        const res = await fetch(`http://localhost:${port}/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            redirect_uris: ['http://127.0.0.1:5000/cb'],
+            token_endpoint_auth_method: 'none',
+          }),
+        });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          retryAfter = res.headers.get('retry-after');
+          expect(((await res.json()) as { error: string }).error).toBe('temporarily_unavailable');
+        } else await res.body?.cancel();
+      }
+      expect(statuses).toEqual([201, 201, 201, 429, 429, 429]);
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+      expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+      expect(idp.registrations()).toBe(before + 3);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('the limiter forgets a minute later and keeps its memory bounded', async () => {
+    const { createRateLimiter } = await import('../../functions/discovery/throttle.ts');
+    const l = createRateLimiter(2);
+    expect([l.take('a', 0), l.take('a', 1), l.take('a', 2) > 0]).toEqual([0, 0, true]);
+    expect(l.take('a', 60_001)).toBe(0);
+    expect(createRateLimiter(0).take('a')).toBe(0); // 0 = no limit
+    for (let i = 0; i < 20_000; i++) l.take(`k${i}`, 70_000);
+    expect(l.take('k19999', 70_001)).toBe(0);
   });
 });

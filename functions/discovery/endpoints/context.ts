@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { ClientBinding } from '../client-binding/types.ts';
 import type { DiscoveryRoute } from '../metadata.ts';
 import type { IdentityProvider } from '../providers/types.ts';
+import type { RateLimiter } from '../throttle.ts';
 
 export interface Facade {
   readonly cfg: Config;
@@ -16,6 +17,8 @@ export interface Facade {
   readonly log: Logger;
   /** The HTTP client and timeout of calls to the IdP token endpoint (idp-http.ts). */
   readonly idp: { readonly fetch: typeof fetch; readonly timeoutMs: number };
+  /** Registrations per source address (`discovery.registration_rate_per_minute`, this instance). */
+  readonly registrations: RateLimiter;
 }
 
 /** A route of the facade, with the issuer it was resolved against. */

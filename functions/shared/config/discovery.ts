@@ -34,6 +34,7 @@ export const DISCOVERY = table('discovery', {
     type: 'list',
     default: [],
   },
+  registration_rate_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
 });
 
 export const PATH_MAPPING = table('', {
@@ -64,6 +65,8 @@ export interface DiscoveryConfig {
    * `iss` = the facade's issuer); all instances must share it (SSM in a deployment).
    */
   readonly signingKey?: SecretRef;
+  /** Registrations accepted per source address per minute, per instance (0 = no limit). */
+  readonly registrationRatePerMinute: number;
 }
 
 function parsePathMapping(r: ConfigReader): Record<string, string> {
@@ -92,5 +95,6 @@ export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
     signingKey: s.secret('signing_key'),
     allowedRedirectHosts: s.list('allowed_redirect_hosts'),
     consent: s.str('consent'),
+    registrationRatePerMinute: s.int('registration_rate_per_minute'),
   };
 }
