@@ -20,11 +20,11 @@
  * come from the facade's own origin (`Origin: null` is refused: the page's `Referrer-Policy:
  * same-origin` makes browsers send the real origin); the cookie is cleared on use.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 import { esc, htmlResponse, page } from './pages.ts';
-import { seal, unseal } from './seal.ts';
+import { digest, sameBytes, seal, unseal } from './seal.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
@@ -58,8 +58,6 @@ export function describeRedirect(redirectUri: string): string {
   return `the application registered for "${u.protocol}" links`;
 }
 
-const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
-
 /** The form token for `nonce` and this request: sealed with the key, else the nonce itself. */
 export function consentToken(
   key: Uint8Array | undefined,
@@ -69,8 +67,8 @@ export function consentToken(
 ): string {
   if (!key) return nonce;
   return seal(key, 'consent', {
-    n: sha(nonce),
-    q: sha(query),
+    n: digest(nonce),
+    q: digest(query),
     exp: Math.floor(now / 1000) + MAX_AGE_SECONDS,
   });
 }
@@ -153,18 +151,12 @@ export function readConsent(
     const t = unseal(key, 'consent', csrf, 4096);
     if (!t) refused('consent token not minted by this facade');
     if (typeof t.exp !== 'number' || t.exp * 1000 < now) refused('consent token expired');
-    if (!sameText(String(t.n), sha(cookie))) refused('consent token minted for another browser');
-    if (!sameText(String(t.q), sha(query))) refused('consent token minted for another request');
-  } else if (!NONCE.test(csrf) || !sameText(cookie, csrf)) refused('consent nonce mismatch');
+    if (!sameBytes(String(t.n), digest(cookie))) refused('consent token minted for another browser');
+    if (!sameBytes(String(t.q), digest(query))) refused('consent token minted for another request');
+  } else if (!NONCE.test(csrf) || !sameBytes(cookie, csrf)) refused('consent nonce mismatch');
   const decision = form.get('decision');
   if (decision !== 'allow' && decision !== 'deny') refused(`bad decision ${decision}`);
   return { allow: decision === 'allow', query };
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -13,10 +13,10 @@
  * attacker obtained for themselves), is refused at the callback: codes reach only the redirect
  * URI of a flow the same browser consented to.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { badRequest } from '../shared/errors.ts';
 import { cookieValue } from '../shared/http-bits.ts';
-import { seal, unseal } from './seal.ts';
+import { digest, sameBytes, seal, unseal } from './seal.ts';
 
 export const CALLBACK_PATH = '/callback';
 const PURPOSE = 'relay';
@@ -38,7 +38,6 @@ export interface RelayState {
 }
 
 const COOKIE = '__Host-mcp-relay-';
-const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 export interface IssuedRelay {
   readonly state: string;
@@ -56,9 +55,9 @@ export function issueRelayState(
   const state = seal(key, PURPOSE, {
     ru: s.ru,
     st: s.st,
-    cid: sha(s.clientId).slice(0, 16),
+    cid: digest(s.clientId).slice(0, 16),
     bid,
-    bh: sha(nonce),
+    bh: digest(nonce),
     exp: Math.floor(now / 1000) + RELAY_TTL_SECONDS,
   });
   return {
@@ -93,10 +92,7 @@ export function readRelayState(
     bad('relay state malformed');
   }
   const nonce = cookieValue(cookieHeader, `${COOKIE}${o.bid}`);
-  const want = Buffer.from(o.bh);
-  const got = Buffer.from(nonce ? sha(nonce) : '');
-  if (got.length !== want.length || !timingSafeEqual(got, want))
-    bad('relay state presented by another browser');
+  if (!sameBytes(nonce ? digest(nonce) : '', o.bh)) bad('relay state presented by another browser');
   return {
     ru: o.ru,
     st: o.st as string | undefined,

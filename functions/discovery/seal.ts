@@ -4,11 +4,23 @@
  * value signed for one use (a client id) can never be replayed as another (a relay state).
  * Not encrypted: nothing in them is secret; they must only be impossible to forge.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const MIN_KEY_BYTES = 32;
 
 const mac = (key: Uint8Array, data: string) => createHmac('sha256', key).update(data).digest();
+
+/** SHA-256 of a value, base64url: how a sealed value names a browser nonce or a request. */
+export function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+/** Equal bytes, compared in constant time (a different length is simply unequal). */
+export function sameBytes(a: Uint8Array | string, b: Uint8Array | string): boolean {
+  const x = typeof a === 'string' ? Buffer.from(a) : a;
+  const y = typeof b === 'string' ? Buffer.from(b) : b;
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /** One key per facade issuer: values sealed for one deployment are worthless at another. */
 export function issuerKey(key: Uint8Array, issuer: string): Uint8Array {
@@ -36,7 +48,7 @@ export function unseal(
   if (!/^[A-Za-z0-9_-]{43}$/.test(sigText)) return undefined;
   const sig = Buffer.from(sigText, 'base64url');
   const want = mac(key, body);
-  if (sig.length !== want.length || !timingSafeEqual(sig, want)) return undefined;
+  if (!sameBytes(sig, want)) return undefined;
   try {
     const o = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
     return o && typeof o === 'object' && o.t === purpose ? o : undefined;
