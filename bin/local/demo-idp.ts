@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import type { Adapter, AdapterPayload, KoaContextWithOIDC } from 'oidc-provider';
+import { esc } from '../../functions/discovery/pages.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 
 export interface DemoIdpOptions {
@@ -44,9 +45,6 @@ export interface DemoIdp {
   requests(): number;
   close(): Promise<void>;
 }
-
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * Headers of every page the demo IdP renders itself. `form-action 'self'` keeps credentials from

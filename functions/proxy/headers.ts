@@ -52,6 +52,9 @@ const OVERRIDES = new Set([
   'x-middleware-subrequest',
 ]);
 
+/** Every inbound header the upstream never sees (by normalized name). */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CREDENTIALS, ...PROXY_SET, ...OVERRIDES]);
+
 /**
  * A header name as an upstream may read it: case-insensitive (RFC 9110 §5.1), and with `_` folded
  * into `-` (CGI/WSGI-style servers expose `X_MCP_AUTH_SUBJECT` and `X-MCP-AUTH-SUBJECT` as the same
@@ -104,8 +107,7 @@ export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): R
   const out: Record<string, string> = {};
   inbound.forEach((value, key) => {
     const n = normalizeHeaderName(key);
-    if (HOP_BY_HOP.has(n) || CREDENTIALS.has(n) || named.has(n) || PROXY_SET.has(n) || OVERRIDES.has(n))
-      return;
+    if (NOT_FORWARDED.has(n) || named.has(n)) return;
     if (n.startsWith(ctx.identityPrefix)) return; // clients cannot spoof identity headers
     out[key.toLowerCase()] = value;
   });
