@@ -5,23 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectorCli } from '../helpers/inspector.ts';
+import { clientCredentialsToken } from '../helpers/oauth-client.ts';
 import { type Setup, type SetupKind, startSetup } from '../helpers/setups.ts';
 import { recordTiming } from '../helpers/timings.ts';
 
-async function token(setup: Setup, resource: string): Promise<string> {
-  const { clientId, clientSecret } = setup.cliClient;
-  const res = await fetch(`${setup.idpIssuer}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'mcp:tools' }),
-  });
-  const body = (await res.json()) as { access_token?: string };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body.access_token!;
-}
+const token = (setup: Setup, resource: string) =>
+  clientCredentialsToken(setup.idpIssuer, setup.cliClient, resource);
 
 describe.each(['demo', 'two-origin'] as SetupKind[])(
   'MCP Inspector CLI, %s',

@@ -15,7 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoIdp, startDemoIdp } from '../../bin/local/demo-idp.ts';
 import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp-server.ts';
 import { freePort } from '../helpers/net.ts';
-import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';
+import {
+  loginAndGetCode,
+  MemoryOAuthProvider,
+  clientCredentialsToken as scriptToken,
+} from '../helpers/oauth-client.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
 
 let idp: DemoIdp;
@@ -122,19 +126,7 @@ describe('MCP SDK client through the proxy', () => {
   });
 });
 
-async function clientCredentialsToken(resource: string): Promise<string> {
-  const res = await fetch(`${idp.issuer}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${idp.cliClient.clientId}:${idp.cliClient.clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'mcp:tools' }).toString(),
-  });
-  const body = (await res.json()) as { access_token?: string };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return body.access_token!;
-}
+const clientCredentialsToken = (resource: string) => scriptToken(idp.issuer, idp.cliClient, resource);
 
 describe('@modelcontextprotocol/server-everything as the upstream', () => {
   let child: ChildProcess;

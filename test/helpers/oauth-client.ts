@@ -125,3 +125,23 @@ export async function loginAndGetCode(
   }
   throw new Error('too many redirects');
 }
+
+/** A script's token from the demo IdP (`client_credentials`, RFC 8707 `resource`); fails unless 200. */
+export async function clientCredentialsToken(
+  issuer: string,
+  client: { readonly clientId: string; readonly clientSecret: string },
+  resource: string,
+): Promise<string> {
+  const res = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope: 'mcp:tools' }),
+  });
+  const body = (await res.json()) as { access_token?: string };
+  if (res.status !== 200 || !body.access_token)
+    throw new Error(`client_credentials for ${resource}: HTTP ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
