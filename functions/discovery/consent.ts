@@ -25,6 +25,7 @@ import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 import { esc, htmlResponse, page } from './pages.ts';
 import { digest, sameBytes, seal, unseal } from './seal.ts';
+import type { ReplayGuard } from './throttle.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;
@@ -114,6 +115,8 @@ export interface ConsentDecision {
   readonly allow: boolean;
   /** The original authorization request query (to be validated again by the caller). */
   readonly query: string;
+  /** The sealed token's name and expiry (ms), for the single-use check; none without the key. */
+  readonly sealed?: { readonly id: string; readonly expiresAtMs: number };
 }
 
 function refused(reason: string): never {
@@ -147,16 +150,23 @@ export function readConsent(
   const query = form.get('request') ?? '';
   if (query.length > 16 * 1024) refused('request too large');
   if (!cookie || !NONCE.test(cookie) || !csrf) refused('consent nonce missing');
+  let sealed: ConsentDecision['sealed'];
   if (key) {
     const t = unseal(key, 'consent', csrf, 4096);
     if (!t) refused('consent token not minted by this facade');
     if (typeof t.exp !== 'number' || t.exp * 1000 < now) refused('consent token expired');
     if (!sameBytes(String(t.n), digest(cookie))) refused('consent token minted for another browser');
     if (!sameBytes(String(t.q), digest(query))) refused('consent token minted for another request');
+    sealed = { id: digest(csrf), expiresAtMs: t.exp * 1000 };
   } else if (!NONCE.test(csrf) || !sameBytes(cookie, csrf)) refused('consent nonce mismatch');
   const decision = form.get('decision');
   if (decision !== 'allow' && decision !== 'deny') refused(`bad decision ${decision}`);
-  return { allow: decision === 'allow', query };
+  return { allow: decision === 'allow', query, sealed };
+}
+
+/** A sealed consent token is good once per instance (the browser's cookie is cleared on use too). */
+export function refuseReplayedConsent(d: ConsentDecision, used: ReplayGuard): void {
+  if (d.sealed && !used.firstUse(d.sealed.id, d.sealed.expiresAtMs)) refused('consent token used before');
 }
 
 /**

@@ -30,7 +30,7 @@ import { createProvider } from './providers/index.ts';
 import type { IdentityProvider, ProviderDeps } from './providers/types.ts';
 import { MIN_KEY_BYTES } from './seal.ts';
 import { createSecretResolver, type SecretResolver, secretRefsOf } from './secrets.ts';
-import { createRateLimiter } from './throttle.ts';
+import { createRateLimiter, createReplayGuard } from './throttle.ts';
 
 export type DiscoveryHandler = Handler<EndpointOptions>;
 
@@ -59,6 +59,8 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     log: deps.log ?? createLogger('discovery'),
     idp: { fetch: deps.fetch ?? fetch, timeoutMs: deps.idpTimeoutMs ?? IDP_TIMEOUT_MS },
     registrations: createRateLimiter(cfg.discovery.registrationRatePerMinute),
+    tokenFailures: createRateLimiter(cfg.discovery.tokenFailuresPerMinute),
+    consentsUsed: createReplayGuard(),
   };
   // Route → endpoint (routes: metadata.ts; what runs around each endpoint: dispatch.ts).
   return dispatch(

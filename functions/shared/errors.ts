@@ -170,6 +170,17 @@ export function temporarilyUnavailable(description: string, reason: string): OAu
   });
 }
 
+/** 429 with `Retry-After` (RFC 6585 §4): this caller sent too many requests of a kind. */
+export function tooManyRequests(description: string, reason: string, retryAfterSeconds: number): OAuthError {
+  return new OAuthError({
+    status: 429,
+    code: 'temporarily_unavailable',
+    description,
+    reason,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
+}
+
 /** The one mapping from anything thrown to a response: typed errors by kind, the rest an opaque 500. */
 export function toOAuthError(e: unknown): OAuthError {
   if (e instanceof OAuthError) return e;

@@ -14,7 +14,7 @@ import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import { redirectRegistered, unwrapClientId, wrapClientId } from '../../functions/discovery/client-id.ts';
-import { issueRelayState } from '../../functions/discovery/relay.ts';
+import { issueRelayState, openCode } from '../../functions/discovery/relay.ts';
 import { issuerKey } from '../../functions/discovery/seal.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
 import { answerConsent, authorizeWithConsent } from '../helpers/consent.ts';
@@ -197,10 +197,18 @@ describe('hostile input with the relay on', () => {
   it('relays a genuine state from the same browser with the client state and iss, dropping error_uri', async () => {
     const a = issue('https://app.example/cb?a=1', 's');
     const ok = await callback({ code: 'c', iss: idp.issuer, state: a.state }, a.cookie);
-    expect(ok.headers.get('location')).toBe(
-      `https://app.example/cb?a=1&code=c&state=s&iss=${encodeURIComponent(origin)}`,
-    );
+    const to = new URL(ok.headers.get('location')!);
+    const code = to.searchParams.get('code')!;
+    to.searchParams.set('code', 'SEALED');
+    expect(to.toString()).toBe(`https://app.example/cb?a=1&code=SEALED&state=s&iss=${encodeURIComponent(origin)}`);
+    // The IdP's code travels sealed to this client and redirect URI (relay.ts, sealCode).
+    expect(openCode(k(), code, 'mcp-x', 'https://app.example/cb?a=1').code).toBe('c');
+    expect(() => openCode(k(), code, 'mcp-y', 'https://app.example/cb?a=1')).toThrow(/invalid_grant|code/);
     expect(ok.headers.getSetCookie()[0]).toMatch(/^__Host-mcp-relay-[A-Za-z0-9_-]{8}=; .*Max-Age=0$/);
+    // Single use on this instance: the same state and cookie again are refused.
+    const again = await callback({ code: 'c2', iss: idp.issuer, state: a.state }, a.cookie);
+    expect(again.status).toBe(400);
+    expect(again.headers.get('location')).toBeNull();
     const b = issue('https://app.example/cb');
     const err = await callback(
       { error: 'access_denied', error_uri: 'https://evil.example/', state: b.state },

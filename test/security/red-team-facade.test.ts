@@ -11,6 +11,7 @@ import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import { MAX_CLIENT_ID_LENGTH } from '../../functions/discovery/client-id.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
 import { freePort } from '../helpers/net.ts';
+import { loginAndGetCode } from '../helpers/oauth-client.ts';
 
 let idp: DemoIdp;
 let edge: RunningServer;
@@ -31,6 +32,7 @@ beforeAll(async () => {
         base_url: origin,
         signing_key: randomBytes(32).toString('base64url'),
         registration_rate_per_minute: 0, // this file registers far more than a caller would
+        token_failures_per_minute: 0, // and sends more bad token requests
       },
     }),
     { port },
@@ -286,5 +288,221 @@ describe('finding 13: registration flooding', () => {
     expect(createRateLimiter(0).take('a')).toBe(0); // 0 = no limit
     for (let i = 0; i < 20_000; i++) l.take(`k${i}`, 70_000);
     expect(l.take('k19999', 70_001)).toBe(0);
+  });
+});
+
+/** PKCE pair (RFC 7636 S256). */
+function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** A registered public client, a user's sign-in through consent, and its (sealed) code. */
+async function signedInCode(at: string, redirectUris = ['http://127.0.0.1:5000/cb']) {
+  const redirectUri = redirectUris[0]!;
+  const res = await fetch(`${at}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token_endpoint_auth_method: 'none', redirect_uris: redirectUris }),
+  });
+  const { client_id } = (await res.json()) as { client_id: string };
+  const { verifier, challenge } = pkce();
+  const url = new URL(`${at}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id,
+    redirect_uri: redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    scope: 'openid',
+  }).toString();
+  const { code } = await loginAndGetCode(url, redirectUri, idp.user);
+  return { clientId: client_id, code, verifier, redirectUri };
+}
+
+/** The sealed value with the first character of its MAC changed. */
+function altered(sealed: string): string {
+  const i = sealed.indexOf('.') + 1;
+  return `${sealed.slice(0, i)}${sealed[i] === 'A' ? 'B' : 'A'}${sealed.slice(i + 1)}`;
+}
+
+const redeem = (at: string, form: Record<string, string>) =>
+  fetch(`${at}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', ...form }),
+  });
+
+describe('finding 13: junk codes at /token are refused without an IdP call (relay on)', () => {
+  it('codes the facade did not relay, relayed to another client or redirect URI, or used twice', async () => {
+    const a = await signedInCode(origin, ['http://127.0.0.1:5000/cb', 'http://127.0.0.1:5000/other']);
+    const b = await signedInCode(origin, ['http://127.0.0.1:5001/cb']);
+    const base = { client_id: a.clientId, redirect_uri: a.redirectUri, code_verifier: a.verifier };
+    const before = idp.requests();
+    const refused: [string, Record<string, string>][] = [
+      ['junk', { ...base, code: 'junk' }],
+      ['an IdP code without the facade seal', { ...base, code: randomBytes(32).toString('base64url') }],
+      ['another client’s code', { ...base, code: b.code }],
+      [
+        'its other registered redirect URI',
+        { ...base, redirect_uri: 'http://127.0.0.1:5000/other', code: a.code },
+      ],
+      ['the seal altered', { ...base, code: altered(a.code) }],
+    ];
+    for (const [what, form] of refused) {
+      const res = await redeem(origin, form);
+      expect(res.status, what).toBe(400);
+      expect(((await res.json()) as { error: string }).error, what).toBe('invalid_grant');
+    }
+    expect(idp.requests()).toBe(before);
+    // The genuine code works once; the second time it is refused here, not at the IdP.
+    const ok = await redeem(origin, { ...base, code: a.code });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { access_token?: string }).access_token).toBeTruthy();
+    const afterOk = idp.requests();
+    const again = await redeem(origin, { ...base, code: a.code });
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: string }).error).toBe('invalid_grant');
+    expect(idp.requests()).toBe(afterOk);
+  });
+});
+
+describe('finding 13: failed token requests are limited per source address', () => {
+  async function limitedFacade(signingKey?: string) {
+    const port = await freePort();
+    const at = `http://localhost:${port}`;
+    const server = await startLocalSingleOrigin(
+      parseConfig({
+        provider: 'embedded',
+        embedded: { port: idp.port, registration_token: idp.registrationToken },
+        base_url: 'http://localhost:1',
+        listen_port: port,
+        discovery: {
+          base_url: at,
+          token_failures_per_minute: 3,
+          ...(signingKey ? { signing_key: signingKey } : {}),
+        },
+      }),
+      { port },
+    );
+    return { at, server };
+  }
+
+  async function statuses(at: string, form: Record<string, string>, n: number) {
+    const out: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < n; i++) {
+      const res = await redeem(at, form);
+      out.push(res.status);
+      if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      await res.body?.cancel();
+    }
+    return { out, retryAfter };
+  }
+
+  it('without the relay each junk code costs an IdP call, up to the limit; then 429 with Retry-After', async () => {
+    const { at, server } = await limitedFacade();
+    try {
+      const res = await fetch(`${at}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          token_endpoint_auth_method: 'none',
+          redirect_uris: ['http://127.0.0.1:5000/cb'],
+        }),
+      });
+      const { client_id } = (await res.json()) as { client_id: string };
+      const before = idp.requests();
+      const form = {
+        client_id,
+        code: 'junk',
+        redirect_uri: 'http://127.0.0.1:5000/cb',
+        code_verifier: 'v'.repeat(43),
+      };
+      const { out, retryAfter } = await statuses(at, form, 6);
+      expect(out).toEqual([400, 400, 400, 429, 429, 429]);
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+      expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+      // Three token requests reached the IdP (each with its discovery fetch at most once).
+      expect(idp.requests() - before).toBeLessThanOrEqual(4);
+      expect(idp.requests() - before).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with the relay, junk never reaches the IdP and a genuine exchange does not count', async () => {
+    const { at, server } = await limitedFacade(randomBytes(32).toString('base64url'));
+    try {
+      // Successes are not counted: four good exchanges in a row under a limit of three failures.
+      for (let i = 0; i < 4; i++) {
+        const g = await signedInCode(at);
+        const res = await redeem(at, {
+          client_id: g.clientId,
+          code: g.code,
+          redirect_uri: g.redirectUri,
+          code_verifier: g.verifier,
+        });
+        expect(res.status).toBe(200);
+        await res.body?.cancel();
+      }
+      const g = await signedInCode(at);
+      const before = idp.requests();
+      const form = {
+        client_id: g.clientId,
+        code: 'junk',
+        redirect_uri: g.redirectUri,
+        code_verifier: g.verifier,
+      };
+      const { out } = await statuses(at, form, 5);
+      expect(out).toEqual([400, 400, 400, 429, 429]);
+      // Once limited, even a genuine code from this address waits.
+      const res = await redeem(at, {
+        client_id: g.clientId,
+        code: g.code,
+        redirect_uri: g.redirectUri,
+        code_verifier: g.verifier,
+      });
+      expect(res.status).toBe(429);
+      expect(idp.requests()).toBe(before);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('finding 4: consent forms and relay states are single-use', () => {
+  it('the same genuine consent form and cookie, submitted twice on one instance: the second is refused', async () => {
+    const res = await register({ redirect_uris: ['http://127.0.0.1:5000/cb'] });
+    const { client_id } = (await res.json()) as { client_id: string };
+    const page = await fetch(authorizeUrl(client_id, 'http://127.0.0.1:5000/cb'));
+    const html = await page.text();
+    const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
+    const form = new URLSearchParams();
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      form.set(m[1]!, m[2]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    }
+    form.set('decision', 'allow');
+    const post = () =>
+      fetch(`${origin}/authorize/consent`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin },
+        body: form,
+      });
+    expect((await post()).status).toBe(302);
+    const second = await post();
+    expect(second.status).toBe(403);
+    expect(second.headers.get('location')).toBeNull();
+  });
+
+  it('the replay memory is bounded and forgets what has expired', async () => {
+    const { createReplayGuard } = await import('../../functions/discovery/throttle.ts');
+    const g = createReplayGuard(3);
+    expect([g.firstUse('a', 100, 0), g.firstUse('a', 100, 1)]).toEqual([true, false]);
+    expect(g.firstUse('a', 200, 100)).toBe(true); // expired: a new value with that name
+    for (const k of ['b', 'c', 'd']) g.firstUse(k, 1000, 101);
+    expect(g.firstUse('a', 1000, 102)).toBe(true); // forgotten: the oldest of more than 3
+    expect(g.firstUse('d', 1000, 102)).toBe(false);
   });
 });

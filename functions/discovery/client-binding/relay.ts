@@ -17,8 +17,9 @@ import {
   wrapClientId,
 } from '../client-id.ts';
 import type { IdentityProvider } from '../providers/types.ts';
-import { callbackUrl, issueRelayState, readRelayState } from '../relay.ts';
-import { issuerKey } from '../seal.ts';
+import { callbackUrl, clientRedirect, issueRelayState, openCode, readRelayState } from '../relay.ts';
+import { digest, issuerKey } from '../seal.ts';
+import { createReplayGuard, type ReplayGuard } from '../throttle.ts';
 import type { AuthorizingClient, ClientBinding } from './types.ts';
 
 /**
@@ -43,6 +44,9 @@ export function relayBinding(
 ): ClientBinding {
   /** The key of this issuer (seal.ts), derived once per request from the signing key. */
   const keyFor = async (issuer: string) => issuerKey(await signingKey(), issuer);
+  // Single use on this instance (throttle.ts): relay states at /callback, relayed codes at /token.
+  const statesUsed = createReplayGuard();
+  const codesUsed = createReplayGuard();
 
   return {
     issInAuthorizationResponse: true,
@@ -76,12 +80,22 @@ export function relayBinding(
     },
 
     tokenRequest: async (params, authorization, issuer) =>
-      relayTokenRequest(await keyFor(issuer), params, authorization, issuer),
+      relayTokenRequest(await keyFor(issuer), params, authorization, issuer, codesUsed),
 
     relay: {
       async readState(issuer, state, cookieHeader) {
-        return readRelayState(await keyFor(issuer), state, cookieHeader);
+        const s = readRelayState(await keyFor(issuer), state, cookieHeader);
+        if (!statesUsed.firstUse(digest(state ?? ''), s.expiresAtMs)) {
+          throw badRequest(
+            'invalid_request',
+            'invalid or expired authorization response',
+            'relay state used before',
+          );
+        }
+        return s;
       },
+      clientRedirect: async (issuer, state, idpResponse) =>
+        clientRedirect(await keyFor(issuer), state, idpResponse, issuer),
     },
   };
 }
@@ -128,8 +142,10 @@ function relayTokenRequest(
   params: URLSearchParams,
   authorization: string | null,
   issuer: string,
+  codesUsed: ReplayGuard,
 ): string | null {
   const formId = params.get('client_id');
+  let facadeId = formId ?? undefined;
   let client = formId ? facadeClient(key, formId, 'token') : undefined;
   let basic = authorization;
   if (basic) {
@@ -140,15 +156,28 @@ function relayTokenRequest(
     const c = facadeClient(key, id, 'token');
     if (formId && formId !== id) throw invalidClient('two different client ids');
     client = c;
+    facadeId = id;
     basic = basicHeader(formEncode(c.idpClientId), creds!.secret);
   }
-  if (!client) throw invalidClient('unknown client_id', 'no client id in token request');
+  if (!client || facadeId === undefined)
+    throw invalidClient('unknown client_id', 'no client id in token request');
   params.set('client_id', client.idpClientId);
   if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
   if (params.get('grant_type') === 'authorization_code') {
-    if (!redirectRegistered(params.get('redirect_uri') ?? '', client.redirectUris)) {
+    const redirectUri = params.get('redirect_uri') ?? '';
+    if (!redirectRegistered(redirectUri, client.redirectUris)) {
       throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
     }
+    // The code is the one the facade relayed to this client for this redirect URI, used once.
+    const code = openCode(key, params.get('code') ?? '', facadeId, redirectUri);
+    if (!codesUsed.firstUse(code.id, code.expiresAtMs)) {
+      throw badRequest(
+        'invalid_grant',
+        'invalid, expired or already used authorization code',
+        'code used before',
+      );
+    }
+    params.set('code', code.code);
     params.set('redirect_uri', callbackUrl(issuer));
   }
   return basic;

@@ -47,10 +47,15 @@ export interface AuthorizingClient {
 }
 
 export interface AuthorizationResponseRelay {
-  /** The flow the IdP's `state` names, if this facade issued it to this browser (relay.ts). */
+  /**
+   * The flow the IdP's `state` names, if this facade issued it to this browser (relay.ts) and it
+   * was not used before on this instance.
+   */
   readState(
     issuer: string,
     state: string | null,
     cookieHeader: string | null,
   ): Promise<RelayState & { readonly clearCookie: string }>;
+  /** Where the client gets the IdP's answer: its redirect URI with the code sealed, our `iss`. */
+  clientRedirect(issuer: string, state: RelayState, idpResponse: URLSearchParams): Promise<string>;
 }

@@ -6,7 +6,6 @@
 import { badRequest, methodNotAllowed } from '../../shared/errors.ts';
 import type { AuthorizationResponseRelay } from '../client-binding/types.ts';
 import { redirectUriProblem } from '../redirect-uri.ts';
-import { clientRedirect } from '../relay.ts';
 import type { Endpoint } from './context.ts';
 
 export function callback(relay: AuthorizationResponseRelay): Endpoint {
@@ -30,7 +29,7 @@ export function callback(relay: AuthorizationResponseRelay): Endpoint {
     return new Response(null, {
       status: 302,
       headers: {
-        location: clientRedirect(state, query, x.issuer),
+        location: await relay.clientRedirect(x.issuer, state, query),
         'cache-control': 'no-store',
         'set-cookie': state.clearCookie,
       },

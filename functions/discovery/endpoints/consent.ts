@@ -4,7 +4,7 @@
  * client when the binding has validated its redirect URI, else a page.
  */
 import { badRequest, methodNotAllowed } from '../../shared/errors.ts';
-import { CLEAR_CONSENT_COOKIE, deniedPage, readConsent } from '../consent.ts';
+import { CLEAR_CONSENT_COOKIE, deniedPage, readConsent, refuseReplayedConsent } from '../consent.ts';
 import { authorizationRequest, toIdp } from './authorize.ts';
 import { type Endpoint, readBody } from './context.ts';
 
@@ -22,6 +22,7 @@ export const consent: Endpoint = async (f, x) => {
     x.req.headers.get('sec-fetch-site'),
     await f.binding.consentKey(x.issuer),
   );
+  refuseReplayedConsent(decision, f.consentsUsed);
   // The request is validated again: the form is client-side input like any other.
   const { ar, client } = await authorizationRequest(f, new URLSearchParams(decision.query), x.issuer);
   x.access.clientId = ar.clientId;

@@ -4,11 +4,12 @@
  */
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange, Found } from '../../shared/endpoint.ts';
+import { SOURCE_IP_HEADER } from '../../shared/function-url.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ClientBinding } from '../client-binding/types.ts';
 import type { DiscoveryRoute } from '../metadata.ts';
 import type { IdentityProvider } from '../providers/types.ts';
-import type { RateLimiter } from '../throttle.ts';
+import type { RateLimiter, ReplayGuard } from '../throttle.ts';
 
 export interface Facade {
   readonly cfg: Config;
@@ -19,6 +20,10 @@ export interface Facade {
   readonly idp: { readonly fetch: typeof fetch; readonly timeoutMs: number };
   /** Registrations per source address (`discovery.registration_rate_per_minute`, this instance). */
   readonly registrations: RateLimiter;
+  /** Failed token requests per source address (`discovery.token_failures_per_minute`, this instance). */
+  readonly tokenFailures: RateLimiter;
+  /** Sealed consent tokens already submitted on this instance (consent.ts). */
+  readonly consentsUsed: ReplayGuard;
 }
 
 /** A route of the facade, with the issuer it was resolved against. */
@@ -38,4 +43,9 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > limit) return new Uint8Array(limit + 1);
   return new Uint8Array(await req.arrayBuffer());
+}
+
+/** The address Lambda saw the request come from (function-url.ts sets it; a client cannot). */
+export function sourceAddress(req: Request): string {
+  return req.headers.get(SOURCE_IP_HEADER) ?? 'unknown';
 }

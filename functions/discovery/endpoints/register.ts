@@ -2,24 +2,21 @@
  * `POST /register` (RFC 7591): validated here (dcr.ts), then one client per registration at the
  * IdP through the client binding and the provider; never a shared static client id.
  */
-import { jsonResponse, methodNotAllowed, OAuthError } from '../../shared/errors.ts';
-import { SOURCE_IP_HEADER } from '../../shared/function-url.ts';
+import { jsonResponse, methodNotAllowed, tooManyRequests } from '../../shared/errors.ts';
 import { parseRegistrationBody, registrationResponse, validateRegistration } from '../dcr.ts';
-import { type Endpoint, readBody } from './context.ts';
+import { type Endpoint, readBody, sourceAddress } from './context.ts';
 
 export const register: Endpoint = async (f, x) => {
   if (x.req.method !== 'POST') throw methodNotAllowed('POST, OPTIONS');
   // Anonymous registration creates an IdP client each time: bounded per source address.
-  const source = x.req.headers.get(SOURCE_IP_HEADER) ?? 'unknown';
+  const source = sourceAddress(x.req);
   const wait = f.registrations.take(source);
   if (wait > 0) {
-    throw new OAuthError({
-      status: 429,
-      code: 'temporarily_unavailable',
-      description: 'too many registrations; try again later',
-      reason: `registration rate limit for ${source}`,
-      headers: { 'retry-after': String(wait) },
-    });
+    throw tooManyRequests(
+      'too many registrations; try again later',
+      `registration rate limit for ${source}`,
+      wait,
+    );
   }
   const raw = parseRegistrationBody(x.req.headers.get('content-type'), await readBody(x.req, 64 * 1024));
   const reg = validateRegistration(

@@ -35,6 +35,7 @@ export const DISCOVERY = table('discovery', {
     default: [],
   },
   registration_rate_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
+  token_failures_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
 });
 
 export const PATH_MAPPING = table('', {
@@ -67,6 +68,11 @@ export interface DiscoveryConfig {
   readonly signingKey?: SecretRef;
   /** Registrations accepted per source address per minute, per instance (0 = no limit). */
   readonly registrationRatePerMinute: number;
+  /**
+   * Failed token requests (refused here or by the IdP) per source address per minute, per
+   * instance; beyond it 429 before any IdP call (0 = no limit).
+   */
+  readonly tokenFailuresPerMinute: number;
 }
 
 function parsePathMapping(r: ConfigReader): Record<string, string> {
@@ -96,5 +102,6 @@ export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
     allowedRedirectHosts: s.list('allowed_redirect_hosts'),
     consent: s.str('consent'),
     registrationRatePerMinute: s.int('registration_rate_per_minute'),
+    tokenFailuresPerMinute: s.int('token_failures_per_minute'),
   };
 }
