@@ -200,7 +200,9 @@ describe('hostile input with the relay on', () => {
     const to = new URL(ok.headers.get('location')!);
     const code = to.searchParams.get('code')!;
     to.searchParams.set('code', 'SEALED');
-    expect(to.toString()).toBe(`https://app.example/cb?a=1&code=SEALED&state=s&iss=${encodeURIComponent(origin)}`);
+    expect(to.toString()).toBe(
+      `https://app.example/cb?a=1&code=SEALED&state=s&iss=${encodeURIComponent(origin)}`,
+    );
     // The IdP's code travels sealed to this client and redirect URI (relay.ts, sealCode).
     expect(openCode(k(), code, 'mcp-x', 'https://app.example/cb?a=1').code).toBe('c');
     expect(() => openCode(k(), code, 'mcp-y', 'https://app.example/cb?a=1')).toThrow(/invalid_grant|code/);
