@@ -14,7 +14,7 @@ import {
   requireAllowedOrigin,
   serve,
 } from '../shared/endpoint.ts';
-import { errorResponse } from '../shared/errors.ts';
+import { errorResponse, tooManyRequests } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { authenticate } from './auth/authenticate.ts';
 import { requireScopes } from './auth/authorize.ts';
@@ -23,6 +23,7 @@ import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
+import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
 import type { Identity, TokenVerifier } from './token.ts';
 
 export interface ProxyDeps {
@@ -49,9 +50,21 @@ export function tokenLifetimeMs(cfg: Config, identity: Identity, now = Date.now(
   return Math.max(0, (exp + cfg.token.clockSkewSeconds) * 1000 - now);
 }
 
+/** A stream slot of this subject (stream-slots.ts), else 429 before anything reaches the upstream. */
+function takeStreamSlot(streams: StreamSlots, identity: Identity): () => void {
+  const release = streams.acquire(`${identity.issuer} ${identity.subject}`);
+  if (release) return release;
+  throw tooManyRequests(
+    'too many open streams for this user; close one or try again later',
+    `stream limit for subject ${identity.subject}`,
+    5,
+  );
+}
+
 export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
   const upstream = deps.upstream ?? undiciUpstream;
   const log = deps.log ?? createLogger('proxy');
+  const streams = createStreamSlots(cfg.stream.maxPerSubject);
 
   return serve<Route, RequestOptions>({
     log,
@@ -72,10 +85,17 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
       // 5. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
-      // 6. Forward to the upstream; 7. stream its response back, no longer than the token is valid.
-      const forwarded = await forward(cfg, upstream, x, identity);
-      const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
-      return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs);
+      // 6. A long-lived stream takes one of the subject's slots on this instance.
+      const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
+      try {
+        // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
+        const forwarded = await forward(cfg, upstream, x, identity);
+        const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
+        return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
+      } catch (e) {
+        release();
+        throw e;
+      }
     },
 
     failure(err, x) {

@@ -355,6 +355,94 @@ describe('finding 12: a stream ends when its token expires', () => {
   });
 });
 
+describe('finding 12: open streams per subject are capped on one instance', () => {
+  it('a subject holding the maximum gets 429 for one more, nothing reaches the upstream; a closed one frees a slot; others are unaffected', async () => {
+    const open: http.ServerResponse[] = [];
+    upstream.setHandler((_r, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: open\n\n');
+      open.push(res);
+    });
+    const capped = await startProxy({
+      provider: 'oidc',
+      base_url: upstream.url,
+      default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
+      stream: { max_per_subject: 2 },
+    });
+    const aborts: AbortController[] = [];
+    const openStream = async (sub: string) => {
+      const a = new AbortController();
+      aborts.push(a);
+      const res = await fetch(`${capped.url}/mcp`, {
+        headers: {
+          authorization: `Bearer ${await idp.sign({ aud: `${capped.url}/mcp`, sub })}`,
+          accept: 'text/event-stream',
+        },
+        signal: a.signal,
+      });
+      if (res.status === 200) {
+        const reader = res.body!.getReader();
+        await reader.read(); // the first event: the stream is open end to end
+      } else await res.body?.cancel();
+      return res;
+    };
+    try {
+      expect((await openStream('alice')).status).toBe(200);
+      expect((await openStream('alice')).status).toBe(200);
+      const seenBefore = upstream.seen.length;
+      const third = await openStream('alice');
+      expect(third.status).toBe(429);
+      expect(third.headers.get('retry-after')).toBe('5');
+      expect(upstream.seen.length).toBe(seenBefore);
+      // POSTs (one request, one answer) are not streams held open: they still pass.
+      const post = await fetch(`${capped.url}/mcp`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await idp.sign({ aud: `${capped.url}/mcp`, sub: 'alice' })}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      });
+      expect(post.status).toBe(200);
+      await post.body?.cancel();
+      expect((await openStream('bob')).status).toBe(200);
+      // Alice leaves one stream: the proxy sees the disconnect and frees the slot.
+      aborts[0]!.abort();
+      let again: Response | undefined;
+      for (let i = 0; i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        again = await openStream('alice');
+        if (again.status === 200) break;
+      }
+      expect(again?.status).toBe(200);
+    } finally {
+      for (const a of aborts) a.abort();
+      for (const r of open) r.end();
+      await capped.close();
+      upstream.setHandler((_r, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+      });
+    }
+  });
+
+  it('slots are counted per key and given back once', async () => {
+    const { createStreamSlots } = await import('../../functions/proxy/stream-slots.ts');
+    const s = createStreamSlots(1);
+    const r = s.acquire('a')!;
+    expect(s.acquire('a')).toBeUndefined();
+    expect(s.acquire('b')).toBeDefined();
+    r();
+    r(); // idempotent: the second call gives nothing back twice
+    expect(s.open('a')).toBe(0);
+    expect(s.acquire('a')).toBeDefined();
+    expect(s.acquire('a')).toBeUndefined();
+    const unlimited = createStreamSlots(0);
+    for (let i = 0; i < 100; i++) expect(unlimited.acquire('a')).toBeDefined();
+  });
+});
+
 describe('finding 11: methods a Web Request cannot carry', () => {
   it.each(['TRACE'])(
     '%s gets 405 with Allow, not a 502, and nothing reaches the upstream',

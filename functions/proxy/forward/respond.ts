@@ -23,6 +23,8 @@ export function respond(
   forwarded: Forwarded,
   /** Milliseconds the host allows for this response. */
   budgetMs = Number.POSITIVE_INFINITY,
+  /** Called once when the response body ends, however it ends. */
+  onClosed: () => void = () => {},
 ): Response {
   const { req, url } = x;
   const { up, abort, upstreamUrl } = forwarded;
@@ -48,7 +50,10 @@ export function respond(
     events: sse ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined) : undefined,
     heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
     maxMs: Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs),
-    onDone: (why) => log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted }),
+    onDone: (why) => {
+      onClosed();
+      log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted });
+    },
   });
   const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
   if (nullBody) body.cancel().catch(() => {});

@@ -17,6 +17,12 @@ export const STREAM = table('stream', {
     min: 0,
     max: 900,
   },
+  max_per_subject: {
+    type: 'int',
+    default: 10,
+    min: 0,
+    max: 10_000,
+  },
 });
 
 export interface StreamConfig {
@@ -24,9 +30,15 @@ export interface StreamConfig {
   readonly maxDurationSeconds: number;
   /** Idle SSE streams get a comment line this often (0 = off). */
   readonly heartbeatSeconds: number;
+  /** Long-lived (`GET`) streams one subject may hold open at once on one instance (0 = no limit). */
+  readonly maxPerSubject: number;
 }
 
 export function parseStream(r: ConfigReader): StreamConfig {
   const s = open(r, STREAM);
-  return { maxDurationSeconds: s.int('max_duration_seconds'), heartbeatSeconds: s.int('heartbeat_seconds') };
+  return {
+    maxDurationSeconds: s.int('max_duration_seconds'),
+    heartbeatSeconds: s.int('heartbeat_seconds'),
+    maxPerSubject: s.int('max_per_subject'),
+  };
 }
