@@ -230,10 +230,11 @@ Try it:
   curl -i -X POST ${proxy.url}/mcp            # 401 with the resource_metadata challenge
   npx -y ${MCP_REMOTE} ${proxy.url}/mcp   # stdio bridge (Claude Desktop): signs in in your browser
 
-A script's token (client_credentials). A token is valid only at the URL it was issued for
-(RFC 8707 resource indicators), so ask for the endpoint you will call:
+A script's token (client_credentials, at the token endpoint the server's metadata advertises).
+A token is valid only at the URL it was issued for (RFC 8707 resource indicators), so ask for the
+endpoint you will call:
   TOKEN=$(curl -s -u ${clientId}:${clientSecret} -d grant_type=client_credentials -d scope=mcp:tools \\
-    -d resource=${proxy.url}/mcp ${idp.issuer}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+    -d resource=${proxy.url}/mcp ${proxy.url}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Accept: application/json, text/event-stream' \\
     -H 'Content-Type: application/json' ${proxy.url}/mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize",
     "params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'

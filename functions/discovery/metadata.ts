@@ -79,6 +79,8 @@ export interface MetadataInputs {
   readonly overrides?: Readonly<Record<string, unknown>>;
   /** The facade relays authorization responses with its own `iss` (RFC 9207, relay.ts). */
   readonly issInAuthorizationResponse?: boolean;
+  /** `client_credentials` is served at the token endpoint (`discovery.client_credentials`). */
+  readonly clientCredentials?: boolean;
 }
 
 /** RFC 8414 §2 metadata of the facade. */
@@ -92,7 +94,11 @@ export function buildAsMetadata(m: MetadataInputs): Record<string, unknown> {
     registration_endpoint: `${m.issuer}/register`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: [
+      'authorization_code',
+      'refresh_token',
+      ...(m.clientCredentials ? ['client_credentials'] : []),
+    ],
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
     ...(m.issInAuthorizationResponse ? { authorization_response_iss_parameter_supported: true } : {}),

@@ -7,12 +7,15 @@
  * - anything else (5xx, HTML, garbage, network failure) → 503 `temporarily_unavailable`,
  *   never a bare 500, with the IdP's detail in the log only.
  */
-import { badRequest, jsonResponse, type OAuthErrorCode, tooLarge } from '../shared/errors.ts';
+
+import { readBasic } from '../shared/encoding.ts';
+import { badRequest, invalidClient, jsonResponse, type OAuthErrorCode, tooLarge } from '../shared/errors.ts';
 import { mediaType } from '../shared/http-bits.ts';
 import { type IdpReply, unavailable } from './idp-http.ts';
 
 export const TOKEN_LIMITS = { bodyBytes: 16 * 1024, value: 4096, params: 30 } as const;
-const GRANTS = new Set(['authorization_code', 'refresh_token']);
+const GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials']);
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** RFC 7636 §4.1: code_verifier = 43*128 unreserved. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -20,7 +23,51 @@ function bad(code: OAuthErrorCode, description: string): never {
   throw badRequest(code, description, `token request refused: ${description}`);
 }
 
-export function parseTokenRequest(contentType: string | null, body: Uint8Array): URLSearchParams {
+export interface TokenRequestContext {
+  /** The client's `Authorization` header, if any. */
+  readonly authorization: string | null;
+  /** `discovery.client_credentials`. */
+  readonly clientCredentials: boolean;
+}
+
+/**
+ * RFC 6749 §4.4 / MCP client-credentials extension: only a confidential client, authenticated by
+ * one method (RFC 6749 §2.3: HTTP Basic, `client_secret` in the form, or an RFC 7523 assertion).
+ */
+function checkClientCredentials(params: URLSearchParams, authorization: string | null): void {
+  const methods = [
+    authorization !== null,
+    params.has('client_secret'),
+    params.has('client_assertion') || params.has('client_assertion_type'),
+  ].filter(Boolean).length;
+  if (methods === 0) {
+    throw invalidClient(
+      'client_credentials needs an authenticated (confidential) client',
+      'no client authentication',
+    );
+  }
+  if (methods > 1) bad('invalid_request', 'use one client authentication method');
+  if (authorization !== null && !readBasic(authorization)) {
+    throw invalidClient(
+      'client authentication must be HTTP Basic',
+      'Authorization header is not Basic credentials',
+    );
+  }
+  if (params.has('client_secret') && !params.get('client_id'))
+    bad('invalid_request', 'client_id is required');
+  if (params.has('client_assertion') && params.get('client_assertion_type') !== JWT_BEARER) {
+    bad('invalid_request', 'client_assertion_type must be the RFC 7523 JWT bearer type');
+  }
+  for (const k of ['code', 'redirect_uri', 'code_verifier', 'refresh_token']) {
+    if (params.has(k)) bad('invalid_request', `${k} is not a client_credentials parameter`);
+  }
+}
+
+export function parseTokenRequest(
+  contentType: string | null,
+  body: Uint8Array,
+  ctx: TokenRequestContext = { authorization: null, clientCredentials: false },
+): URLSearchParams {
   if (body.byteLength > TOKEN_LIMITS.bodyBytes) {
     throw tooLarge('invalid_request', TOKEN_LIMITS.bodyBytes);
   }
@@ -44,9 +91,14 @@ export function parseTokenRequest(contentType: string | null, body: Uint8Array):
   }
   const grant = params.get('grant_type');
   if (!grant) bad('invalid_request', 'grant_type is required');
-  if (!GRANTS.has(grant))
-    bad('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
-  if (grant === 'authorization_code') {
+  if (!GRANTS.has(grant) || (grant === 'client_credentials' && !ctx.clientCredentials)) {
+    bad(
+      'unsupported_grant_type',
+      `grant_type must be authorization_code${ctx.clientCredentials ? ', refresh_token or client_credentials' : ' or refresh_token'}`,
+    );
+  }
+  if (grant === 'client_credentials') checkClientCredentials(params, ctx.authorization);
+  else if (grant === 'authorization_code') {
     if (!params.get('code')) bad('invalid_request', 'code is required');
     if (!params.get('redirect_uri')) bad('invalid_request', 'redirect_uri is required');
     const verifier = params.get('code_verifier');

@@ -117,7 +117,7 @@ describe('original recipe keys (Auth0 shape)', () => {
     expect(doc.registration_endpoint).toBe(`${url}/register`);
     expect(doc.code_challenge_methods_supported).toEqual(['S256']);
     expect(doc.response_types_supported).toEqual(['code']);
-    expect(doc.grant_types_supported).toEqual(['authorization_code', 'refresh_token']);
+    expect(doc.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
     expect(doc.token_endpoint_auth_methods_supported).toEqual([
       'none',
       'client_secret_basic',

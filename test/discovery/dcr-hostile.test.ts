@@ -408,11 +408,11 @@ describe('POST /token validation before anything reaches the IdP', () => {
       'unsupported_grant_type',
     ],
     [
-      'client_credentials grant',
+      'client_credentials grant from a public client',
       new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
       '',
-      400,
-      'unsupported_grant_type',
+      401,
+      'invalid_client',
     ],
     [
       'no code_verifier',

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -51,26 +52,21 @@ it('answers an anonymous POST with 401 and the documented challenge', async () =
   expect(as.issuer).toBe('http://localhost:8080');
 });
 
-it('lets a script use the printed client_credentials client to call the echo tool', async () => {
+it('the printed client_credentials client works with the SDK, which finds the facade’s token endpoint itself', async () => {
   const secret = /client_id=demo-cli client_secret=(\S+)/.exec(run.output())?.[1];
   expect(secret, run.output()).toBeTruthy();
-  const tokenRes = await fetch('http://localhost:9000/token', {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`demo-cli:${secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      resource: 'http://localhost:8080/mcp',
-      scope: 'mcp:tools',
-    }),
-  });
-  const { access_token } = (await tokenRes.json()) as { access_token: string };
+  const as = await (await fetch('http://localhost:8080/.well-known/oauth-authorization-server')).json();
+  expect(as.token_endpoint).toBe('http://localhost:8080/token');
+  expect(as.grant_types_supported).toContain('client_credentials');
   const client = new Client({ name: 'demo-test', version: '1.0.0' });
   await client.connect(
     new StreamableHTTPClientTransport(new URL('http://localhost:8080/mcp'), {
-      requestInit: { headers: { authorization: `Bearer ${access_token}` } },
+      authProvider: new ClientCredentialsProvider({
+        clientId: 'demo-cli',
+        clientSecret: secret!,
+        scope: 'mcp:tools',
+        expectedIssuer: 'http://localhost:8080',
+      }),
     }),
   );
   const result = await client.callTool({ name: 'echo', arguments: { message: 'hi from the demo' } });

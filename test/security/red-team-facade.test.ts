@@ -506,3 +506,55 @@ describe('finding 4: consent forms and relay states are single-use', () => {
     expect(g.firstUse('d', 1000, 102)).toBe(false);
   });
 });
+
+describe('client_credentials at the facade’s token endpoint (issue 10)', () => {
+  const machine = (auth: string | null, form: Record<string, string>) =>
+    fetch(`${origin}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(auth ? { authorization: auth } : {}),
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', ...form }),
+    });
+  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+
+  it('is advertised, and a machine client registered at the IdP gets a token for the resource', async () => {
+    const as = (await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json()) as {
+      grant_types_supported: string[];
+    };
+    expect(as.grant_types_supported).toContain('client_credentials');
+    const { clientId, clientSecret } = idp.cliClient;
+    const res = await machine(basic(clientId, clientSecret), {
+      scope: 'mcp:tools',
+      resource: `${origin}/mcp`,
+    });
+    const body = (await res.json()) as { access_token?: string; token_type?: string };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.token_type).toMatch(/^bearer$/i);
+    const claims = JSON.parse(Buffer.from(body.access_token!.split('.')[1]!, 'base64url').toString());
+    expect(claims.aud).toBe(`${origin}/mcp`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('a wrong secret is the IdP’s 401; no credentials, or a client registered through the facade, are refused here', async () => {
+    const wrong = await machine(basic(idp.cliClient.clientId, 'wrong'), { scope: 'mcp:tools' });
+    expect(wrong.status).toBe(401);
+    const reg = (await (
+      await register({
+        redirect_uris: ['http://127.0.0.1:5000/cb'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      })
+    ).json()) as { client_id: string; client_secret: string };
+    const before = idp.requests();
+    const viaFacade = await machine(basic(reg.client_id, reg.client_secret), {});
+    expect(viaFacade.status).toBe(400);
+    expect(((await viaFacade.json()) as { error: string }).error).toBe('unauthorized_client');
+    const inForm = await machine(null, { client_id: reg.client_id, client_secret: reg.client_secret });
+    expect(((await inForm.json()) as { error: string }).error).toBe('unauthorized_client');
+    const anonymous = await machine(null, { client_id: idp.cliClient.clientId });
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: string }).error).toBe('invalid_client');
+    expect(idp.requests()).toBe(before);
+  });
+});

@@ -11,7 +11,7 @@ describe('parseConfig', () => {
     expect(c.paths).toEqual({ streamableHttp: '/mcp', sse: '/sse', messages: '/messages' });
     expect(c.token.issuer).toBe('http://localhost:9000');
     expect(c.token.algorithms).not.toContain('HS256');
-    expect(c.stream).toEqual({ maxDurationSeconds: 840, heartbeatSeconds: 25 });
+    expect(c.stream).toEqual({ maxDurationSeconds: 840, heartbeatSeconds: 25, maxPerSubject: 10 });
     expect(c.identityHeaderPrefix).toBe('x-mcp-auth-');
     expect(Object.isFrozen(c.token)).toBe(true);
   });

@@ -210,3 +210,75 @@ describe('parseTokenRequest', () => {
     else expect(got).toMatchObject({ status, code: want });
   });
 });
+
+describe('parseTokenRequest: client_credentials (MCP client-credentials extension)', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const FORM = 'application/x-www-form-urlencoded';
+  const basic = `Basic ${Buffer.from('machine:s3cret').toString('base64')}`;
+  const assertion = `client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')}&client_assertion=eyJ.x.y`;
+  it.each<[string, string, string | null, boolean, number | 'accepted', string?]>([
+    ['HTTP Basic', 'grant_type=client_credentials&scope=mcp:tools', basic, true, 'accepted'],
+    [
+      'client_secret_post',
+      'grant_type=client_credentials&client_id=m&client_secret=s',
+      null,
+      true,
+      'accepted',
+    ],
+    ['an RFC 7523 assertion', `grant_type=client_credentials&${assertion}`, null, true, 'accepted'],
+    ['turned off', 'grant_type=client_credentials', basic, false, 400, 'unsupported_grant_type'],
+    [
+      'a public client (no credentials)',
+      'grant_type=client_credentials&client_id=m',
+      null,
+      true,
+      401,
+      'invalid_client',
+    ],
+    [
+      'a Bearer header is not client authentication',
+      'grant_type=client_credentials',
+      'Bearer abc',
+      true,
+      401,
+      'invalid_client',
+    ],
+    [
+      'two methods at once',
+      'grant_type=client_credentials&client_id=m&client_secret=s',
+      basic,
+      true,
+      400,
+      'invalid_request',
+    ],
+    [
+      'a secret without its client_id',
+      'grant_type=client_credentials&client_secret=s',
+      null,
+      true,
+      400,
+      'invalid_request',
+    ],
+    [
+      'an assertion of another type',
+      'grant_type=client_credentials&client_assertion_type=x&client_assertion=y',
+      null,
+      true,
+      400,
+      'invalid_request',
+    ],
+    ['with a code', 'grant_type=client_credentials&code=c', basic, true, 400, 'invalid_request'],
+    [
+      'with a refresh token',
+      'grant_type=client_credentials&refresh_token=r',
+      basic,
+      true,
+      400,
+      'invalid_request',
+    ],
+  ])('%s', (_name, body, authorization, clientCredentials, status, code) => {
+    const got = refusal(() => parseTokenRequest(FORM, enc(body), { authorization, clientCredentials }));
+    if (status === 'accepted') expect(got).toBe('accepted');
+    else expect(got).toMatchObject({ status, code });
+  });
+});

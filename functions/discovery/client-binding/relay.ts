@@ -144,6 +144,8 @@ function relayTokenRequest(
   issuer: string,
   codesUsed: ReplayGuard,
 ): string | null {
+  if (params.get('grant_type') === 'client_credentials')
+    return machineTokenRequest(key, params, authorization);
   const formId = params.get('client_id');
   let facadeId = formId ?? undefined;
   let client = formId ? facadeClient(key, formId, 'token') : undefined;
@@ -181,4 +183,25 @@ function relayTokenRequest(
     params.set('redirect_uri', callbackUrl(issuer));
   }
   return basic;
+}
+
+/**
+ * `client_credentials` (MCP client-credentials extension): machine clients are registered at the
+ * IdP by its administrator, with the IdP's own id and credentials, which go on unchanged for the
+ * IdP to authenticate. Clients registered through the facade sign users in: they cannot use it.
+ */
+function machineTokenRequest(
+  key: Uint8Array,
+  params: URLSearchParams,
+  authorization: string | null,
+): string | null {
+  const creds = authorization ? readBasic(authorization) : undefined;
+  const ids = [params.get('client_id'), creds ? formDecode(creds.id) : null];
+  if (ids.some((id) => id && unwrapClientId(key, id))) {
+    throw badRequest(
+      'unauthorized_client',
+      'clients registered here sign users in; client_credentials is for clients registered at the identity provider',
+    );
+  }
+  return authorization;
 }

@@ -33,7 +33,10 @@ export const token: Endpoint = async (f, x) => {
 };
 
 async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
-  const params = parseTokenRequest(x.req.headers.get('content-type'), await readBody(x.req, 64 * 1024));
+  const params = parseTokenRequest(x.req.headers.get('content-type'), await readBody(x.req, 64 * 1024), {
+    authorization: x.req.headers.get('authorization'),
+    clientCredentials: f.cfg.discovery.clientCredentials,
+  });
   x.access.grantType = params.get('grant_type');
   const authorization = await f.binding.tokenRequest(params, x.req.headers.get('authorization'), x.issuer);
   const meta = await f.provider.metadata();

@@ -36,6 +36,7 @@ export const DISCOVERY = table('discovery', {
   },
   registration_rate_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
   token_failures_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
+  client_credentials: { type: 'bool', default: true },
 });
 
 export const PATH_MAPPING = table('', {
@@ -73,6 +74,11 @@ export interface DiscoveryConfig {
    * instance; beyond it 429 before any IdP call (0 = no limit).
    */
   readonly tokenFailuresPerMinute: number;
+  /**
+   * Serve the `client_credentials` grant at the facade's token endpoint (MCP client-credentials
+   * extension) for confidential clients registered at the IdP; advertised in the metadata.
+   */
+  readonly clientCredentials: boolean;
 }
 
 function parsePathMapping(r: ConfigReader): Record<string, string> {
@@ -103,5 +109,6 @@ export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
     consent: s.str('consent'),
     registrationRatePerMinute: s.int('registration_rate_per_minute'),
     tokenFailuresPerMinute: s.int('token_failures_per_minute'),
+    clientCredentials: s.bool('client_credentials'),
   };
 }
