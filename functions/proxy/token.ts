@@ -124,6 +124,8 @@ export function typAccepted(typ: unknown, accepted: readonly string[] = ACCEPTED
 
 export interface JwtVerifierOptions {
   readonly issuer: string;
+  /** `issuer` is a base URL: the exact issuer comes from its metadata (config/token.ts). */
+  readonly issuerFromBaseUrl?: boolean;
   readonly jwksUri?: string;
   readonly algorithms: readonly string[];
   readonly clockSkewSeconds: number;
@@ -135,24 +137,43 @@ export interface JwtVerifierOptions {
   readonly fetchImpl?: typeof fetch;
 }
 
-/** Discover the JWKS URI from the issuer's metadata (shared/issuer-metadata.ts). */
-async function discoverJwks(issuer: string, timeoutMs: number, fetchImpl: typeof fetch): Promise<URL> {
+/**
+ * The exact issuer and the JWKS URI, from the issuer's metadata where needed
+ * (shared/issuer-metadata.ts): always without a configured JWKS; for an issuer taken from a base
+ * URL, to learn its exact spelling (then, without a document, the base URL as written).
+ */
+async function resolveIssuer(
+  opts: JwtVerifierOptions,
+  timeoutMs: number,
+  fetchImpl: typeof fetch,
+): Promise<{ issuer: string; jwksUri: URL }> {
+  const fromBaseUrl = opts.issuerFromBaseUrl === true;
+  if (opts.jwksUri && !fromBaseUrl) return { issuer: opts.issuer, jwksUri: new URL(opts.jwksUri) };
+  let unreachable = false;
   const found = await discoverMetadata(
-    issuer,
-    metadataUrls(issuer),
+    opts.issuer,
+    metadataUrls(opts.issuer),
     async (url) => {
       try {
         const r = await fetchImpl(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+        if (r.status >= 500) unreachable = true;
         return { status: r.status, json: r.ok ? ((await r.json()) as Record<string, unknown>) : undefined };
       } catch {
+        unreachable = true;
         return { status: 0 }; // unreachable or not JSON: try the next candidate
       }
     },
-    ['jwks_uri'],
+    opts.jwksUri ? [] : ['jwks_uri'],
+    fromBaseUrl,
   );
+  // An IdP that cannot be asked now is asked again by the next request; one without a document is
+  // taken at its word (the base URL as written).
+  if (!found.ok && unreachable) throw new VerifierUnavailable(`issuer metadata unavailable: ${found.reason}`);
+  const issuer = found.ok ? String(found.doc.issuer) : opts.issuer;
+  if (opts.jwksUri) return { issuer, jwksUri: new URL(opts.jwksUri) };
   const jwksUri = found.ok ? String(found.doc.jwks_uri) : '';
-  if (URL.canParse(jwksUri)) return new URL(jwksUri);
-  throw new VerifierUnavailable(`could not discover jwks_uri for issuer ${issuer}`);
+  if (URL.canParse(jwksUri)) return { issuer, jwksUri: new URL(jwksUri) };
+  throw new VerifierUnavailable(`could not discover jwks_uri for issuer ${opts.issuer}`);
 }
 
 /**
@@ -165,15 +186,16 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
   const timeoutMs = opts.timeoutMs ?? 5000;
   const fetchImpl = opts.fetchImpl ?? fetch;
   let jwks: ReturnType<typeof jose.createRemoteJWKSet> | undefined;
+  /** The exact `iss` accepted (resolveIssuer), known once the key set is. */
+  let issuer = opts.issuer;
   let pending: Promise<ReturnType<typeof jose.createRemoteJWKSet>> | undefined;
 
   const keySet = async () => {
     if (jwks) return jwks;
     pending ??= (async () => {
-      const url = opts.jwksUri
-        ? new URL(opts.jwksUri)
-        : await discoverJwks(opts.issuer, timeoutMs, fetchImpl);
-      jwks = jose.createRemoteJWKSet(url, {
+      const resolved = await resolveIssuer(opts, timeoutMs, fetchImpl);
+      issuer = resolved.issuer;
+      jwks = jose.createRemoteJWKSet(resolved.jwksUri, {
         cooldownDuration: (opts.jwksCooldownSeconds ?? 30) * 1000,
         cacheMaxAge: 10 * 60_000,
         timeoutDuration: timeoutMs,
@@ -201,7 +223,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
     const keys = await keySet();
     try {
       const { payload, protectedHeader } = await jose.jwtVerify(token, keys, {
-        issuer: opts.issuer,
+        issuer,
         audience: [...audiences],
         algorithms: [...opts.algorithms],
         clockTolerance: opts.clockSkewSeconds,

@@ -36,6 +36,12 @@ export async function discoverMetadata(
   urls: readonly string[],
   get: (url: string) => Promise<MetadataReply>,
   required: readonly string[] = [],
+  /**
+   * `issuer` is the deployment's `default.base_url`, not a configured issuer: the document may
+   * spell it with or without one trailing slash (Auth0's issuers end with one), and its own
+   * spelling is then the exact issuer.
+   */
+  fromBaseUrl = false,
 ): Promise<Discovered> {
   let reason = 'no metadata URL';
   for (const url of urls) {
@@ -43,9 +49,18 @@ export async function discoverMetadata(
     const doc = r.status === 200 && typeof r.json === 'object' && r.json !== null ? r.json : undefined;
     const missing = doc && required.find((m) => typeof doc[m] !== 'string');
     if (!doc) reason = `${url} answered HTTP ${r.status} without a JSON object`;
-    else if (doc.issuer !== issuer) reason = `${url} has issuer ${String(doc.issuer)}, expected ${issuer}`;
+    else if (!sameIssuer(doc.issuer, issuer, fromBaseUrl))
+      reason = `${url} has issuer ${String(doc.issuer)}, expected ${issuer}`;
     else if (missing) reason = `${url} has no ${missing}`;
     else return { ok: true, doc, url };
   }
   return { ok: false, reason };
+}
+
+/** Exactly equal; or, for an issuer taken from a base URL, equal but for one trailing slash. */
+export function sameIssuer(documented: unknown, issuer: string, fromBaseUrl: boolean): boolean {
+  if (documented === issuer) return true;
+  if (!fromBaseUrl || typeof documented !== 'string') return false;
+  const bare = issuer.replace(/\/$/, '');
+  return documented === bare || documented === `${bare}/`;
 }

@@ -24,7 +24,13 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
-export async function startTestIssuer(opts: { audience?: string } = {}): Promise<TestIssuer> {
+export async function startTestIssuer(
+  opts: {
+    audience?: string;
+    /** The issuer's spelling: its URL with a trailing slash, as Auth0's. @default false */
+    trailingSlash?: boolean;
+  } = {},
+): Promise<TestIssuer> {
   const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
   const stranger = await jose.generateKeyPair('RS256');
   const kid = 'k1';
@@ -40,12 +46,12 @@ export async function startTestIssuer(opts: { audience?: string } = {}): Promise
     }
     if (req.url === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ issuer: `${server.url}`, jwks_uri: `${server.url}/jwks` }));
+      res.end(JSON.stringify({ issuer, jwks_uri: `${server.url}/jwks` }));
       return;
     }
     res.writeHead(404).end();
   });
-  const issuer = server.url;
+  const issuer = opts.trailingSlash ? `${server.url}/` : server.url;
   const signers = new Map<string, jose.CryptoKey>([[kid, privateKey]]);
   return {
     issuer,

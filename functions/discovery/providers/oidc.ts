@@ -50,6 +50,8 @@ export interface StandardIdpSettings {
   readonly registrationToken?: SecretRef;
   /** Issuer the IdP's metadata must carry (default: `baseUrl`). */
   readonly issuer?: string;
+  /** `issuer` is the base URL: the metadata's spelling (one trailing slash more or less) is exact. */
+  readonly issuerFromBaseUrl?: boolean;
 }
 
 const WELL_KNOWN = [AS_WELL_KNOWN, OIDC_WELL_KNOWN] as const;
@@ -124,8 +126,12 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
 
   const discover = async (): Promise<Record<string, unknown>> => {
     const issuer = typeof fixed.issuer === 'string' ? fixed.issuer : (s.issuer ?? s.baseUrl);
-    const found = await discoverMetadata(issuer, idpMetadataUrls(s.baseUrl, s.pathMapping), (url) =>
-      idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } }),
+    const found = await discoverMetadata(
+      issuer,
+      idpMetadataUrls(s.baseUrl, s.pathMapping),
+      (url) => idpCall(http, 'IdP metadata', url, { headers: { accept: 'application/json' } }),
+      [],
+      typeof fixed.issuer !== 'string' && s.issuerFromBaseUrl === true,
     );
     if (!found.ok) throw unavailable(`IdP metadata not found: ${found.reason}`);
     return found.doc;
@@ -268,6 +274,7 @@ export function createOidcProvider(config: Config, deps: ProviderDeps): Identity
       clientSecret: o.clientSecret,
       registrationToken: o.registrationToken,
       issuer: config.token.issuer,
+      issuerFromBaseUrl: config.token.issuerFromBaseUrl,
     },
     deps,
   );

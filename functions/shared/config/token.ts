@@ -69,6 +69,12 @@ export const TOKEN_ROOT = table('', {
 export interface TokenConfig {
   /** Exact `iss` of access tokens. */
   readonly issuer: string;
+  /**
+   * `issuer` is the oidc provider's `default.base_url` (no `token.issuer` or `default.issuer`):
+   * the exact issuer is the one in the IdP's metadata, which may add or drop a trailing slash
+   * (shared/issuer-metadata.ts); without a metadata document it is `issuer` as written.
+   */
+  readonly issuerFromBaseUrl: boolean;
   /** JWKS of the issuer; when absent it is discovered from the issuer's metadata document. */
   readonly jwksUri?: string;
   /** Accepted `aud` values; empty = the resource URL of the MCP endpoint being called. */
@@ -87,11 +93,14 @@ export interface TokenConfig {
 export interface TokenDefaults {
   readonly issuer?: string;
   readonly jwksUri?: string;
+  /** The default issuer is a base URL (oidc's `default.base_url`), not an issuer as written. */
+  readonly issuerFromBaseUrl?: boolean;
 }
 
 export function parseToken(r: ConfigReader, defaults: TokenDefaults): TokenConfig {
   const s = open(r, TOKEN);
-  const issuer = s.url('issuer') ?? defaults.issuer;
+  const configured = s.url('issuer');
+  const issuer = configured ?? defaults.issuer;
   if (!issuer) throw new ConfigError('token.issuer', 'is required');
   const algorithms = s.list('algorithms');
   for (const a of algorithms) {
@@ -104,6 +113,7 @@ export function parseToken(r: ConfigReader, defaults: TokenDefaults): TokenConfi
   }
   return {
     issuer,
+    issuerFromBaseUrl: configured === undefined && defaults.issuerFromBaseUrl === true,
     jwksUri: s.url('jwks_uri') ?? open(r, TOKEN_ROOT).url('jwks_url') ?? defaults.jwksUri,
     audience: s.list('audience'),
     algorithms,

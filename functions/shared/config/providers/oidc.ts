@@ -105,5 +105,6 @@ export function parseOidc(r: ConfigReader): { oidc: OidcConfig } & TokenDefaults
     clientSecret: s.secret('client_secret'),
     registrationToken: s.secret('registration_token'),
   };
-  return { oidc, issuer: s.url('issuer') ?? baseUrl, jwksUri: oidc.jwksUrl };
+  const issuer = s.url('issuer');
+  return { oidc, issuer: issuer ?? baseUrl, issuerFromBaseUrl: issuer === undefined, jwksUri: oidc.jwksUrl };
 }
