@@ -4,8 +4,17 @@
  * (lib/mcp-auth-proxy.ts, `validateProps`) and by the YAML layer (lib/deploy-options.ts,
  * `validateDeployOptions`). Errors are `ConfigError`s naming the key of the config.
  */
+import { Annotations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
-import { type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
+import {
+  type Config,
+  ConfigError,
+  checkAcknowledged,
+  parseConfig,
+  riskWarning,
+  riskySettings,
+} from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
@@ -35,6 +44,8 @@ export interface DeployedConfig {
   readonly validationRaw: RawConfig;
   /** Provider `cognito` without `cognito.user_pool_id`: the construct creates the pool. */
   readonly createPool: boolean;
+  /** Acknowledged risky settings (`acknowledge`), each a CDK warning: its id and message. */
+  readonly warnings: readonly { readonly id: string; readonly message: string }[];
 }
 
 /** Every `*_ssm_parameter` value of the raw config, with its key path. */
@@ -114,7 +125,7 @@ function setPublicOrigin(functionRaw: RawConfig, validationRaw: RawConfig, publi
 /**
  * Validates `raw` exactly as the functions will (same messages), with placeholders for the values
  * the construct fills in, then the deployment-only rules of the config alone: a deployable
- * provider, no inline secrets, binding Cognito scopes.
+ * provider, no inline secrets, risky settings acknowledged, binding Cognito scopes.
  * @param publicOrigin `https://<CloudFront domain>` when a distribution fronts the functions
  */
 export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): DeployedConfig {
@@ -139,6 +150,7 @@ export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): De
     );
   }
   rejectInlineSecrets(functionRaw);
+  checkAcknowledged(config);
   if (config.provider === 'cognito') {
     // Same rule as the proxy's cold start (functions/proxy/cognito-scopes.ts), at synth. A pool
     // created without `cognito.scopes` gets its resource server's scopes (the construct adds them).
@@ -149,7 +161,8 @@ export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): De
         : config,
     );
   }
-  return { config, functionRaw, validationRaw, createPool };
+  const warnings = riskySettings(config).map((r) => ({ id: r.id, message: riskWarning(r) }));
+  return { config, functionRaw, validationRaw, createPool, warnings };
 }
 
 /** The stream bound must leave the proxy time to end a stream before Lambda stops it. */
@@ -178,4 +191,18 @@ export function checkDeployedConfigFits(c: DeployedConfig): void {
     );
   }
   ssmParameterRefs(c.functionRaw);
+}
+
+/**
+ * What synth reports about the config on `scope`: a warning per acknowledged risky setting (id
+ * `mcp-auth-proxy:<acknowledge entry>`), an info line naming the original's keys without effect.
+ */
+export function annotateDeployedConfig(scope: IConstruct, c: DeployedConfig): void {
+  for (const w of c.warnings) Annotations.of(scope).addWarningV2(`mcp-auth-proxy:${w.id}`, w.message);
+  const ignored = c.config.ignoredKeys;
+  if (ignored.length) {
+    Annotations.of(scope).addInfo(
+      `config keys of the original Go proxy without effect here: ${ignored.map((k) => `\`${k}\``).join(', ')} (docs/configuration.md)`,
+    );
+  }
 }

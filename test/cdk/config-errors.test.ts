@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/shared/config/index.ts';
 import { applyOverrides, type RawConfig } from '../../lib/config-source.ts';
@@ -130,9 +131,9 @@ const cases: [string, RawConfig, string][] = [
     'invalid config: `default.client_secret_ssm_parameter` is not a valid SSM parameter name (got "/mcp-auth/*")',
   ],
   [
-    'a wildcard under a key the functions do not read (it would still become an IAM resource)',
-    { ...BASE, extra: { token_ssm_parameter: '*' } },
-    'invalid config: `extra.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
+    "a wildcard under a key the functions do not read (the original's `stdio`, accepted unchecked; it would still become an IAM resource)",
+    { ...BASE, stdio: { token_ssm_parameter: '*' } },
+    'invalid config: `stdio.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
   ],
   [
     'an invalid SSM parameter name',
@@ -187,6 +188,44 @@ const cases: [string, RawConfig, string][] = [
     { ...BASE, deploy: { discovery: { reserved_concurrency: 2.5 } } },
     'invalid config: `deploy.discovery.reserved_concurrency` must be an integer between 1 and 100000 (got 2.5)',
   ],
+  [
+    'a misspelt deploy key (would deploy with no reservation at all)',
+    { ...BASE, deploy: { proxy: { reserved_concurency: 10 } } },
+    'invalid config: `deploy.proxy.reserved_concurency` is not a known key; did you mean `deploy.proxy.reserved_concurrency`?',
+  ],
+  [
+    'a misspelt function-config key (the default would stay in place)',
+    { ...BASE, discovery: { consnet: 'off' } },
+    'invalid config: `discovery.consnet` is not a known key; did you mean `discovery.consent`?',
+  ],
+  [
+    'a misspelt key inside a path rule',
+    {
+      ...BASE,
+      default: { base_url: 'https://idp.example.com', path: { '/token': { addBodyParam: [] } } },
+    },
+    'invalid config: `default.path./token.addBodyParam` is not a known key; did you mean `default.path./token.addBodyParams`?',
+  ],
+  [
+    'a misspelt key set with -c',
+    applyOverrides(BASE, { 'deploy.cloudfront.domain': 'mcp.example.com' }),
+    'invalid config: `deploy.cloudfront.domain` is not a known key; did you mean `deploy.cloudfront.domain_name`?',
+  ],
+  [
+    'any redirect host with consent off, not acknowledged',
+    { ...BASE, discovery: { allowed_redirect_hosts: ['*'], consent: 'off' } },
+    'invalid config: `discovery.allowed_redirect_hosts` contains "*" while `discovery.consent` is "off": anyone can register a client whose redirect URI is their own https server, and authorization codes are delivered there without the user ever being shown where. Narrow it, or add `wildcard_redirect_hosts_without_consent` to `acknowledge` to deploy it anyway',
+  ],
+  [
+    'any CORS origin, not acknowledged',
+    { ...BASE, cors: { allowed_origins: ['*'] }, acknowledge: ['wildcard_redirect_hosts_without_consent'] },
+    'invalid config: `cors.allowed_origins` contains "*": scripts of every web site may call the MCP endpoints and the facade from a visitor\'s browser. Narrow it, or add `wildcard_cors_origins` to `acknowledge` to deploy it anyway',
+  ],
+  [
+    'an acknowledgement of a risk that does not exist',
+    { ...BASE, acknowledge: ['everything'] },
+    'invalid config: `acknowledge` entries must be "wildcard_redirect_hosts_without_consent" or "wildcard_cors_origins" (got "everything")',
+  ],
 ];
 
 describe('invalid configs fail synth with the exact message', () => {
@@ -199,6 +238,47 @@ describe('invalid configs fail synth with the exact message', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe(message);
+  });
+});
+
+describe('acknowledged risks and keys without effect', () => {
+  const messages = (raw: RawConfig, type: 'warning' | 'info') => {
+    const a = Annotations.fromStack(build(raw).stack);
+    const found =
+      type === 'warning' ? a.findWarning('*', Match.anyValue()) : a.findInfo('*', Match.anyValue());
+    return found.map((m) => String(m.entry.data));
+  };
+
+  it('an acknowledged risk synthesizes, with a CDK warning naming the keys and the acknowledgement', () => {
+    const raw = {
+      ...BASE,
+      discovery: { allowed_redirect_hosts: ['*'], consent: 'off' },
+      cors: { allowed_origins: ['*'] },
+      acknowledge: ['wildcard_redirect_hosts_without_consent', 'wildcard_cors_origins'],
+    };
+    expect(messages(raw, 'warning')).toEqual(
+      [
+        'anyone can register a client whose redirect URI is their own https server, and authorization codes are delivered there without the user ever being shown where',
+        "scripts of every web site may call the MCP endpoints and the facade from a visitor's browser",
+      ].map((risk, i) =>
+        expect.stringContaining(
+          i === 0
+            ? `\`discovery.allowed_redirect_hosts\` contains "*" while \`discovery.consent\` is "off": ${risk} (acknowledged with \`acknowledge: [wildcard_redirect_hosts_without_consent]\`)`
+            : `\`cors.allowed_origins\` contains "*": ${risk} (acknowledged with \`acknowledge: [wildcard_cors_origins]\`)`,
+        ),
+      ),
+    );
+  });
+
+  it('a config without risky settings or original-only keys gets no warning and no info', () => {
+    expect(messages(BASE, 'warning')).toEqual([]);
+    expect(messages(BASE, 'info')).toEqual([]);
+  });
+
+  it("the original's keys without effect synthesize, named in an info annotation", () => {
+    expect(messages({ ...BASE, transport_mode: 'sse', stdio: { enabled: false } }, 'info')).toEqual([
+      'config keys of the original Go proxy without effect here: `transport_mode`, `stdio` (docs/configuration.md)',
+    ]);
   });
 });
 
