@@ -12,14 +12,13 @@ import {
   ConfigError,
   checkAcknowledged,
   parseConfig,
+  rejectInlineSecrets,
   riskWarning,
   riskySettings,
 } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
-/** Keys whose value is a secret: inline values are for local runs only. */
-const SECRET_KEY = /(^|_)secret$|^signing_key$/;
 /** Keys naming an SSM SecureString parameter (see `ConfigReader.secret` in functions/shared/config/reader.ts). */
 const SSM_KEY = /_ssm_parameter$/;
 /** SSM parameter names (same rule as functions/shared/config/reader.ts): no wildcards. */
@@ -54,7 +53,12 @@ export function ssmParameterRefs(raw: RawConfig, prefix = ''): { key: string; na
   for (const [k, v] of Object.entries(raw)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (isObject(v)) out.push(...ssmParameterRefs(v, key));
-    else if (SSM_KEY.test(k) && v !== undefined && v !== null && v !== '') {
+    else if (Array.isArray(v)) {
+      // `addBodyParams` entries: `value_ssm_parameter`.
+      v.forEach((item, i) => {
+        if (isObject(item)) out.push(...ssmParameterRefs(item, `${key}[${i}]`));
+      });
+    } else if (SSM_KEY.test(k) && v !== undefined && v !== null && v !== '') {
       // The name becomes an IAM resource: never a wildcard or anything outside SSM's name syntax.
       if (typeof v !== 'string' || !SSM_NAME.test(v)) {
         throw new ConfigError(key, `is not a valid SSM parameter name (got ${JSON.stringify(v)})`);
@@ -63,31 +67,6 @@ export function ssmParameterRefs(raw: RawConfig, prefix = ''): { key: string; na
     }
   }
   return out;
-}
-
-function rejectInlineSecrets(raw: RawConfig, prefix = ''): void {
-  for (const [k, v] of Object.entries(raw)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isObject(v)) rejectInlineSecrets(v, key);
-    else if (Array.isArray(v)) {
-      // `addQueryParams` / `addBodyParams` entries are {name, value}: a secret there is inline too.
-      v.forEach((item, i) => {
-        if (!isObject(item)) return;
-        if (typeof item.name === 'string' && SECRET_KEY.test(item.name) && item.value) {
-          throw new ConfigError(
-            `${key}[${i}]`,
-            `must not carry the secret "${item.name}" in a deployed config: the functions' environment is not a secret store`,
-          );
-        }
-        rejectInlineSecrets(item, `${key}[${i}]`);
-      });
-    } else if (SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '') {
-      throw new ConfigError(
-        key,
-        `must not be inline in a deployed config: store it as an SSM SecureString and set \`${key}_ssm_parameter\` to its name`,
-      );
-    }
-  }
 }
 
 /** Sets `proxy_base_url` and `discovery.base_url` to the CloudFront origin (each unset or equal). */

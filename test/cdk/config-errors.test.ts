@@ -70,7 +70,94 @@ const cases: [string, RawConfig, string][] = [
         path: { '/token': { addBodyParams: [{ name: 'client_secret', value: 's3cr3t' }] } },
       },
     },
-    'invalid config: `default.path./token.addBodyParams[0]` must not carry the secret "client_secret" in a deployed config: the functions\' environment is not a secret store',
+    'invalid config: `default.path./token.addBodyParams[0].value` is inline and the name "client_secret" looks like a secret: the functions\' environment is not a secret store. Store it as an SSM SecureString and set `value_ssm_parameter` to its name instead, or add `public: true` to the entry if it is not a secret',
+  ],
+  [
+    'an API key injected into registrations',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/register': { addBodyParams: [{ name: 'X-Api-Key', value: 'k-123' }] } },
+      },
+    },
+    'invalid config: `default.path./register.addBodyParams[0].value` is inline and the name "X-Api-Key" looks like a secret: the functions\' environment is not a secret store. Store it as an SSM SecureString and set `value_ssm_parameter` to its name instead, or add `public: true` to the entry if it is not a secret',
+  ],
+  [
+    'a password in the authorization redirect',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/authorize': { addQueryParams: [{ name: 'password', value: 'hunter2' }] } },
+      },
+    },
+    'invalid config: `default.path./authorize.addQueryParams[0].value` is inline and the name "password" looks like a secret: query parameters go to the user\'s browser in the redirect to the IdP, so they cannot carry one. If the value is not a secret, add `public: true` to the entry',
+  ],
+  [
+    'an SSM value in the authorization redirect (the browser would see it)',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/authorize': { addQueryParams: [{ name: 'api_key', value_ssm_parameter: '/k' }] } },
+      },
+    },
+    "invalid config: `default.path./authorize.addQueryParams[0].value_ssm_parameter` cannot be used in `addQueryParams`: query parameters go to the user's browser in the redirect to the IdP, so they are never secret",
+  ],
+  [
+    'a parameter with both an inline value and an SSM parameter',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key', value: 'x', value_ssm_parameter: '/k' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].value` and `default.path./token.addBodyParams[0].value_ssm_parameter` are both set; use one',
+  ],
+  [
+    'a parameter without its value (a missing secret)',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].value` must be a string, or set `value_ssm_parameter` instead',
+  ],
+  [
+    'a parameter from SSM marked public',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key', value_ssm_parameter: '/k', public: true }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].public` cannot be true for a value read from SSM',
+  ],
+  [
+    'a wildcard SSM name for a parameter (it would become an IAM resource)',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key', value_ssm_parameter: '/mcp/*' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].value_ssm_parameter` is not a valid SSM parameter name (got "/mcp/*")',
+  ],
+  [
+    'an inline registration token',
+    { ...BASE, default: { base_url: 'https://idp.example.com', registration_token: 'iat-123' } },
+    'invalid config: `default.registration_token` must not be inline in a deployed config: store it as an SSM SecureString and set `default.registration_token_ssm_parameter` to its name',
+  ],
+  [
+    'an Asgardeo M2M application without its secret',
+    { base_url: 'https://mcp.internal.example.com', asgardeo: { org_name: 'acme', client_id: 'c' } },
+    'invalid config: `asgardeo.client_secret` or `client_secret_ssm_parameter` is required',
   ],
   [
     'a proxy timeout shorter than the stream bound',

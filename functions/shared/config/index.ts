@@ -17,6 +17,7 @@ import { parseCors } from './cors.ts';
 import { parseDiscovery } from './discovery.ts';
 import { ConfigError } from './errors.ts';
 import { parseIdentityHeaderPrefix } from './identity-headers.ts';
+import { rejectInlineSecrets } from './inline-secrets.ts';
 import { keyTables } from './keys.ts';
 import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
 import { checkPaths, parsePaths } from './paths.ts';
@@ -30,6 +31,7 @@ import type { Config } from './types.ts';
 export { checkAcknowledged, type RiskySetting, riskWarning, riskySettings } from './acknowledge.ts';
 export { PROVIDERS, type ProviderName } from './base.ts';
 export { ConfigError } from './errors.ts';
+export { looksSecret, rejectInlineSecrets } from './inline-secrets.ts';
 export { checkKnownKeys, type KnownKeys, section } from './known-keys.ts';
 export type { AsgardeoConfig } from './providers/asgardeo.ts';
 export { asgardeoTenantBase } from './providers/asgardeo.ts';
@@ -117,7 +119,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     if (!prm.authorization_servers) prm.authorization_servers = [env.AUTHORIZATION_SERVER_URL];
     obj.protected_resource_metadata = prm;
   }
-  return parseConfig(obj);
+  const config = parseConfig(obj);
+  // Deployed: no secret in clear text (as at synth); the SSM names are resolved by the discovery function.
+  rejectInlineSecrets(obj as Record<string, unknown>);
+  return config;
 }
 
 /** Cold start: one info line naming the original's keys the config has without effect here. */
