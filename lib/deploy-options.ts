@@ -6,7 +6,13 @@
  * `validateDeployOptions` the rules that involve the rest of the config. The stack maps the
  * result onto `McpAuthProxy` props, which the construct validates again in prop names.
  */
-import { ConfigError, ConfigReader } from '../functions/shared/config/index.ts';
+import {
+  ConfigError,
+  ConfigReader,
+  checkKnownKeys,
+  type KnownKeys,
+  section,
+} from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 import {
@@ -77,6 +83,38 @@ export interface DeployOptions {
   /** Name of the server in the printed `mcpServers` client snippet. */
   readonly clientName: string;
 }
+
+/**
+ * Every key of the `deploy:` block: any other is refused, naming the closest of these. A key the
+ * parsers below read must be listed here (test/unit/known-keys.test.ts checks both ways).
+ */
+export const DEPLOY_KEYS: KnownKeys = section(
+  'stack_name',
+  'account',
+  'region',
+  'runtime',
+  'log_retention_days',
+  'ssm_kms_key_arn',
+  'client_name',
+  ['proxy', section('memory_mb', 'timeout_seconds', 'reserved_concurrency')],
+  ['discovery', section('memory_mb', 'timeout_seconds', 'reserved_concurrency')],
+  [
+    'vpc',
+    section('id', 'lookup', 'availability_zones', 'private_subnet_ids', 'attach_discovery', 'ssm_endpoint'),
+  ],
+  [
+    'cloudfront',
+    section(
+      'domain_name',
+      'certificate_arn',
+      'hosted_zone_id',
+      'hosted_zone_name',
+      'origin_read_timeout_seconds',
+      'web_acl_arn',
+    ),
+  ],
+  ['cognito', section('domain_prefix', 'resource_server_identifier', 'scopes')],
+);
 
 /**
  * Upper bound accepted for `deploy.*.reserved_concurrency`: a sanity limit, not the account's
@@ -192,6 +230,7 @@ function parseCognito(b: ConfigReader | undefined): CognitoCreateOptions {
 export function parseDeployOptions(raw: RawConfig): DeployOptions {
   const v = raw.deploy;
   if (v !== undefined && v !== null && !isObject(v)) throw new ConfigError('deploy', 'must be a mapping');
+  if (isObject(v)) checkKnownKeys(v, DEPLOY_KEYS, 'deploy');
   const d = new ConfigReader(isObject(v) ? v : {}, 'deploy');
   const runtime = d.str('runtime') ?? 'nodejs22.x';
   if (!RUNTIMES.includes(runtime as RuntimeName)) {

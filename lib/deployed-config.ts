@@ -4,13 +4,21 @@
  * (lib/mcp-auth-proxy.ts, `validateProps`) and by the YAML layer (lib/deploy-options.ts,
  * `validateDeployOptions`). Errors are `ConfigError`s naming the key of the config.
  */
+import { Annotations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { bindingScopes } from '../functions/proxy/cognito-scopes.ts';
-import { type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
+import {
+  type Config,
+  ConfigError,
+  checkAcknowledged,
+  parseConfig,
+  rejectInlineSecrets,
+  riskWarning,
+  riskySettings,
+} from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 
-/** Keys whose value is a secret: inline values are for local runs only. */
-const SECRET_KEY = /(^|_)secret$|^signing_key$/;
 /** Keys naming an SSM SecureString parameter (see `ConfigReader.secret` in functions/shared/config/reader.ts). */
 const SSM_KEY = /_ssm_parameter$/;
 /** SSM parameter names (same rule as functions/shared/config/reader.ts): no wildcards. */
@@ -35,6 +43,8 @@ export interface DeployedConfig {
   readonly validationRaw: RawConfig;
   /** Provider `cognito` without `cognito.user_pool_id`: the construct creates the pool. */
   readonly createPool: boolean;
+  /** Acknowledged risky settings (`acknowledge`), each a CDK warning: its id and message. */
+  readonly warnings: readonly { readonly id: string; readonly message: string }[];
 }
 
 /** Every `*_ssm_parameter` value of the raw config, with its key path. */
@@ -43,7 +53,12 @@ export function ssmParameterRefs(raw: RawConfig, prefix = ''): { key: string; na
   for (const [k, v] of Object.entries(raw)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (isObject(v)) out.push(...ssmParameterRefs(v, key));
-    else if (SSM_KEY.test(k) && v !== undefined && v !== null && v !== '') {
+    else if (Array.isArray(v)) {
+      // `addBodyParams` entries: `value_ssm_parameter`.
+      v.forEach((item, i) => {
+        if (isObject(item)) out.push(...ssmParameterRefs(item, `${key}[${i}]`));
+      });
+    } else if (SSM_KEY.test(k) && v !== undefined && v !== null && v !== '') {
       // The name becomes an IAM resource: never a wildcard or anything outside SSM's name syntax.
       if (typeof v !== 'string' || !SSM_NAME.test(v)) {
         throw new ConfigError(key, `is not a valid SSM parameter name (got ${JSON.stringify(v)})`);
@@ -52,31 +67,6 @@ export function ssmParameterRefs(raw: RawConfig, prefix = ''): { key: string; na
     }
   }
   return out;
-}
-
-function rejectInlineSecrets(raw: RawConfig, prefix = ''): void {
-  for (const [k, v] of Object.entries(raw)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isObject(v)) rejectInlineSecrets(v, key);
-    else if (Array.isArray(v)) {
-      // `addQueryParams` / `addBodyParams` entries are {name, value}: a secret there is inline too.
-      v.forEach((item, i) => {
-        if (!isObject(item)) return;
-        if (typeof item.name === 'string' && SECRET_KEY.test(item.name) && item.value) {
-          throw new ConfigError(
-            `${key}[${i}]`,
-            `must not carry the secret "${item.name}" in a deployed config: the functions' environment is not a secret store`,
-          );
-        }
-        rejectInlineSecrets(item, `${key}[${i}]`);
-      });
-    } else if (SECRET_KEY.test(k) && v !== undefined && v !== null && v !== '') {
-      throw new ConfigError(
-        key,
-        `must not be inline in a deployed config: store it as an SSM SecureString and set \`${key}_ssm_parameter\` to its name`,
-      );
-    }
-  }
 }
 
 /** Sets `proxy_base_url` and `discovery.base_url` to the CloudFront origin (each unset or equal). */
@@ -114,7 +104,7 @@ function setPublicOrigin(functionRaw: RawConfig, validationRaw: RawConfig, publi
 /**
  * Validates `raw` exactly as the functions will (same messages), with placeholders for the values
  * the construct fills in, then the deployment-only rules of the config alone: a deployable
- * provider, no inline secrets, binding Cognito scopes.
+ * provider, no inline secrets, risky settings acknowledged, binding Cognito scopes.
  * @param publicOrigin `https://<CloudFront domain>` when a distribution fronts the functions
  */
 export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): DeployedConfig {
@@ -139,6 +129,7 @@ export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): De
     );
   }
   rejectInlineSecrets(functionRaw);
+  checkAcknowledged(config);
   if (config.provider === 'cognito') {
     // Same rule as the proxy's cold start (functions/proxy/cognito-scopes.ts), at synth. A pool
     // created without `cognito.scopes` gets its resource server's scopes (the construct adds them).
@@ -149,7 +140,8 @@ export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): De
         : config,
     );
   }
-  return { config, functionRaw, validationRaw, createPool };
+  const warnings = riskySettings(config).map((r) => ({ id: r.id, message: riskWarning(r) }));
+  return { config, functionRaw, validationRaw, createPool, warnings };
 }
 
 /** The stream bound must leave the proxy time to end a stream before Lambda stops it. */
@@ -178,4 +170,18 @@ export function checkDeployedConfigFits(c: DeployedConfig): void {
     );
   }
   ssmParameterRefs(c.functionRaw);
+}
+
+/**
+ * What synth reports about the config on `scope`: a warning per acknowledged risky setting (id
+ * `mcp-auth-proxy:<acknowledge entry>`), an info line naming the original's keys without effect.
+ */
+export function annotateDeployedConfig(scope: IConstruct, c: DeployedConfig): void {
+  for (const w of c.warnings) Annotations.of(scope).addWarningV2(`mcp-auth-proxy:${w.id}`, w.message);
+  const ignored = c.config.ignoredKeys;
+  if (ignored.length) {
+    Annotations.of(scope).addInfo(
+      `config keys of the original Go proxy without effect here: ${ignored.map((k) => `\`${k}\``).join(', ')} (docs/configuration.md)`,
+    );
+  }
 }

@@ -37,6 +37,7 @@ import { CONFIG_ENV, type Config } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 import {
+  annotateDeployedConfig,
   checkDeployedConfigFits,
   checkStreamBound,
   type DeployedConfig,
@@ -399,6 +400,7 @@ export class McpAuthProxy extends Construct {
   constructor(scope: Construct, id: string, props: McpAuthProxyProps) {
     super(scope, id);
     const { deployed, proxyTimeout, originReadTimeout } = validateProps(props);
+    annotateDeployedConfig(this, deployed);
     const config = deployed.config;
     this.config = config;
     // What the functions receive; a created pool adds its ids.

@@ -11,7 +11,7 @@
  * request goes on to the IdP (consent.ts): who asks, and where the code will be delivered.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type Config, configFromEnv } from '../shared/config/index.ts';
+import { type Config, configFromEnv, logIgnoredKeys } from '../shared/config/index.ts';
 import type { EndpointOptions, Handler } from '../shared/endpoint.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
@@ -87,6 +87,7 @@ export interface DiscoveryHandlerOptions {
 
 export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {}) {
   const log = opts.log ?? createLogger('discovery');
+  logIgnoredKeys(config, log);
   const secrets = opts.secrets ?? createSecretResolver({ log });
   const provider = createProvider(config, { fetch: opts.fetch, secrets, log, ...opts.providerDeps });
 

@@ -70,6 +70,9 @@ export function secretRefsOf(config: Config): SecretRef[] {
   if (config.provider === 'embedded' && config.embedded?.registrationToken)
     refs.push(config.embedded.registrationToken);
   if (config.discovery.signingKey) refs.push(config.discovery.signingKey);
+  // `addBodyParams` values from SSM (`value_ssm_parameter`).
+  for (const rule of Object.values(config.oidc?.path ?? {}))
+    for (const p of rule.addBodyParams) if (p.secret) refs.push(p.secret);
   return refs;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { type Config, configFromEnv } from '../shared/config/index.ts';
+import { type Config, configFromEnv, logIgnoredKeys } from '../shared/config/index.ts';
 import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
 import { createLogger } from '../shared/log.ts';
 import { createProxy } from './pipeline.ts';
@@ -16,6 +16,7 @@ const SAFETY_MS = 3000;
 
 export function buildHandler(config: Config) {
   const log = createLogger('proxy');
+  logIgnoredKeys(config, log);
   const verifier = createVerifier(config);
   const proxy = createProxy(config, { verifier, log });
   verifier

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/shared/config/index.ts';
 import { applyOverrides, type RawConfig } from '../../lib/config-source.ts';
@@ -69,7 +70,94 @@ const cases: [string, RawConfig, string][] = [
         path: { '/token': { addBodyParams: [{ name: 'client_secret', value: 's3cr3t' }] } },
       },
     },
-    'invalid config: `default.path./token.addBodyParams[0]` must not carry the secret "client_secret" in a deployed config: the functions\' environment is not a secret store',
+    'invalid config: `default.path./token.addBodyParams[0].value` is inline and the name "client_secret" looks like a secret: the functions\' environment is not a secret store. Store it as an SSM SecureString and set `value_ssm_parameter` to its name instead, or add `public: true` to the entry if it is not a secret',
+  ],
+  [
+    'an API key injected into registrations',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/register': { addBodyParams: [{ name: 'X-Api-Key', value: 'k-123' }] } },
+      },
+    },
+    'invalid config: `default.path./register.addBodyParams[0].value` is inline and the name "X-Api-Key" looks like a secret: the functions\' environment is not a secret store. Store it as an SSM SecureString and set `value_ssm_parameter` to its name instead, or add `public: true` to the entry if it is not a secret',
+  ],
+  [
+    'a password in the authorization redirect',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/authorize': { addQueryParams: [{ name: 'password', value: 'hunter2' }] } },
+      },
+    },
+    'invalid config: `default.path./authorize.addQueryParams[0].value` is inline and the name "password" looks like a secret: query parameters go to the user\'s browser in the redirect to the IdP, so they cannot carry one. If the value is not a secret, add `public: true` to the entry',
+  ],
+  [
+    'an SSM value in the authorization redirect (the browser would see it)',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/authorize': { addQueryParams: [{ name: 'api_key', value_ssm_parameter: '/k' }] } },
+      },
+    },
+    "invalid config: `default.path./authorize.addQueryParams[0].value_ssm_parameter` cannot be used in `addQueryParams`: query parameters go to the user's browser in the redirect to the IdP, so they are never secret",
+  ],
+  [
+    'a parameter with both an inline value and an SSM parameter',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key', value: 'x', value_ssm_parameter: '/k' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].value` and `default.path./token.addBodyParams[0].value_ssm_parameter` are both set; use one',
+  ],
+  [
+    'a parameter without its value (a missing secret)',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].value` must be a string, or set `value_ssm_parameter` instead',
+  ],
+  [
+    'a parameter from SSM marked public',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key', value_ssm_parameter: '/k', public: true }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].public` cannot be true for a value read from SSM',
+  ],
+  [
+    'a wildcard SSM name for a parameter (it would become an IAM resource)',
+    {
+      ...BASE,
+      default: {
+        base_url: 'https://idp.example.com',
+        path: { '/token': { addBodyParams: [{ name: 'api_key', value_ssm_parameter: '/mcp/*' }] } },
+      },
+    },
+    'invalid config: `default.path./token.addBodyParams[0].value_ssm_parameter` is not a valid SSM parameter name (got "/mcp/*")',
+  ],
+  [
+    'an inline registration token',
+    { ...BASE, default: { base_url: 'https://idp.example.com', registration_token: 'iat-123' } },
+    'invalid config: `default.registration_token` must not be inline in a deployed config: store it as an SSM SecureString and set `default.registration_token_ssm_parameter` to its name',
+  ],
+  [
+    'an Asgardeo M2M application without its secret',
+    { base_url: 'https://mcp.internal.example.com', asgardeo: { org_name: 'acme', client_id: 'c' } },
+    'invalid config: `asgardeo.client_secret` or `client_secret_ssm_parameter` is required',
   ],
   [
     'a proxy timeout shorter than the stream bound',
@@ -130,9 +218,9 @@ const cases: [string, RawConfig, string][] = [
     'invalid config: `default.client_secret_ssm_parameter` is not a valid SSM parameter name (got "/mcp-auth/*")',
   ],
   [
-    'a wildcard under a key the functions do not read (it would still become an IAM resource)',
-    { ...BASE, extra: { token_ssm_parameter: '*' } },
-    'invalid config: `extra.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
+    "a wildcard under a key the functions do not read (the original's `stdio`, accepted unchecked; it would still become an IAM resource)",
+    { ...BASE, stdio: { token_ssm_parameter: '*' } },
+    'invalid config: `stdio.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
   ],
   [
     'an invalid SSM parameter name',
@@ -187,6 +275,44 @@ const cases: [string, RawConfig, string][] = [
     { ...BASE, deploy: { discovery: { reserved_concurrency: 2.5 } } },
     'invalid config: `deploy.discovery.reserved_concurrency` must be an integer between 1 and 100000 (got 2.5)',
   ],
+  [
+    'a misspelt deploy key (would deploy with no reservation at all)',
+    { ...BASE, deploy: { proxy: { reserved_concurency: 10 } } },
+    'invalid config: `deploy.proxy.reserved_concurency` is not a known key; did you mean `deploy.proxy.reserved_concurrency`?',
+  ],
+  [
+    'a misspelt function-config key (the default would stay in place)',
+    { ...BASE, discovery: { consnet: 'off' } },
+    'invalid config: `discovery.consnet` is not a known key; did you mean `discovery.consent`?',
+  ],
+  [
+    'a misspelt key inside a path rule',
+    {
+      ...BASE,
+      default: { base_url: 'https://idp.example.com', path: { '/token': { addBodyParam: [] } } },
+    },
+    'invalid config: `default.path./token.addBodyParam` is not a known key; did you mean `default.path./token.addBodyParams`?',
+  ],
+  [
+    'a misspelt key set with -c',
+    applyOverrides(BASE, { 'deploy.cloudfront.domain': 'mcp.example.com' }),
+    'invalid config: `deploy.cloudfront.domain` is not a known key; did you mean `deploy.cloudfront.domain_name`?',
+  ],
+  [
+    'any redirect host with consent off, not acknowledged',
+    { ...BASE, discovery: { allowed_redirect_hosts: ['*'], consent: 'off' } },
+    'invalid config: `discovery.allowed_redirect_hosts` contains "*" while `discovery.consent` is "off": anyone can register a client whose redirect URI is their own https server, and authorization codes are delivered there without the user ever being shown where. Narrow it, or add `wildcard_redirect_hosts_without_consent` to `acknowledge` to deploy it anyway',
+  ],
+  [
+    'any CORS origin, not acknowledged',
+    { ...BASE, cors: { allowed_origins: ['*'] }, acknowledge: ['wildcard_redirect_hosts_without_consent'] },
+    'invalid config: `cors.allowed_origins` contains "*": scripts of every web site may call the MCP endpoints and the facade from a visitor\'s browser. Narrow it, or add `wildcard_cors_origins` to `acknowledge` to deploy it anyway',
+  ],
+  [
+    'an acknowledgement of a risk that does not exist',
+    { ...BASE, acknowledge: ['everything'] },
+    'invalid config: `acknowledge` entries must be "wildcard_redirect_hosts_without_consent" or "wildcard_cors_origins" (got "everything")',
+  ],
 ];
 
 describe('invalid configs fail synth with the exact message', () => {
@@ -199,6 +325,47 @@ describe('invalid configs fail synth with the exact message', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe(message);
+  });
+});
+
+describe('acknowledged risks and keys without effect', () => {
+  const messages = (raw: RawConfig, type: 'warning' | 'info') => {
+    const a = Annotations.fromStack(build(raw).stack);
+    const found =
+      type === 'warning' ? a.findWarning('*', Match.anyValue()) : a.findInfo('*', Match.anyValue());
+    return found.map((m) => String(m.entry.data));
+  };
+
+  it('an acknowledged risk synthesizes, with a CDK warning naming the keys and the acknowledgement', () => {
+    const raw = {
+      ...BASE,
+      discovery: { allowed_redirect_hosts: ['*'], consent: 'off' },
+      cors: { allowed_origins: ['*'] },
+      acknowledge: ['wildcard_redirect_hosts_without_consent', 'wildcard_cors_origins'],
+    };
+    expect(messages(raw, 'warning')).toEqual(
+      [
+        'anyone can register a client whose redirect URI is their own https server, and authorization codes are delivered there without the user ever being shown where',
+        "scripts of every web site may call the MCP endpoints and the facade from a visitor's browser",
+      ].map((risk, i) =>
+        expect.stringContaining(
+          i === 0
+            ? `\`discovery.allowed_redirect_hosts\` contains "*" while \`discovery.consent\` is "off": ${risk} (acknowledged with \`acknowledge: [wildcard_redirect_hosts_without_consent]\`)`
+            : `\`cors.allowed_origins\` contains "*": ${risk} (acknowledged with \`acknowledge: [wildcard_cors_origins]\`)`,
+        ),
+      ),
+    );
+  });
+
+  it('a config without risky settings or original-only keys gets no warning and no info', () => {
+    expect(messages(BASE, 'warning')).toEqual([]);
+    expect(messages(BASE, 'info')).toEqual([]);
+  });
+
+  it("the original's keys without effect synthesize, named in an info annotation", () => {
+    expect(messages({ ...BASE, transport_mode: 'sse', stdio: { enabled: false } }, 'info')).toEqual([
+      'config keys of the original Go proxy without effect here: `transport_mode`, `stdio` (docs/configuration.md)',
+    ]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configFromEnv, parseConfig } from '../../functions/shared/config/index.ts';
+import { ConfigError, configFromEnv, looksSecret, parseConfig } from '../../functions/shared/config/index.ts';
 
 const base = { base_url: 'http://localhost:8000' };
 
@@ -279,5 +279,128 @@ describe('discovery.allowed_redirect_hosts', () => {
     expect(() => parseConfig({ ...base, discovery: { allowed_redirect_hosts: [h] } })).toThrow(
       'invalid config: `discovery.allowed_redirect_hosts` must be a list of values like "claude.ai"',
     );
+  });
+});
+
+describe('addQueryParams / addBodyParams values: inline, from SSM, or marked public', () => {
+  const withParams = (path: string, list: 'addQueryParams' | 'addBodyParams', params: unknown[]) => ({
+    provider: 'oidc',
+    base_url: 'http://localhost:8000',
+    default: { base_url: 'https://idp.example.com', path: { [path]: { [list]: params } } },
+  });
+  const atColdStart = (raw: unknown) => configFromEnv({ MCP_AUTH_PROXY_CONFIG: JSON.stringify(raw) });
+
+  it.each([
+    ['api_key', true],
+    ['X-Api-Key', true],
+    ['apiKey', true],
+    ['client_secret', true],
+    ['clientSecret', true],
+    ['password', true],
+    ['db_passwd', true],
+    ['token', true],
+    ['id_token_hint', true],
+    ['secret', true],
+    ['key', true],
+    ['auth', true],
+    ['credential', true],
+    ['client_credentials', true],
+    ['client_assertion', true],
+    ['audience', false],
+    ['prompt', false],
+    ['resource', false],
+    ['monkey', false],
+    ['author', false],
+    ['organization', false],
+    ['login_hint', false],
+  ])('looksSecret(%s) = %s', (name, secret) => {
+    expect(looksSecret(name)).toBe(secret);
+  });
+
+  it('parses an SSM-backed body param as a secret reference, an inline one as a value', () => {
+    const c = parseConfig(
+      withParams('/token', 'addBodyParams', [
+        { name: 'api_key', value_ssm_parameter: '/mcp/api-key' },
+        { name: 'audience', value: 'mcp' },
+        { name: 'prompt', value: '' },
+      ]),
+    );
+    expect(c.oidc?.path['/token']?.addBodyParams).toEqual([
+      { name: 'api_key', secret: { ssmParameter: '/mcp/api-key' } },
+      { name: 'audience', value: 'mcp' },
+      { name: 'prompt', value: '' },
+    ]);
+  });
+
+  it('local runs accept an inline secret-looking value; a deployed function refuses it at cold start, naming the key', () => {
+    const raw = withParams('/token', 'addBodyParams', [{ name: 'api_key', value: 'k-123' }]);
+    expect(parseConfig(raw).oidc?.path['/token']?.addBodyParams).toEqual([
+      { name: 'api_key', value: 'k-123' },
+    ]);
+    expect(() => atColdStart(raw)).toThrow(
+      'invalid config: `default.path./token.addBodyParams[0].value` is inline and the name "api_key" looks like a secret',
+    );
+  });
+
+  it('`public: true` lets an inline value with a secret-looking name deploy', () => {
+    const raw = withParams('/authorize', 'addQueryParams', [
+      { name: 'token_type', value: 'jwt', public: true },
+    ]);
+    expect(atColdStart(raw).oidc?.path['/authorize']?.addQueryParams).toEqual([
+      { name: 'token_type', value: 'jwt' },
+    ]);
+    expect(() =>
+      atColdStart(
+        withParams('/authorize', 'addQueryParams', [{ name: 'token_type', value: 'jwt', public: 'yes' }]),
+      ),
+    ).toThrow(
+      'invalid config: `default.path./authorize.addQueryParams[0].public` must be true or false (got "yes")',
+    );
+  });
+
+  it('refuses other inline secrets at cold start too (as at synth)', () => {
+    expect(() =>
+      atColdStart({
+        provider: 'oidc',
+        base_url: 'http://localhost:8000',
+        default: { base_url: 'https://idp.example.com', client_secret: 's3cr3t' },
+      }),
+    ).toThrow('invalid config: `default.client_secret` must not be inline in a deployed config');
+    expect(() =>
+      atColdStart({
+        provider: 'oidc',
+        base_url: 'http://localhost:8000',
+        default: { base_url: 'https://idp.example.com', registration_token: 'iat' },
+      }),
+    ).toThrow('invalid config: `default.registration_token` must not be inline in a deployed config');
+  });
+
+  it.each([
+    [
+      withParams('/authorize', 'addQueryParams', [{ name: 'api_key', value_ssm_parameter: '/k' }]),
+      '`default.path./authorize.addQueryParams[0].value_ssm_parameter` cannot be used in `addQueryParams`',
+    ],
+    [
+      withParams('/token', 'addBodyParams', [{ name: 'a', value: 'x', value_ssm_parameter: '/k' }]),
+      '`default.path./token.addBodyParams[0].value` and `default.path./token.addBodyParams[0].value_ssm_parameter` are both set; use one',
+    ],
+    [
+      withParams('/token', 'addBodyParams', [{ name: 'a' }]),
+      '`default.path./token.addBodyParams[0].value` must be a string, or set `value_ssm_parameter` instead',
+    ],
+    [
+      withParams('/token', 'addBodyParams', [{ name: 'a', value: 5 }]),
+      '`default.path./token.addBodyParams[0].value` must be a string (got 5)',
+    ],
+    [
+      withParams('/token', 'addBodyParams', [{ name: 'a', value_ssm_parameter: '/k', public: true }]),
+      '`default.path./token.addBodyParams[0].public` cannot be true for a value read from SSM',
+    ],
+    [
+      withParams('/token', 'addBodyParams', [{ value: 'x' }]),
+      '`default.path./token.addBodyParams[0]` must have a string `name` and a `value` or `value_ssm_parameter`',
+    ],
+  ])('%# refuses a malformed entry, naming the key', (raw, message) => {
+    expect(() => parseConfig(raw)).toThrow(`invalid config: ${message}`);
   });
 });

@@ -188,7 +188,16 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
     return token;
   };
 
-  const bodyParams = (p: string) => rules[p]?.addBodyParams ?? [];
+  /** `/token` or `/register` body params, SSM-backed values read through the secret cache. */
+  const bodyParams = (p: string): Promise<[string, string][]> =>
+    Promise.all(
+      (rules[p]?.addBodyParams ?? []).map(
+        async ({ name, value, secret }): Promise<[string, string]> => [
+          name,
+          secret ? await deps.secrets.resolve(secret) : value!,
+        ],
+      ),
+    );
 
   return {
     name: s.name,
@@ -205,7 +214,7 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
         });
       }
       const body: Record<string, unknown> = { ...reg };
-      for (const { name, value } of bodyParams('/register')) body[name] = value;
+      for (const [name, value] of await bodyParams('/register')) body[name] = value;
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         accept: 'application/json',
@@ -244,13 +253,14 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
 
     authorizeParams(params: URLSearchParams): URLSearchParams {
       const out = new URLSearchParams(params);
-      for (const { name, value } of rules['/authorize']?.addQueryParams ?? []) out.set(name, value);
+      // Inline values only: the config refuses `value_ssm_parameter` here (the browser sees the query).
+      for (const { name, value } of rules['/authorize']?.addQueryParams ?? []) out.set(name, value!);
       return out;
     },
 
-    tokenParams(params: URLSearchParams): URLSearchParams {
+    async tokenParams(params: URLSearchParams): Promise<URLSearchParams> {
       const out = new URLSearchParams(params);
-      for (const { name, value } of bodyParams('/token')) out.set(name, value);
+      for (const [name, value] of await bodyParams('/token')) out.set(name, value);
       return out;
     },
 

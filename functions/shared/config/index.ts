@@ -10,11 +10,16 @@
  * and what test/unit/config-docs.test.ts checks docs/configuration.md against.
  */
 import { isObject } from '../encoding.ts';
+import type { Logger } from '../log.ts';
+import { parseAcknowledge } from './acknowledge.ts';
 import { parseProviderName, parseProxyOrigin, parseUpstream } from './base.ts';
 import { parseCors } from './cors.ts';
 import { parseDiscovery } from './discovery.ts';
 import { ConfigError } from './errors.ts';
 import { parseIdentityHeaderPrefix } from './identity-headers.ts';
+import { rejectInlineSecrets } from './inline-secrets.ts';
+import { keyTables } from './keys.ts';
+import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
 import { checkPaths, parsePaths } from './paths.ts';
 import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
 import { parseProvider } from './providers/index.ts';
@@ -23,8 +28,11 @@ import { parseStream } from './stream.ts';
 import { parseToken } from './token.ts';
 import type { Config } from './types.ts';
 
+export { checkAcknowledged, type RiskySetting, riskWarning, riskySettings } from './acknowledge.ts';
 export { PROVIDERS, type ProviderName } from './base.ts';
 export { ConfigError } from './errors.ts';
+export { looksSecret, rejectInlineSecrets } from './inline-secrets.ts';
+export { checkKnownKeys, type KnownKeys, section } from './known-keys.ts';
 export type { AsgardeoConfig } from './providers/asgardeo.ts';
 export { asgardeoTenantBase } from './providers/asgardeo.ts';
 export type { CognitoConfig } from './providers/cognito.ts';
@@ -35,9 +43,17 @@ export { DEFAULT_ALGORITHMS } from './token.ts';
 export type { Config } from './types.ts';
 export { checkSecureUrl, checkUrl, isSecureUrl } from './urls.ts';
 
-/** Validate and default a raw config object (parsed YAML or JSON). Throws `ConfigError`. */
+/** The keys of every table (built once all section modules have registered theirs). */
+let shape: KnownKeys | undefined;
+
+/**
+ * Validate and default a raw config object (parsed YAML or JSON). Throws `ConfigError`, first
+ * for a key no table knows (`deploy` is the CDK app's, checked there).
+ */
 export function parseConfig(input: unknown): Config {
   if (!isObject(input)) throw new ConfigError('(root)', 'must be a mapping');
+  shape ??= shapeOfTables(keyTables(), ['deploy']);
+  const ignoredKeys = checkKnownKeys(input, shape);
   const r = new ConfigReader(input, '');
   const providerName = parseProviderName(r);
   const upstream = parseUpstream(r);
@@ -50,6 +66,7 @@ export function parseConfig(input: unknown): Config {
   const paths = parsePaths(r);
   const protectedResourceMetadata = parseProtectedResourceMetadata(r);
   const discovery = parseDiscovery(r);
+  const acknowledged = parseAcknowledge(r);
   checkPaths(paths);
   return deepFreeze({
     provider: blocks.provider,
@@ -67,6 +84,8 @@ export function parseConfig(input: unknown): Config {
     asgardeo: blocks.asgardeo,
     cognito: blocks.cognito,
     embedded: blocks.embedded,
+    acknowledged,
+    ignoredKeys,
   });
 }
 
@@ -100,5 +119,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     if (!prm.authorization_servers) prm.authorization_servers = [env.AUTHORIZATION_SERVER_URL];
     obj.protected_resource_metadata = prm;
   }
-  return parseConfig(obj);
+  const config = parseConfig(obj);
+  // Deployed: no secret in clear text (as at synth); the SSM names are resolved by the discovery function.
+  rejectInlineSecrets(obj as Record<string, unknown>);
+  return config;
+}
+
+/** Cold start: one info line naming the original's keys the config has without effect here. */
+export function logIgnoredKeys(config: Config, log: Logger): void {
+  if (config.ignoredKeys.length) {
+    log.info('config keys of the original Go proxy have no effect here', { keys: config.ignoredKeys });
+  }
 }

@@ -37,4 +37,8 @@ export interface Config {
   readonly cognito?: CognitoConfig;
   /** Embedded demo IdP (local runner only). */
   readonly embedded?: EmbeddedConfig;
+  /** `acknowledge`: risky settings the config means (synth warns instead of failing). */
+  readonly acknowledged: readonly string[];
+  /** Keys of the original Go proxy's config.yaml present here without effect (logged at cold start). */
+  readonly ignoredKeys: readonly string[];
 }

@@ -4,7 +4,7 @@
 import { isObject } from '../../encoding.ts';
 import { ConfigError } from '../errors.ts';
 import { open, Section, table } from '../keys.ts';
-import type { ConfigReader, SecretRef } from '../reader.ts';
+import { ConfigReader, type SecretRef } from '../reader.ts';
 import type { TokenDefaults } from '../token.ts';
 
 export const OIDC = table('default', {
@@ -40,9 +40,16 @@ export const PATH_RULE = table('default.path.<path>', {
   },
 });
 
+/**
+ * One `{name, value}` entry (`{name, value_ssm_parameter}` for a secret, read at cold start;
+ * `public: true` for an inline value whose name only looks like a secret).
+ */
 export interface ParamOverride {
   readonly name: string;
-  readonly value: string;
+  /** The inline value (absent when it comes from SSM). */
+  readonly value?: string;
+  /** `value_ssm_parameter`: the SSM SecureString holding the value. */
+  readonly secret?: SecretRef;
 }
 
 /** Per-path rules of the original's `default.path` block (the "standard OAuth server" recipes). */
@@ -71,11 +78,32 @@ function paramList(s: PathRuleSection, k: 'addQueryParams' | 'addBodyParams'): P
   if (v === undefined || v === null) return [...PATH_RULE.keys[k].default];
   if (!Array.isArray(v)) throw new ConfigError(s.key(k), 'must be a list of {name, value}');
   return v.map((p, i) => {
-    if (!isObject(p) || typeof p.name !== 'string' || !p.name || typeof p.value !== 'string') {
-      throw new ConfigError(`${s.key(k)}[${i}]`, 'must have a string `name` and `value`');
+    const key = `${s.key(k)}[${i}]`;
+    if (!isObject(p) || typeof p.name !== 'string' || !p.name) {
+      throw new ConfigError(key, 'must have a string `name` and a `value` or `value_ssm_parameter`');
     }
-    return { name: p.name, value: p.value };
+    return paramEntry(new ConfigReader(p, key), p.name, k === 'addQueryParams');
   });
+}
+
+/** `value` (a string, may be empty) or `value_ssm_parameter`, and `public`. */
+function paramEntry(e: ConfigReader, name: string, query: boolean): ParamOverride {
+  const isPublic = e.bool('public', false);
+  const ref = e.value('value') === '' ? { value: '' } : e.secret('value');
+  if (ref?.ssmParameter !== undefined) {
+    if (query) {
+      throw new ConfigError(
+        e.key('value_ssm_parameter'),
+        "cannot be used in `addQueryParams`: query parameters go to the user's browser in the redirect to the IdP, so they are never secret",
+      );
+    }
+    if (isPublic) throw new ConfigError(e.key('public'), 'cannot be true for a value read from SSM');
+    return { name, secret: ref };
+  }
+  if (typeof ref?.value !== 'string') {
+    throw new ConfigError(e.key('value'), 'must be a string, or set `value_ssm_parameter` instead');
+  }
+  return { name, value: ref.value };
 }
 
 function parsePathRules(d: ConfigReader): Record<string, PathRule> {

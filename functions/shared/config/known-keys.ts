@@ -1,0 +1,210 @@
+/**
+ * Unknown keys are refused: a typo (`deploy.proxy.reserved_concurency`, `discovery.consnet`) must
+ * fail synth and cold start instead of silently leaving the default in place. One check for the
+ * whole config: `parseConfig` runs it with the shape of the key tables (keys.ts), the CDK app with
+ * the shape of the `deploy:` block (lib/deploy-options.ts). The error names the full key and the
+ * closest known one.
+ *
+ * Keys of WSO2's Go proxy that mean nothing here are accepted (migration) and reported, so the
+ * functions can log them; the one whose silent omission would weaken access control is refused.
+ */
+import { isObject } from '../encoding.ts';
+import { ConfigError } from './errors.ts';
+import type { KeyDef, KeyTable } from './keys.ts';
+
+/** What a key holds, as far as the unknown-key check looks. */
+export type KeyShape =
+  /** A scalar or a list: not looked into (its parser checks its type). */
+  | 'value'
+  /** A mapping whose keys are the user's (`path_mapping`, a static `response` document). */
+  | 'free'
+  /** A list of `{name, value}` entries (`addQueryParams` / `addBodyParams`). */
+  | 'params'
+  /** A key of the original Go proxy without effect here: accepted, reported. */
+  | 'original'
+  | KnownKeys;
+
+/** The keys one mapping may have. */
+export interface KnownKeys {
+  readonly keys: Readonly<Record<string, KeyShape>>;
+  /** The shape of every key of the mapping (a `<path>` segment of a table name). */
+  readonly any?: KnownKeys;
+}
+
+/** The keys of one `addQueryParams` / `addBodyParams` entry. */
+export const PARAM_ENTRY_KEYS = ['name', 'value', 'value_ssm_parameter', 'public'] as const;
+
+/**
+ * Keys of the original's config.yaml (all its releases) that have no effect here: the local MCP
+ * server it could start (`port`, `transport_mode`, `stdio`, `command`), its listen address, the
+ * mode and authorization server its command line sets, and its protected-resource metadata keys
+ * this proxy takes from elsewhere (the top-level ones of its 1.x releases, `audience`, `jwks_uri`
+ * and `bearer_methods_supported`).
+ */
+export const ORIGINAL_ONLY: Readonly<Record<string, readonly string[]>> = {
+  '': [
+    'port',
+    'transport_mode',
+    'stdio',
+    'command',
+    'mode',
+    'listen_address',
+    'auth_server_base_url',
+    'audience',
+    'resource_identifier',
+    'scopes_supported',
+    'authorization_servers',
+    'jwks_uri',
+    'bearer_methods_supported',
+  ],
+  protected_resource_metadata: ['audience', 'jwks_uri', 'bearer_methods_supported'],
+};
+
+/** Keys of the original refused with a reason: ignoring them would let requests through it denied. */
+const ORIGINAL_REFUSED: Readonly<Record<string, string>> = {
+  required_scopes:
+    "is the original's per-method scope map, which this proxy does not enforce (requests would pass without those scopes): list the scopes every request needs in `token.required_scopes` and remove it",
+};
+
+// ---------------------------------------------------------------------------------------------
+// The closest known key.
+
+/** Edit distance with adjacent transpositions (optimal string alignment), case-insensitive. */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const d: number[][] = Array.from({ length: s.length + 1 }, (_, i) =>
+    Array.from({ length: t.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= s.length; i++) {
+    for (let j = 1; j <= t.length; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[s.length]![t.length]!;
+}
+
+/**
+ * The candidate nearest to `name`, if near enough to be a typo of it: an edit distance of a third
+ * of its length (at most 3), or `name` is the start of the candidate (`memory` for `memory_mb`).
+ */
+export function closestKey(name: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
+  const lower = name.toLowerCase();
+  let best: { key: string; d: number } | undefined;
+  for (const c of candidates) {
+    const prefix = lower.length >= 4 && c.toLowerCase().startsWith(lower);
+    const d = prefix ? Math.min(limit, editDistance(name, c)) : editDistance(name, c);
+    if (d <= limit && (!best || d < best.d)) best = { key: c, d };
+  }
+  return best?.key;
+}
+
+/**
+ * ``invalid config: `a.b` is not a known key; did you mean `a.c`?``, else the keys known there
+ * (those `listed` only: the original's keys without effect are not advertised).
+ */
+export function unknownKeyError(
+  prefix: string,
+  name: string,
+  candidates: readonly string[],
+  listed: (k: string) => boolean = () => true,
+): ConfigError {
+  const full = (k: string) => (prefix ? `${prefix}.${k}` : k);
+  const near = closestKey(name, candidates);
+  const known = candidates.filter(listed).sort();
+  const hint = near
+    ? `did you mean \`${full(near)}\`?`
+    : `the keys here are ${known.map((k) => `\`${k}\``).join(', ')}`;
+  return new ConfigError(full(name), `is not a known key; ${hint}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The check.
+
+/**
+ * Throws a `ConfigError` for the first key of `raw` that `shape` does not know; returns the
+ * original's keys without effect that `raw` has (full dotted names).
+ */
+export function checkKnownKeys(raw: Record<string, unknown>, shape: KnownKeys, prefix = ''): string[] {
+  const found: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const s = Object.hasOwn(shape.keys, k) ? shape.keys[k] : shape.any;
+    if (s === undefined) {
+      if (!prefix && Object.hasOwn(ORIGINAL_REFUSED, k)) throw new ConfigError(key, ORIGINAL_REFUSED[k]!);
+      throw unknownKeyError(prefix, k, Object.keys(shape.keys), (c) => shape.keys[c] !== 'original');
+    }
+    if (s === 'original') found.push(key);
+    else if (s === 'params' && Array.isArray(v)) {
+      v.forEach((entry, i) => {
+        if (isObject(entry)) checkKnownKeys(entry, PARAM_ENTRY, `${key}[${i}]`);
+      });
+    } else if (typeof s === 'object' && isObject(v)) found.push(...checkKnownKeys(v, s, key));
+  }
+  return found;
+}
+
+const PARAM_ENTRY: KnownKeys = { keys: Object.fromEntries(PARAM_ENTRY_KEYS.map((k) => [k, 'value'])) };
+
+/** A section of plain keys and nested sections (the `deploy:` block's shape). */
+export function section(...keys: (string | [string, KnownKeys])[]): KnownKeys {
+  return { keys: Object.fromEntries(keys.map((k) => (typeof k === 'string' ? [k, 'value'] : k))) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shape of the key tables.
+
+interface Node {
+  keys: Record<string, KeyShape>;
+  any?: Node;
+}
+
+function nodeAt(root: Node, path: readonly string[]): Node {
+  let node = root;
+  for (const seg of path) {
+    if (/^<[a-z]+>$/.test(seg)) {
+      node.any ??= { keys: {} };
+      node = node.any;
+      continue;
+    }
+    const next = node.keys[seg];
+    if (typeof next === 'object') node = next as Node;
+    else {
+      const created: Node = { keys: {} };
+      node.keys[seg] = created;
+      node = created;
+    }
+  }
+  return node;
+}
+
+const shapeOf = (d: KeyDef): KeyShape =>
+  d.type === 'mapping' ? 'free' : d.type === 'params' ? 'params' : 'value';
+
+/**
+ * The shape of the tables: their keys, aliases, `<key>_ssm_parameter` for secrets, the original's
+ * keys without effect, and `extra` top-level keys read by others (`deploy`, read by the CDK app).
+ */
+export function shapeOfTables(tables: readonly KeyTable[], extra: readonly string[] = []): KnownKeys {
+  const root: Node = { keys: {} };
+  for (const t of tables) {
+    const path = t.name ? t.name.split('.') : [];
+    const node = nodeAt(root, path);
+    for (const [k, d] of Object.entries(t.keys)) {
+      for (const n of [k, ...(d.aliases ?? [])]) node.keys[n] = shapeOf(d);
+      if (d.type === 'secret') node.keys[`${k}_ssm_parameter`] = 'value';
+    }
+    for (const alias of t.aliases ?? []) nodeAt(root, path.slice(0, -1)).keys[alias] = node;
+  }
+  for (const [at, keys] of Object.entries(ORIGINAL_ONLY)) {
+    const node = nodeAt(root, at ? at.split('.') : []);
+    for (const k of keys) node.keys[k] ??= 'original';
+  }
+  for (const k of extra) root.keys[k] = 'free';
+  return root;
+}
