@@ -126,7 +126,7 @@ describe('parseConfig refuses unknown keys in every section', () => {
 
   it('lists the keys of the section when none is close (not the original ones without effect)', () => {
     expect(errorOf(() => parseConfig({ ...OIDC, stream: { bound: 1 } })).message).toBe(
-      'invalid config: `stream.bound` is not a known key; the keys here are `heartbeat_seconds`, `max_duration_seconds`',
+      'invalid config: `stream.bound` is not a known key; the keys here are `heartbeat_seconds`, `max_duration_seconds`, `max_per_subject`',
     );
     const top = errorOf(() => parseConfig({ ...OIDC, zzzzzz: 1 })).message;
     expect(top).toContain('`base_url`');
