@@ -24,7 +24,8 @@ import { randomBytes } from 'node:crypto';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 import { esc, htmlResponse, page } from './pages.ts';
-import { digest, sameBytes, seal, unseal } from './seal.ts';
+import { sameBytes } from '../shared/constant-time.ts';
+import { digest, seal, unseal } from './seal.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';
 const NONCE = /^[A-Za-z0-9_-]{43}$/;

@@ -16,7 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import { badRequest } from '../shared/errors.ts';
 import { cookieValue } from '../shared/http-bits.ts';
-import { digest, sameBytes, seal, unseal } from './seal.ts';
+import { sameBytes } from '../shared/constant-time.ts';
+import { digest, seal, unseal } from './seal.ts';
 
 export const CALLBACK_PATH = '/callback';
 const PURPOSE = 'relay';
