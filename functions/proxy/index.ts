@@ -36,7 +36,7 @@ export function buildHandler(config: Config, opts: ProxyHandlerOptions = {}) {
       const refused = await opts.originGuard?.admit(event);
       if (refused) return writeStreamingResponse(refused, responseStream);
       const origin = originOf(event, config.proxyBaseUrl);
-      const req = eventToRequest(event, origin);
+      const req = eventToRequest(event, origin, undefined, { sourceIp: true });
       const budgetMs = Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS);
       const res =
         req instanceof Response ? req : await proxy(req, { budgetMs, requestId: context.awsRequestId });
