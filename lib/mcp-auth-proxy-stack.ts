@@ -93,6 +93,8 @@ export class McpAuthProxyStack extends Stack {
           : undefined,
       originReadTimeout: Duration.seconds(cf.originReadTimeoutSeconds),
       webAclArn: cf.webAclArn,
+      rateLimit: cf.wafRateLimit,
+      originSecretVersionId: cf.originSecretVersionId,
     };
   }
 

@@ -32,6 +32,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CONFIG_ENV, type Config } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
@@ -46,6 +47,8 @@ import {
   STREAM_MARGIN_SECONDS,
   ssmParameterRefs,
 } from './deployed-config.ts';
+import { OriginSecret } from './origin-secret.ts';
+import { createRateLimitWebAcl, DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
 
 /** Repository root (lib/..): entries, lock file and tsconfig are resolved from here. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,10 +104,22 @@ export interface McpAuthProxyCloudFrontOptions {
    */
   readonly originReadTimeout?: Duration;
   /**
-   * ARN of a global (us-east-1) WAF web ACL to attach.
-   * @default no web ACL
+   * ARN of a global (us-east-1) WAF web ACL to attach instead of the one created.
+   * @default a web ACL with a rate-based rule on /register and /token is created (`rateLimit`)
    */
   readonly webAclArn?: string;
+  /**
+   * Requests per viewer address per five minutes to `/register` and `/token` in the web ACL
+   * created when `webAclArn` is not given (10 to 2,000,000,000); 0 creates no web ACL. A web ACL
+   * for CloudFront can only be created in a us-east-1 stack.
+   * @default 100
+   */
+  readonly rateLimit?: number;
+  /**
+   * Version of the origin secret CloudFront sends (rotation: docs/deploy.md §6).
+   * @default the secret's current version when the distribution was last updated
+   */
+  readonly originSecretVersionId?: string;
 }
 
 export interface McpAuthProxyProps {
@@ -261,6 +276,14 @@ function checkPropsAlone(props: McpAuthProxyProps): PropProblem[] {
       `must be between 1 and ${LAMBDA_MAX_SECONDS} whole seconds (got ${d?.toHumanString()})`,
     );
   }
+  const rate = props.cloudFront?.rateLimit;
+  check(
+    !known(rate) ||
+      rate === 0 ||
+      (Number.isInteger(rate) && rate >= MIN_RATE_LIMIT && rate <= MAX_RATE_LIMIT),
+    'cloudFront.rateLimit',
+    `must be 0 (no web ACL) or an integer between ${MIN_RATE_LIMIT} and ${MAX_RATE_LIMIT} (got ${rate})`,
+  );
   check(!props.vpcSubnets || props.vpc, 'vpcSubnets', 'needs `vpc`');
   check(!props.discoveryInVpc || props.vpc, 'discoveryInVpc', 'needs `vpc`');
   check(
@@ -349,6 +372,8 @@ interface FunctionOptions {
   readonly environment: Record<string, string>;
   readonly vpc?: ec2.IVpc;
   readonly securityGroup?: ec2.ISecurityGroup;
+  /** The Parameters and Secrets extension (the CloudFront variant's origin secret). */
+  readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
 }
 
 /** esbuild options of both functions. */
@@ -393,6 +418,10 @@ export class McpAuthProxy extends Construct {
   readonly userPool?: cognito.UserPool;
   readonly userPoolDomain?: cognito.UserPoolDomain;
   readonly distribution?: cloudfront.Distribution;
+  /** CloudFront variant: the secret CloudFront sends to both functions (lib/origin-secret.ts). */
+  readonly originSecret?: OriginSecret;
+  /** CloudFront variant: the web ACL created when no `webAclArn` is given. */
+  readonly webAcl?: wafv2.CfnWebACL;
   readonly proxySecurityGroup?: ec2.SecurityGroup;
   readonly discoverySecurityGroup?: ec2.SecurityGroup;
 
@@ -409,6 +438,7 @@ export class McpAuthProxy extends Construct {
       this.userPool = pool;
       this.userPoolDomain = domain;
     }
+    if (props.cloudFront) this.originSecret = new OriginSecret(this, 'OriginSecret');
     const sgs = this.addSecurityGroups(props);
     this.proxySecurityGroup = sgs.proxy;
     this.discoverySecurityGroup = sgs.discovery;
@@ -426,12 +456,17 @@ export class McpAuthProxy extends Construct {
     this.proxyFunctionUrl = this.addFunctionUrl(this.proxyFunction, lambda.InvokeMode.RESPONSE_STREAM);
     this.proxyOrigin = config.proxyBaseUrl ?? originOfUrl(this.proxyFunctionUrl.url);
 
+    this.originSecret?.attach(this.discoveryFunction);
+    this.originSecret?.attach(this.proxyFunction);
     this.grantSecrets(functionRaw, props.secretsKey);
     this.grantCreateUserPoolClient();
     if (props.vpc && props.ssmInterfaceEndpoint && this.discoverySecurityGroup) {
       this.addSsmEndpoint(props.vpc, this.discoverySecurityGroup, basics.subnets);
     }
-    if (props.cloudFront) this.distribution = this.addDistribution(props.cloudFront, originReadTimeout);
+    if (props.cloudFront) {
+      this.webAcl = this.addWebAcl(props.cloudFront);
+      this.distribution = this.addDistribution(props.cloudFront, originReadTimeout);
+    }
 
     const { streamableHttp, sse } = config.paths;
     this.mcpEndpoint = `${this.proxyOrigin}${streamableHttp}`;
@@ -512,6 +547,7 @@ export class McpAuthProxy extends Construct {
       environment: { [CONFIG_ENV]: basics.configJson },
       vpc: props.discoveryInVpc ? props.vpc : undefined,
       securityGroup: this.discoverySecurityGroup,
+      paramsAndSecrets: this.originSecret?.extension,
     });
   }
 
@@ -541,6 +577,7 @@ export class McpAuthProxy extends Construct {
       environment,
       vpc: props.vpc,
       securityGroup: this.proxySecurityGroup,
+      paramsAndSecrets: this.originSecret?.extension,
     });
   }
 
@@ -589,6 +626,7 @@ export class McpAuthProxy extends Construct {
       vpcSubnets: o.vpc ? basics.subnets : undefined,
       securityGroups: o.vpc && o.securityGroup ? [o.securityGroup] : undefined,
       bundling: bundling(basics.runtime, o.bundleAwsSdk),
+      paramsAndSecrets: o.paramsAndSecrets,
     });
   }
 
@@ -649,13 +687,18 @@ export class McpAuthProxy extends Construct {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       compress: false,
     } as const;
+    // Both functions refuse requests without it (functions/shared/origin-secret.ts).
+    const customHeaders = this.originSecret!.originHeaders(cf.originSecretVersionId);
     const proxyOrigin = new FunctionUrlOrigin(this.proxyFunctionUrl, {
       readTimeout,
       keepaliveTimeout: Duration.seconds(5),
+      customHeaders,
     });
     const discoveryOrigin = new FunctionUrlOrigin(this.discoveryFunctionUrl, {
       readTimeout: DEFAULT_ORIGIN_READ_TIMEOUT,
+      customHeaders,
     });
+
     const distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `MCP auth proxy ${cf.domainName}`,
       domainNames: [cf.domainName],
@@ -663,13 +706,19 @@ export class McpAuthProxy extends Construct {
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
-      webAclId: cf.webAclArn,
+      webAclId: cf.webAclArn ?? this.webAcl?.attrArn,
       // Everything that is not an MCP path or PRM is the authorization-server facade.
       defaultBehavior: { origin: discoveryOrigin, ...common },
       additionalBehaviors: this.proxyBehaviors({ origin: proxyOrigin, ...common }),
     });
     if (cf.hostedZone) this.addAliasRecords(cf.hostedZone, cf.domainName, distribution);
     return distribution;
+  }
+
+  /** CloudFront: the rate-limiting web ACL (lib/web-acl.ts), unless one is given or it is turned off. */
+  private addWebAcl(cf: McpAuthProxyCloudFrontOptions): wafv2.CfnWebACL | undefined {
+    const rateLimit = cf.rateLimit ?? DEFAULT_RATE_LIMIT;
+    return cf.webAclArn || rateLimit === 0 ? undefined : createRateLimitWebAcl(this, 'WebAcl', rateLimit);
   }
 
   /** The same behaviour for PRM and each MCP path, with and without a sub-path. */
@@ -734,11 +783,11 @@ export class McpAuthProxy extends Construct {
     distribution: cloudfront.Distribution,
     cf: McpAuthProxyCloudFrontOptions,
   ): void {
-    if (!cf.webAclArn) {
+    if (!cf.webAclArn && !this.webAcl) {
       Validations.of(distribution).acknowledge({
         id: 'AwsSolutions-CFR2',
         reason:
-          'WAF is optional (deploy.cloudfront.web_acl_arn): every request is authenticated by the functions and a web ACL has a monthly cost.',
+          'The web ACL was turned off (deploy.cloudfront.waf_rate_limit: 0): every request is authenticated by the functions, registrations are limited per instance, and a web ACL has a monthly cost.',
       });
     }
     Validations.of(distribution).acknowledge({
