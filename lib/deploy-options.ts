@@ -56,6 +56,19 @@ export interface CognitoCreateOptions {
   readonly domainPrefix?: string;
   readonly resourceServerIdentifier: string;
   readonly scopes: readonly string[];
+  readonly mfa: 'required' | 'optional';
+  readonly featurePlan: 'essentials' | 'plus';
+  /** With the plus plan only. */
+  readonly threatProtection: 'enforced' | 'audit';
+  readonly deletionProtection: boolean;
+}
+
+function oneOf<T extends string>(b: ConfigReader | undefined, key: string, values: readonly T[]): T {
+  const v = b?.str(key) ?? values[0]!;
+  if (!values.includes(v as T)) {
+    throw new ConfigError(`deploy.cognito.${key}`, `must be one of ${values.join(', ')} (got "${v}")`);
+  }
+  return v as T;
 }
 
 export interface DeployOptions {
@@ -222,6 +235,10 @@ function parseCognito(b: ConfigReader | undefined): CognitoCreateOptions {
     resourceServerIdentifier:
       b?.str('resource_server_identifier', /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/, 'mcp') ?? 'mcp',
     scopes: scopes.length ? scopes : ['tools'],
+    mfa: oneOf(b, 'mfa', ['required', 'optional'] as const),
+    featurePlan: oneOf(b, 'feature_plan', ['essentials', 'plus'] as const),
+    threatProtection: oneOf(b, 'threat_protection', ['enforced', 'audit'] as const),
+    deletionProtection: b?.bool('deletion_protection', true) ?? true,
   };
 }
 

@@ -85,6 +85,26 @@ export interface CognitoUserPoolOptions {
    * @default ['tools']
    */
   readonly scopes?: readonly string[];
+  /**
+   * MFA of the pool's users (TOTP only, never SMS).
+   * @default cognito.Mfa.REQUIRED
+   */
+  readonly mfa?: cognito.Mfa;
+  /**
+   * Feature plan. Threat protection needs PLUS (billed per monthly active user).
+   * @default cognito.FeaturePlan.ESSENTIALS
+   */
+  readonly featurePlan?: cognito.FeaturePlan;
+  /**
+   * Threat protection with the PLUS plan (ignored on other plans).
+   * @default cognito.StandardThreatProtectionMode.FULL_FUNCTION (enforced)
+   */
+  readonly threatProtection?: cognito.StandardThreatProtectionMode;
+  /**
+   * Deletion protection: the pool cannot be deleted until it is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
 }
 
 export interface McpAuthProxyCloudFrontOptions {
@@ -348,6 +368,20 @@ export function validateProps(props: McpAuthProxyProps): ValidatedProps {
   return validated;
 }
 
+/** The created pool's hardening (issue 13 item 7): required TOTP, threat protection on PLUS, deletion protection. */
+function hardening(opts: CognitoUserPoolOptions): Partial<cognito.UserPoolProps> {
+  const featurePlan = opts.featurePlan ?? cognito.FeaturePlan.ESSENTIALS;
+  return {
+    mfa: opts.mfa ?? cognito.Mfa.REQUIRED,
+    featurePlan,
+    standardThreatProtectionMode:
+      featurePlan === cognito.FeaturePlan.PLUS
+        ? (opts.threatProtection ?? cognito.StandardThreatProtectionMode.FULL_FUNCTION)
+        : undefined,
+    deletionProtection: opts.deletionProtection ?? true,
+  };
+}
+
 /** `https://host` of a Function URL (whose `url` attribute ends with `/`). */
 function originOfUrl(url: string): string {
   return Fn.join('', ['https://', Fn.select(2, Fn.split('/', url))]);
@@ -493,7 +527,7 @@ export class McpAuthProxy extends Construct {
         requireUppercase: true,
         requireSymbols: true,
       },
-      mfa: cognito.Mfa.OPTIONAL,
+      ...hardening(opts),
       mfaSecondFactor: { otp: true, sms: false },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
     });
@@ -745,16 +779,19 @@ export class McpAuthProxy extends Construct {
 
   /** cdk-nag: each accepted finding with its reason, on the construct it concerns. */
   private acknowledgeNagFindings(props: McpAuthProxyProps): void {
-    if (this.userPool) {
+    const pool = props.cognitoUserPool;
+    if (this.userPool && (pool?.featurePlan ?? cognito.FeaturePlan.ESSENTIALS) !== cognito.FeaturePlan.PLUS) {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG8',
         reason:
-          'The Plus feature plan (threat protection) is billed per monthly active user; the pool works on Essentials and operators can upgrade it in place.',
+          'The Plus feature plan (threat protection) is billed per monthly active user; deploy.cognito.feature_plan: plus turns it on (enforced).',
       });
+    }
+    if (this.userPool && (pool?.mfa ?? cognito.Mfa.REQUIRED) !== cognito.Mfa.REQUIRED) {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG2',
         reason:
-          'TOTP MFA is offered (optional) to every user; requiring it is an operator decision for the hosted sign-in used by MCP clients.',
+          'MFA was made optional by the operator (deploy.cognito.mfa); TOTP is still offered to every user.',
       });
     }
     for (const [fn, inVpc] of [
