@@ -21,10 +21,10 @@
  * same-origin` makes browsers send the real origin); the cookie is cleared on use.
  */
 import { randomBytes } from 'node:crypto';
+import { sameBytes } from '../shared/constant-time.ts';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 import { esc, htmlResponse, page } from './pages.ts';
-import { sameBytes } from '../shared/constant-time.ts';
 import { digest, seal, unseal } from './seal.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';

@@ -14,9 +14,9 @@
  * URI of a flow the same browser consented to.
  */
 import { randomBytes } from 'node:crypto';
+import { sameBytes } from '../shared/constant-time.ts';
 import { badRequest } from '../shared/errors.ts';
 import { cookieValue } from '../shared/http-bits.ts';
-import { sameBytes } from '../shared/constant-time.ts';
 import { digest, seal, unseal } from './seal.ts';
 
 export const CALLBACK_PATH = '/callback';
