@@ -72,7 +72,7 @@ export function cognitoMetadata(c: CognitoConfig): IdpMetadata {
 
 /**
  * Every app client the facade creates is named with this prefix: the stale-client clean-up
- * (bin/cognito-cleanup.ts) only ever considers clients so named.
+ * (docs/deploy.md, "Stale app clients") only ever considers clients so named.
  */
 export const FACADE_CLIENT_PREFIX = 'mcp-';
 
