@@ -22,6 +22,7 @@ import {
   resolveDeployedConfig,
   STREAM_MARGIN_SECONDS,
 } from './deployed-config.ts';
+import { DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
 
 export type RuntimeName = 'nodejs22.x' | 'nodejs24.x';
 export const RUNTIMES: readonly RuntimeName[] = ['nodejs22.x', 'nodejs24.x'];
@@ -51,12 +52,29 @@ export interface CloudFrontOptions {
   readonly hostedZoneName?: string;
   readonly originReadTimeoutSeconds: number;
   readonly webAclArn?: string;
+  /** Requests per viewer address per 5 minutes to /register and /token in the created web ACL; 0 = none. */
+  readonly wafRateLimit: number;
+  /** Version of the origin secret CloudFront sends (rotation). */
+  readonly originSecretVersionId?: string;
 }
 
 export interface CognitoCreateOptions {
   readonly domainPrefix?: string;
   readonly resourceServerIdentifier: string;
   readonly scopes: readonly string[];
+  readonly mfa: 'required' | 'optional';
+  readonly featurePlan: 'essentials' | 'plus';
+  /** With the plus plan only. */
+  readonly threatProtection: 'enforced' | 'audit';
+  readonly deletionProtection: boolean;
+}
+
+function oneOf<T extends string>(b: ConfigReader | undefined, key: string, values: readonly T[]): T {
+  const v = b?.str(key) ?? values[0]!;
+  if (!values.includes(v as T)) {
+    throw new ConfigError(`deploy.cognito.${key}`, `must be one of ${values.join(', ')} (got "${v}")`);
+  }
+  return v as T;
 }
 
 export interface DeployOptions {
@@ -213,7 +231,39 @@ function parseCloudFront(b: ConfigReader): CloudFrontOptions {
       /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/.+$/,
       'arn:aws:wafv2:us-east-1:123456789012:global/webacl/name/id',
     ),
+    wafRateLimit: parseRateLimit(b),
+    originSecretVersionId: b.str(
+      'origin_secret_version_id',
+      /^[A-Za-z0-9-]{32,64}$/,
+      'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
+    ),
   };
+}
+
+function parseRateLimit(b: ConfigReader): number {
+  const n = b.int('waf_rate_limit', DEFAULT_RATE_LIMIT, 0, MAX_RATE_LIMIT);
+  if (n !== 0 && n < MIN_RATE_LIMIT) {
+    throw new ConfigError(
+      b.key('waf_rate_limit'),
+      `must be 0 (no web ACL) or at least ${MIN_RATE_LIMIT}, WAF's smallest rate limit (got ${n})`,
+    );
+  }
+  return n;
+}
+
+/**
+ * A web ACL for CloudFront can only be created in us-east-1. The stack's region is known when
+ * `deploy.region` is set, or from the CDK CLI (`CDK_DEFAULT_REGION`, where an environment-agnostic
+ * stack is deployed): another region is refused at synth, not at deploy.
+ */
+function checkWebAclRegion(d: DeployOptions, cliRegion: string | undefined): void {
+  const cf = d.cloudfront;
+  const region = d.region ?? cliRegion;
+  if (!cf || cf.webAclArn || cf.wafRateLimit === 0 || !region || region === 'us-east-1') return;
+  throw new ConfigError(
+    'deploy.cloudfront.waf_rate_limit',
+    `creates a web ACL, which CloudFront needs in us-east-1, but the stack deploys to ${region}: set \`deploy.region: us-east-1\`, or \`deploy.cloudfront.web_acl_arn\` to a web ACL created in us-east-1 (docs/deploy.md §6 shows its rule), or \`waf_rate_limit: 0\` for none`,
+  );
 }
 
 function parseCognito(b: ConfigReader | undefined): CognitoCreateOptions {
@@ -223,6 +273,10 @@ function parseCognito(b: ConfigReader | undefined): CognitoCreateOptions {
     resourceServerIdentifier:
       b?.str('resource_server_identifier', /^[\x21\x23-\x5b\x5d-\x7e]{1,256}$/, 'mcp') ?? 'mcp',
     scopes: scopes.length ? scopes : ['tools'],
+    mfa: oneOf(b, 'mfa', ['required', 'optional'] as const),
+    featurePlan: oneOf(b, 'feature_plan', ['essentials', 'plus'] as const),
+    threatProtection: oneOf(b, 'threat_protection', ['enforced', 'audit'] as const),
+    deletionProtection: b?.bool('deletion_protection', true) ?? true,
   };
 }
 
@@ -305,5 +359,6 @@ export function validateDeployOptions(raw: RawConfig, d: DeployOptions): void {
       `must be between 1 and ${readTimeout - 1} behind CloudFront (origin read timeout ${readTimeout} s), or idle SSE streams are cut (got ${heartbeat})`,
     );
   }
+  checkWebAclRegion(d, process.env.CDK_DEFAULT_REGION);
   checkDeployedConfigFits(deployed);
 }

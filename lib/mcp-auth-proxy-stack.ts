@@ -5,6 +5,7 @@
  */
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { FeaturePlan, Mfa, StandardThreatProtectionMode } from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -57,7 +58,15 @@ export class McpAuthProxyStack extends Stack {
       secretsKey: d.ssmKmsKeyArn ? Key.fromKeyArn(this, 'SecretsKey', d.ssmKmsKeyArn) : undefined,
       discoveryInVpc: d.vpc?.attachDiscovery,
       ssmInterfaceEndpoint: d.vpc?.ssmEndpoint,
-      cognitoUserPool: d.cognito,
+      cognitoUserPool: {
+        ...d.cognito,
+        mfa: d.cognito.mfa === 'optional' ? Mfa.OPTIONAL : Mfa.REQUIRED,
+        featurePlan: d.cognito.featurePlan === 'plus' ? FeaturePlan.PLUS : FeaturePlan.ESSENTIALS,
+        threatProtection:
+          d.cognito.threatProtection === 'audit'
+            ? StandardThreatProtectionMode.AUDIT_ONLY
+            : StandardThreatProtectionMode.FULL_FUNCTION,
+      },
       cloudFront: this.cloudFrontProps(d),
     };
   }
@@ -93,6 +102,8 @@ export class McpAuthProxyStack extends Stack {
           : undefined,
       originReadTimeout: Duration.seconds(cf.originReadTimeoutSeconds),
       webAclArn: cf.webAclArn,
+      rateLimit: cf.wafRateLimit,
+      originSecretVersionId: cf.originSecretVersionId,
     };
   }
 

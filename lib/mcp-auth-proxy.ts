@@ -32,6 +32,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CONFIG_ENV, type Config } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
@@ -47,6 +48,8 @@ import {
   STREAM_MARGIN_SECONDS,
   ssmParameterRefs,
 } from './deployed-config.ts';
+import { OriginSecret } from './origin-secret.ts';
+import { createRateLimitWebAcl, DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
 
 /** Repository root (lib/..): entries, lock file and tsconfig are resolved from here. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,6 +86,26 @@ export interface CognitoUserPoolOptions {
    * @default ['tools']
    */
   readonly scopes?: readonly string[];
+  /**
+   * MFA of the pool's users (TOTP only, never SMS).
+   * @default cognito.Mfa.REQUIRED
+   */
+  readonly mfa?: cognito.Mfa;
+  /**
+   * Feature plan. Threat protection needs PLUS (billed per monthly active user).
+   * @default cognito.FeaturePlan.ESSENTIALS
+   */
+  readonly featurePlan?: cognito.FeaturePlan;
+  /**
+   * Threat protection with the PLUS plan (ignored on other plans).
+   * @default cognito.StandardThreatProtectionMode.FULL_FUNCTION (enforced)
+   */
+  readonly threatProtection?: cognito.StandardThreatProtectionMode;
+  /**
+   * Deletion protection: the pool cannot be deleted until it is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
 }
 
 export interface McpAuthProxyCloudFrontOptions {
@@ -102,10 +125,22 @@ export interface McpAuthProxyCloudFrontOptions {
    */
   readonly originReadTimeout?: Duration;
   /**
-   * ARN of a global (us-east-1) WAF web ACL to attach.
-   * @default no web ACL
+   * ARN of a global (us-east-1) WAF web ACL to attach instead of the one created.
+   * @default a web ACL with a rate-based rule on /register and /token is created (`rateLimit`)
    */
   readonly webAclArn?: string;
+  /**
+   * Requests per viewer address per five minutes to `/register` and `/token` in the web ACL
+   * created when `webAclArn` is not given (10 to 2,000,000,000); 0 creates no web ACL. A web ACL
+   * for CloudFront can only be created in a us-east-1 stack.
+   * @default 100
+   */
+  readonly rateLimit?: number;
+  /**
+   * Version of the origin secret CloudFront sends (rotation: docs/deploy.md §6).
+   * @default the secret's current version when the distribution was last updated
+   */
+  readonly originSecretVersionId?: string;
 }
 
 export interface McpAuthProxyProps {
@@ -262,6 +297,14 @@ function checkPropsAlone(props: McpAuthProxyProps): PropProblem[] {
       `must be between 1 and ${LAMBDA_MAX_SECONDS} whole seconds (got ${d?.toHumanString()})`,
     );
   }
+  const rate = props.cloudFront?.rateLimit;
+  check(
+    !known(rate) ||
+      rate === 0 ||
+      (Number.isInteger(rate) && rate >= MIN_RATE_LIMIT && rate <= MAX_RATE_LIMIT),
+    'cloudFront.rateLimit',
+    `must be 0 (no web ACL) or an integer between ${MIN_RATE_LIMIT} and ${MAX_RATE_LIMIT} (got ${rate})`,
+  );
   check(!props.vpcSubnets || props.vpc, 'vpcSubnets', 'needs `vpc`');
   check(!props.discoveryInVpc || props.vpc, 'discoveryInVpc', 'needs `vpc`');
   check(
@@ -326,6 +369,20 @@ export function validateProps(props: McpAuthProxyProps): ValidatedProps {
   return validated;
 }
 
+/** The created pool's hardening (issue 13 item 7): required TOTP, threat protection on PLUS, deletion protection. */
+function hardening(opts: CognitoUserPoolOptions): Partial<cognito.UserPoolProps> {
+  const featurePlan = opts.featurePlan ?? cognito.FeaturePlan.ESSENTIALS;
+  return {
+    mfa: opts.mfa ?? cognito.Mfa.REQUIRED,
+    featurePlan,
+    standardThreatProtectionMode:
+      featurePlan === cognito.FeaturePlan.PLUS
+        ? (opts.threatProtection ?? cognito.StandardThreatProtectionMode.FULL_FUNCTION)
+        : undefined,
+    deletionProtection: opts.deletionProtection ?? true,
+  };
+}
+
 /** `https://host` of a Function URL (whose `url` attribute ends with `/`). */
 function originOfUrl(url: string): string {
   return Fn.join('', ['https://', Fn.select(2, Fn.split('/', url))]);
@@ -350,6 +407,8 @@ interface FunctionOptions {
   readonly environment: Record<string, string>;
   readonly vpc?: ec2.IVpc;
   readonly securityGroup?: ec2.ISecurityGroup;
+  /** The Parameters and Secrets extension (the CloudFront variant's origin secret). */
+  readonly paramsAndSecrets?: lambda.ParamsAndSecretsLayerVersion;
 }
 
 /** esbuild options of both functions. */
@@ -394,6 +453,10 @@ export class McpAuthProxy extends Construct {
   readonly userPool?: cognito.UserPool;
   readonly userPoolDomain?: cognito.UserPoolDomain;
   readonly distribution?: cloudfront.Distribution;
+  /** CloudFront variant: the secret CloudFront sends to both functions (lib/origin-secret.ts). */
+  readonly originSecret?: OriginSecret;
+  /** CloudFront variant: the web ACL created when no `webAclArn` is given. */
+  readonly webAcl?: wafv2.CfnWebACL;
   readonly proxySecurityGroup?: ec2.SecurityGroup;
   readonly discoverySecurityGroup?: ec2.SecurityGroup;
 
@@ -411,6 +474,7 @@ export class McpAuthProxy extends Construct {
       this.userPool = pool;
       this.userPoolDomain = domain;
     }
+    if (props.cloudFront) this.originSecret = new OriginSecret(this, 'OriginSecret');
     const sgs = this.addSecurityGroups(props);
     this.proxySecurityGroup = sgs.proxy;
     this.discoverySecurityGroup = sgs.discovery;
@@ -428,12 +492,17 @@ export class McpAuthProxy extends Construct {
     this.proxyFunctionUrl = this.addFunctionUrl(this.proxyFunction, lambda.InvokeMode.RESPONSE_STREAM);
     this.proxyOrigin = config.proxyBaseUrl ?? originOfUrl(this.proxyFunctionUrl.url);
 
+    this.originSecret?.attach(this.discoveryFunction);
+    this.originSecret?.attach(this.proxyFunction);
     this.grantSecrets(functionRaw, props.secretsKey);
     this.grantCreateUserPoolClient();
     if (props.vpc && props.ssmInterfaceEndpoint && this.discoverySecurityGroup) {
       this.addSsmEndpoint(props.vpc, this.discoverySecurityGroup, basics.subnets);
     }
-    if (props.cloudFront) this.distribution = this.addDistribution(props.cloudFront, originReadTimeout);
+    if (props.cloudFront) {
+      this.webAcl = this.addWebAcl(props.cloudFront);
+      this.distribution = this.addDistribution(props.cloudFront, originReadTimeout);
+    }
 
     const { streamableHttp, sse } = config.paths;
     this.mcpEndpoint = `${this.proxyOrigin}${streamableHttp}`;
@@ -460,7 +529,7 @@ export class McpAuthProxy extends Construct {
         requireUppercase: true,
         requireSymbols: true,
       },
-      mfa: cognito.Mfa.OPTIONAL,
+      ...hardening(opts),
       mfaSecondFactor: { otp: true, sms: false },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
     });
@@ -514,6 +583,7 @@ export class McpAuthProxy extends Construct {
       environment: { [CONFIG_ENV]: basics.configJson },
       vpc: props.discoveryInVpc ? props.vpc : undefined,
       securityGroup: this.discoverySecurityGroup,
+      paramsAndSecrets: this.originSecret?.extension,
     });
   }
 
@@ -543,6 +613,7 @@ export class McpAuthProxy extends Construct {
       environment,
       vpc: props.vpc,
       securityGroup: this.proxySecurityGroup,
+      paramsAndSecrets: this.originSecret?.extension,
     });
   }
 
@@ -591,6 +662,7 @@ export class McpAuthProxy extends Construct {
       vpcSubnets: o.vpc ? basics.subnets : undefined,
       securityGroups: o.vpc && o.securityGroup ? [o.securityGroup] : undefined,
       bundling: bundling(basics.runtime, o.bundleAwsSdk),
+      paramsAndSecrets: o.paramsAndSecrets,
     });
   }
 
@@ -651,13 +723,18 @@ export class McpAuthProxy extends Construct {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       compress: false,
     } as const;
+    // Both functions refuse requests without it (functions/shared/origin-secret.ts).
+    const customHeaders = this.originSecret!.originHeaders(cf.originSecretVersionId);
     const proxyOrigin = new FunctionUrlOrigin(this.proxyFunctionUrl, {
       readTimeout,
       keepaliveTimeout: Duration.seconds(5),
+      customHeaders,
     });
     const discoveryOrigin = new FunctionUrlOrigin(this.discoveryFunctionUrl, {
       readTimeout: DEFAULT_ORIGIN_READ_TIMEOUT,
+      customHeaders,
     });
+
     const distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `MCP auth proxy ${cf.domainName}`,
       domainNames: [cf.domainName],
@@ -665,13 +742,19 @@ export class McpAuthProxy extends Construct {
       minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
-      webAclId: cf.webAclArn,
+      webAclId: cf.webAclArn ?? this.webAcl?.attrArn,
       // Everything that is not an MCP path or PRM is the authorization-server facade.
       defaultBehavior: { origin: discoveryOrigin, ...common },
       additionalBehaviors: this.proxyBehaviors({ origin: proxyOrigin, ...common }),
     });
     if (cf.hostedZone) this.addAliasRecords(cf.hostedZone, cf.domainName, distribution);
     return distribution;
+  }
+
+  /** CloudFront: the rate-limiting web ACL (lib/web-acl.ts), unless one is given or it is turned off. */
+  private addWebAcl(cf: McpAuthProxyCloudFrontOptions): wafv2.CfnWebACL | undefined {
+    const rateLimit = cf.rateLimit ?? DEFAULT_RATE_LIMIT;
+    return cf.webAclArn || rateLimit === 0 ? undefined : createRateLimitWebAcl(this, 'WebAcl', rateLimit);
   }
 
   /** The same behaviour for PRM and each MCP path, with and without a sub-path. */
@@ -698,16 +781,19 @@ export class McpAuthProxy extends Construct {
 
   /** cdk-nag: each accepted finding with its reason, on the construct it concerns. */
   private acknowledgeNagFindings(props: McpAuthProxyProps): void {
-    if (this.userPool) {
+    const pool = props.cognitoUserPool;
+    if (this.userPool && (pool?.featurePlan ?? cognito.FeaturePlan.ESSENTIALS) !== cognito.FeaturePlan.PLUS) {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG8',
         reason:
-          'The Plus feature plan (threat protection) is billed per monthly active user; the pool works on Essentials and operators can upgrade it in place.',
+          'The Plus feature plan (threat protection) is billed per monthly active user; deploy.cognito.feature_plan: plus turns it on (enforced).',
       });
+    }
+    if (this.userPool && (pool?.mfa ?? cognito.Mfa.REQUIRED) !== cognito.Mfa.REQUIRED) {
       Validations.of(this.userPool).acknowledge({
         id: 'AwsSolutions-COG2',
         reason:
-          'TOTP MFA is offered (optional) to every user; requiring it is an operator decision for the hosted sign-in used by MCP clients.',
+          'MFA was made optional by the operator (deploy.cognito.mfa); TOTP is still offered to every user.',
       });
     }
     for (const [fn, inVpc] of [
@@ -736,11 +822,11 @@ export class McpAuthProxy extends Construct {
     distribution: cloudfront.Distribution,
     cf: McpAuthProxyCloudFrontOptions,
   ): void {
-    if (!cf.webAclArn) {
+    if (!cf.webAclArn && !this.webAcl) {
       Validations.of(distribution).acknowledge({
         id: 'AwsSolutions-CFR2',
         reason:
-          'WAF is optional (deploy.cloudfront.web_acl_arn): every request is authenticated by the functions and a web ACL has a monthly cost.',
+          'The web ACL was turned off (deploy.cloudfront.waf_rate_limit: 0): every request is authenticated by the functions, registrations are limited per instance, and a web ACL has a monthly cost.',
       });
     }
     Validations.of(distribution).acknowledge({

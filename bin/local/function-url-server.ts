@@ -51,6 +51,11 @@ export interface FunctionUrlServerOptions {
   readonly propagateDisconnect?: boolean;
   /** Host header values (host[:port]) accepted besides the loopback names with this port. */
   readonly publicHosts?: readonly string[];
+  /**
+   * Headers added to every request, replacing a client's copy: what a CloudFront origin custom
+   * header does (the origin secret, origin-secret.ts), for the single-origin emulation.
+   */
+  readonly originHeaders?: Readonly<Record<string, string>>;
   readonly onLog?: (line: string) => void;
 }
 
@@ -67,6 +72,7 @@ export function buildEvent(
   req: http.IncomingMessage,
   body: Buffer,
   requestId: string,
+  originHeaders: Readonly<Record<string, string>> = {},
 ): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://placeholder');
   const headers: Record<string, string> = {};
@@ -83,6 +89,7 @@ export function buildEvent(
   headers['x-forwarded-proto'] = 'http';
   headers['x-forwarded-port'] = String(req.socket.localPort);
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
+  for (const [k, v] of Object.entries(originHeaders)) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const host = headers.host ?? `localhost:${req.socket.localPort}`;
@@ -314,7 +321,7 @@ export function startFunctionUrlServer(opts: FunctionUrlServerOptions): Promise<
     }
     const timeoutMs = fn.timeoutMs ?? 900_000;
     const deadline = Date.now() + timeoutMs;
-    const event = buildEvent(req, body, requestId);
+    const event = buildEvent(req, body, requestId, opts.originHeaders);
     const context = makeContext(fn, requestId, deadline);
     const timer = setTimeout(() => {
       opts.onLog?.(`[${fn.name}] Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);

@@ -21,10 +21,11 @@
  * same-origin` makes browsers send the real origin); the cookie is cleared on use.
  */
 import { randomBytes } from 'node:crypto';
+import { sameBytes } from '../shared/constant-time.ts';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
 import { esc, htmlResponse, page } from './pages.ts';
-import { digest, sameBytes, seal, unseal } from './seal.ts';
+import { digest, seal, unseal } from './seal.ts';
 import type { ReplayGuard } from './throttle.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';

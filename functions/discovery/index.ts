@@ -16,6 +16,7 @@ import type { EndpointOptions, Handler } from '../shared/endpoint.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
 import { directBinding } from './client-binding/direct.ts';
 import { relayBinding } from './client-binding/relay.ts';
 import { dispatch } from './dispatch.ts';
@@ -83,6 +84,8 @@ export interface DiscoveryHandlerOptions {
   readonly log?: Logger;
   /** Extra provider dependencies (e.g. a Cognito client for a local endpoint). */
   readonly providerDeps?: Partial<ProviderDeps> & Record<string, unknown>;
+  /** The CloudFront variant's origin check (origin-secret.ts). @default none */
+  readonly originGuard?: OriginGuard;
 }
 
 export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {}) {
@@ -127,6 +130,9 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
+    // Behind CloudFront: a request without its origin secret gets 403 before anything else.
+    const refused = await opts.originGuard?.admit(event);
+    if (refused) return toBufferedResult(refused);
     const req = eventToRequest(event, originOf(event, originFromBase(config.discovery.baseUrl)), undefined, {
       sourceIp: true,
     });
@@ -146,6 +152,8 @@ export const handler = (
   event: APIGatewayProxyEventV2,
   context?: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
-  cached ??= buildHandler(configFromEnv());
+  cached ??= buildHandler(configFromEnv(), {
+    originGuard: originGuardFromEnv(process.env, createLogger('discovery')),
+  });
   return cached(event, context);
 };

@@ -19,9 +19,10 @@
  * on this instance is refused without an IdP call; the IdP gets its own code back.
  */
 import { randomBytes } from 'node:crypto';
+import { sameBytes } from '../shared/constant-time.ts';
 import { badRequest } from '../shared/errors.ts';
 import { cookieValue } from '../shared/http-bits.ts';
-import { digest, sameBytes, seal, unseal } from './seal.ts';
+import { digest, seal, unseal } from './seal.ts';
 
 export const CALLBACK_PATH = '/callback';
 const PURPOSE = 'relay';

@@ -4,7 +4,8 @@
  * value signed for one use (a client id) can never be replayed as another (a relay state).
  * Not encrypted: nothing in them is secret; they must only be impossible to forge.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import { sameBytes } from '../shared/constant-time.ts';
 
 export const MIN_KEY_BYTES = 32;
 
@@ -13,13 +14,6 @@ const mac = (key: Uint8Array, data: string) => createHmac('sha256', key).update(
 /** SHA-256 of a value, base64url: how a sealed value names a browser nonce or a request. */
 export function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
-}
-
-/** Equal bytes, compared in constant time (a different length is simply unequal). */
-export function sameBytes(a: Uint8Array | string, b: Uint8Array | string): boolean {
-  const x = typeof a === 'string' ? Buffer.from(a) : a;
-  const y = typeof b === 'string' ? Buffer.from(b) : b;
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** One key per facade issuer: values sealed for one deployment are worthless at another. */

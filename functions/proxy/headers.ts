@@ -1,6 +1,8 @@
 /**
  * Pure header policy for forwarding requests upstream and responses back.
  */
+import { SOURCE_IP_HEADER } from '../shared/function-url.ts';
+import { ORIGIN_SECRET_HEADER } from '../shared/origin-secret.ts';
 import type { Identity } from './token.ts';
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus ones the proxy owns. */
@@ -24,8 +26,40 @@ const HOP_BY_HOP = new Set([
 /** Never forwarded upstream: the client's credentials stay at the proxy (no token passthrough). */
 const CREDENTIALS = new Set(['authorization', 'cookie']);
 
-/** Set by the proxy itself; an inbound copy is dropped. */
-const PROXY_SET = new Set(['x-forwarded-host', 'x-forwarded-proto', 'forwarded']);
+/** Set by the proxy itself (or internal to it); an inbound copy is dropped. */
+const PROXY_SET = new Set([
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-for',
+  'forwarded',
+  SOURCE_IP_HEADER,
+  ORIGIN_SECRET_HEADER,
+]);
+
+/**
+ * Claims about the client's address or the hops in front of the proxy. A client calling the
+ * Function URL (or CloudFront, which passes viewer headers on) can write any of them, and
+ * upstreams use them for rate limits, allow lists and audit logs; the proxy sets
+ * `X-Forwarded-For` from what Lambda saw instead (`requestContext.http.sourceIp`).
+ */
+const CLIENT_CLAIMS = new Set([
+  'x-forwarded-port',
+  'x-forwarded-ssl',
+  'x-forwarded',
+  'forwarded-for',
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+]);
+
+/** Name prefixes of what CloudFront tells an origin about the viewer (`CloudFront-Viewer-Address`, ...). */
+const CLIENT_CLAIM_PREFIXES = ['cloudfront-', 'x-amz-cf-'];
 
 /**
  * Request-override headers: frameworks and servers that honour them (IIS/ASP.NET, Symfony, Rails,
@@ -53,7 +87,11 @@ const OVERRIDES = new Set([
 ]);
 
 /** Every inbound header the upstream never sees (by normalized name). */
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CREDENTIALS, ...PROXY_SET, ...OVERRIDES]);
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, ...CREDENTIALS, ...PROXY_SET, ...OVERRIDES, ...CLIENT_CLAIMS]);
+
+function notForwarded(normalized: string): boolean {
+  return NOT_FORWARDED.has(normalized) || CLIENT_CLAIM_PREFIXES.some((p) => normalized.startsWith(p));
+}
 
 /**
  * A header name as an upstream may read it: case-insensitive (RFC 9110 §5.1), and with `_` folded
@@ -100,6 +138,8 @@ export interface ForwardContext {
   readonly identity: Identity;
   readonly identityPrefix: string;
   readonly publicOrigin: string;
+  /** The caller's address as Lambda saw it; becomes `X-Forwarded-For`. @default not sent */
+  readonly sourceIp?: string;
 }
 
 export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): Record<string, string> {
@@ -107,13 +147,14 @@ export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): R
   const out: Record<string, string> = {};
   inbound.forEach((value, key) => {
     const n = normalizeHeaderName(key);
-    if (NOT_FORWARDED.has(n) || named.has(n)) return;
+    if (notForwarded(n) || named.has(n)) return;
     if (n.startsWith(ctx.identityPrefix)) return; // clients cannot spoof identity headers
     out[key.toLowerCase()] = value;
   });
   const origin = new URL(ctx.publicOrigin);
   out['x-forwarded-host'] = origin.host;
   out['x-forwarded-proto'] = origin.protocol.replace(':', '');
+  if (ctx.sourceIp) out['x-forwarded-for'] = ctx.sourceIp;
   const p = ctx.identityPrefix;
   out[`${p}subject`] = headerSafe(ctx.identity.subject);
   if (ctx.identity.clientId) out[`${p}client-id`] = headerSafe(ctx.identity.clientId);

@@ -8,13 +8,19 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv, logIgnoredKeys } from '../shared/config/index.ts';
 import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
 import { createLogger } from '../shared/log.ts';
+import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
 import { createProxy } from './pipeline.ts';
 import { createVerifier } from './verifiers.ts';
 
 /** Leave this much of the Lambda timeout to end the stream cleanly. */
 const SAFETY_MS = 3000;
 
-export function buildHandler(config: Config) {
+export interface ProxyHandlerOptions {
+  /** The CloudFront variant's origin check (origin-secret.ts). @default none */
+  readonly originGuard?: OriginGuard;
+}
+
+export function buildHandler(config: Config, opts: ProxyHandlerOptions = {}) {
   const log = createLogger('proxy');
   logIgnoredKeys(config, log);
   const verifier = createVerifier(config);
@@ -27,8 +33,11 @@ export function buildHandler(config: Config) {
     async (event: APIGatewayProxyEventV2, responseStream: Writable, context: Context) => {
       // Pooled keep-alive sockets must not hold the invocation open after the stream ends.
       context.callbackWaitsForEmptyEventLoop = false;
+      // Behind CloudFront: a request without its origin secret gets 403 before anything else.
+      const refused = await opts.originGuard?.admit(event);
+      if (refused) return writeStreamingResponse(refused, responseStream);
       const origin = originOf(event, config.proxyBaseUrl);
-      const req = eventToRequest(event, origin);
+      const req = eventToRequest(event, origin, undefined, { sourceIp: true });
       const budgetMs = Math.max(1000, context.getRemainingTimeInMillis() - SAFETY_MS);
       const res =
         req instanceof Response ? req : await proxy(req, { budgetMs, requestId: context.awsRequestId });
@@ -44,9 +53,11 @@ export const handler: ReturnType<typeof buildHandler> = (() => {
   if (typeof awslambda === 'undefined' || !process.env.MCP_AUTH_PROXY_CONFIG) {
     // Imported by tests or tools without a Lambda environment: build lazily on first call.
     return ((...args: Parameters<ReturnType<typeof buildHandler>>) => {
-      cached ??= buildHandler(configFromEnv());
+      cached ??= buildHandler(configFromEnv(), { originGuard: originGuardFromEnv() });
       return cached(...args);
     }) as ReturnType<typeof buildHandler>;
   }
-  return buildHandler(configFromEnv());
+  return buildHandler(configFromEnv(), {
+    originGuard: originGuardFromEnv(process.env, createLogger('proxy')),
+  });
 })();

@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorResponse, methodNotAllowed } from './errors.ts';
 import { isLoopbackAuthority } from './http-bits.ts';
+import { ORIGIN_SECRET_HEADER } from './origin-secret.ts';
 
 /**
  * The public origin of this function: configured, else the Function URL host of the event
@@ -21,16 +22,18 @@ export function originOf(event: APIGatewayProxyEventV2, configured?: string): st
 const UNREPRESENTABLE = /^(CONNECT|TRACE|TRACK)$|[^!#$%&'*+.^_`|~0-9A-Z-]/;
 
 /**
+ * Header carrying the caller's address as Lambda saw it (`requestContext.http.sourceIp`) to the
+ * core, always overwritten, so a client cannot choose it: the discovery function limits
+ * registrations by it, the proxy sends it upstream as `X-Forwarded-For` (headers.ts). Behind
+ * CloudFront it is the address of the CloudFront edge.
+ */
+export const SOURCE_IP_HEADER = 'x-mcp-auth-source-ip';
+
+/**
  * The Web `Request` of an event; for a method no endpoint can serve and a `Request` cannot even
  * carry (TRACE, CONNECT, …), the 405 answer instead — never a crash (a 5xx for the client's
  * request shape).
  */
-/**
- * Header carrying the caller's address as Lambda saw it (`requestContext.http.sourceIp`), set
- * for the discovery function only and always overwritten, so a client cannot choose it.
- */
-export const SOURCE_IP_HEADER = 'x-mcp-auth-source-ip';
-
 export function eventToRequest(
   event: APIGatewayProxyEventV2,
   origin: string,
@@ -48,6 +51,8 @@ export function eventToRequest(
   }
   if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
   headers.delete(SOURCE_IP_HEADER);
+  // Checked by the adapter before this (origin-secret.ts); no core and no upstream ever sees it.
+  headers.delete(ORIGIN_SECRET_HEADER);
   if (opts.sourceIp) headers.set(SOURCE_IP_HEADER, event.requestContext.http.sourceIp ?? 'unknown');
   let body: Buffer | undefined;
   if (event.body !== undefined && event.body !== null && method !== 'GET' && method !== 'HEAD') {

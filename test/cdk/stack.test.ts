@@ -20,6 +20,7 @@ const ATTRS = {
   McpAuthProxyUserPoolDomain: 'acme-mcp-auth',
   McpAuthProxyUserPool: 'eu-west-1_Created1',
   McpAuthProxyDistribution: 'd111111abcdef8.cloudfront.net',
+  McpAuthProxyOriginSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-AbCdEf',
   McpAuthProxyProxyFunctionLogGroup: 'McpAuthProxy-ProxyFunctionLogGroup-abc',
   McpAuthProxyDiscoveryFunctionLogGroup: 'McpAuthProxy-DiscoveryFunctionLogGroup-abc',
 };

@@ -3,7 +3,10 @@
  * the Cognito JSON protocol, with a minimal hosted UI), started by this file on a free port.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CognitoIdentityProviderClient,
+  DescribeUserPoolClientCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cognitoClientName, createCognitoProvider } from '../../functions/discovery/providers/cognito.ts';
 import type { ClientRegistration } from '../../functions/discovery/providers/types.ts';
@@ -13,7 +16,12 @@ import { TokenRejected } from '../../functions/proxy/token.ts';
 import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { OAuthError, toOAuthError } from '../../functions/shared/errors.ts';
 import { silentLogger } from '../../functions/shared/log.ts';
-import { COGNITO_CREDENTIALS, type CognitoLocal, startCognitoLocal } from '../helpers/cognito-local.ts';
+import {
+  COGNITO_CREDENTIALS,
+  COGNITO_REGION,
+  type CognitoLocal,
+  startCognitoLocal,
+} from '../helpers/cognito-local.ts';
 
 let cl: CognitoLocal;
 const secrets = createSecretResolver();
@@ -250,5 +258,65 @@ describe('cognito end to end: register → hosted UI → token → proxy verifie
     );
     // The ID token of the same login is not an access token.
     await expect(v.verify(tokens.id_token, [])).rejects.toBeInstanceOf(TokenRejected);
+  });
+});
+
+describe('cognito provider: what CreateUserPoolClient receives (issue 13 item 7)', () => {
+  /** A client that records the JSON body of every request it sends to cognito-local. */
+  const recordingClient = (bodies: Record<string, unknown>[]) => {
+    const client = new CognitoIdentityProviderClient({
+      endpoint: cl.url,
+      region: COGNITO_REGION,
+      credentials: COGNITO_CREDENTIALS,
+    });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const body = (args.request as { body?: unknown }).body;
+        // The SDK's JSON body (a string, or a string adapter): exactly the bytes sent.
+        if (body !== undefined) bodies.push(JSON.parse(String(body)) as Record<string, unknown>);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'record' },
+    );
+    return client;
+  };
+
+  it('explicit token validity (1 h access/ID, 7-day refresh), revocation and refresh-token rotation', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const p = createCognitoProvider(config(['mcp/tools']), { secrets, client: recordingClient(bodies) });
+    await p.register(registration(['http://localhost:33418/callback']));
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).toMatchObject({
+      ClientName: 'mcp-Claude Desktop',
+      GenerateSecret: false,
+      AccessTokenValidity: 60,
+      IdTokenValidity: 60,
+      RefreshTokenValidity: 7,
+      TokenValidityUnits: { AccessToken: 'minutes', IdToken: 'minutes', RefreshToken: 'days' },
+      EnableTokenRevocation: true,
+      RefreshTokenRotation: { Feature: 'ENABLED', RetryGracePeriodSeconds: 10 },
+    });
+  });
+
+  it('takes validity and rotation from cognito.* (rotation can be turned off)', async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const cfg = config(['mcp/tools'], {
+      access_token_minutes: 15,
+      refresh_token_days: 1,
+      refresh_token_rotation: false,
+    });
+    await createCognitoProvider(cfg, { secrets, client: recordingClient(bodies) }).register(
+      registration(['http://localhost:33418/callback']),
+    );
+    expect(bodies[0]).toMatchObject({
+      AccessTokenValidity: 15,
+      IdTokenValidity: 15,
+      RefreshTokenValidity: 1,
+      RefreshTokenRotation: { Feature: 'DISABLED' },
+    });
+  });
+
+  it('refuses validity Cognito would not accept, naming the key', () => {
+    expect(() => config(['mcp/tools'], { access_token_minutes: 2 })).toThrow('cognito.access_token_minutes');
   });
 });

@@ -70,11 +70,20 @@ export function cognitoMetadata(c: CognitoConfig): IdpMetadata {
   };
 }
 
+/**
+ * Every app client the facade creates is named with this prefix: the stale-client clean-up
+ * (docs/deploy.md, "Stale app clients") only ever considers clients so named.
+ */
+export const FACADE_CLIENT_PREFIX = 'mcp-';
+
 /** Cognito's ClientName pattern is `[\w\s+=,.@-]+`, at most 128 characters. */
 export function cognitoClientName(requested: string | undefined): string {
   const cleaned = (requested ?? '').replace(/[^\w\s+=,.@-]/g, '-').trim();
-  return `mcp-${cleaned || 'client'}`.slice(0, 128);
+  return `${FACADE_CLIENT_PREFIX}${cleaned || 'client'}`.slice(0, 128);
 }
+
+/** Seconds a rotated-out refresh token still works (a client's retry after a lost response). */
+export const REFRESH_RETRY_GRACE_SECONDS = 10;
 
 /** The `CreateUserPoolClient` input for one registration (public client, code flow, exact URLs). */
 export function createClientInput(
@@ -93,6 +102,15 @@ export function createClientInput(
     ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
     PreventUserExistenceErrors: 'ENABLED',
     EnableTokenRevocation: true,
+    // Explicit, not Cognito's defaults (a 30-day refresh token).
+    AccessTokenValidity: c.accessTokenMinutes,
+    IdTokenValidity: c.accessTokenMinutes,
+    RefreshTokenValidity: c.refreshTokenDays,
+    TokenValidityUnits: { AccessToken: 'minutes', IdToken: 'minutes', RefreshToken: 'days' },
+    // OAuth 2.1 / MCP 2026-07-28: public clients' refresh tokens rotate on every use.
+    RefreshTokenRotation: c.refreshTokenRotation
+      ? { Feature: 'ENABLED', RetryGracePeriodSeconds: REFRESH_RETRY_GRACE_SECONDS }
+      : { Feature: 'DISABLED' },
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
 import { OAuthError } from '../../shared/errors.ts';
+import { SOURCE_IP_HEADER } from '../../shared/function-url.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
 import type { Identity } from '../token.ts';
 import { isTimeout, type UpstreamFetch, type UpstreamResponse } from './upstream.ts';
@@ -16,6 +17,9 @@ export interface Forwarded {
   readonly abort: AbortController;
   readonly upstreamUrl: string;
 }
+
+/** The adapter writes `unknown` when Lambda gave no address (the local runner always gives one). */
+const knownIp = (v: string | null): string | undefined => (v && v !== 'unknown' ? v : undefined);
 
 export async function forward(
   cfg: Config,
@@ -36,6 +40,7 @@ export async function forward(
         identity,
         identityPrefix: cfg.identityHeaderPrefix,
         publicOrigin: url.origin,
+        sourceIp: knownIp(req.headers.get(SOURCE_IP_HEADER)),
       }),
       body,
       signal: abort.signal,

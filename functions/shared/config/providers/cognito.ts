@@ -22,6 +22,9 @@ export const COGNITO = table('cognito', {
     secure: true,
     derived: 'the AWS endpoint',
   },
+  access_token_minutes: { type: 'int', default: 60, min: 5, max: 1440 },
+  refresh_token_days: { type: 'int', default: 7, min: 1, max: 3650 },
+  refresh_token_rotation: { type: 'bool', default: true },
 });
 
 /** `cognito` provider. */
@@ -33,6 +36,12 @@ export interface CognitoConfig {
   readonly scopes: readonly string[];
   /** Endpoint override for the Cognito API (local emulators). */
   readonly endpoint?: string;
+  /** Validity of the access and ID tokens of created app clients (minutes). */
+  readonly accessTokenMinutes: number;
+  /** Validity of their refresh tokens (days). */
+  readonly refreshTokenDays: number;
+  /** Created app clients rotate refresh tokens (a new one on every refresh). */
+  readonly refreshTokenRotation: boolean;
 }
 
 /** Issuer of the pool's tokens: `https://cognito-idp.<region>.amazonaws.com/<pool>` or the override. */
@@ -57,6 +66,9 @@ export function parseCognito(r: ConfigReader): { cognito: CognitoConfig } & Toke
     domainUrl: s.url('domain_url', 'is required for provider "cognito": the hosted UI domain')!,
     scopes: s.list('scopes'),
     endpoint,
+    accessTokenMinutes: s.int('access_token_minutes'),
+    refreshTokenDays: s.int('refresh_token_days'),
+    refreshTokenRotation: s.bool('refresh_token_rotation'),
   };
   const issuer = cognitoIssuer(cognito);
   return { cognito, issuer, jwksUri: cognitoJwksUri(issuer) };
