@@ -129,9 +129,22 @@ export const DEPLOY_KEYS: KnownKeys = section(
       'hosted_zone_name',
       'origin_read_timeout_seconds',
       'web_acl_arn',
+      'origin_secret_version_id',
+      'waf_rate_limit',
     ),
   ],
-  ['cognito', section('domain_prefix', 'resource_server_identifier', 'scopes')],
+  [
+    'cognito',
+    section(
+      'domain_prefix',
+      'resource_server_identifier',
+      'scopes',
+      'mfa',
+      'feature_plan',
+      'threat_protection',
+      'deletion_protection',
+    ),
+  ],
 );
 
 /**
