@@ -51,8 +51,9 @@ describe('minimal props (a config, nothing else)', () => {
     expect(fnProps(t, 'Discovery')).toMatchObject({ Runtime: 'nodejs22.x', MemorySize: 256, Timeout: 15 });
     for (const which of ['Proxy', 'Discovery'] as const) {
       expect(fnProps(t, which).VpcConfig).toBeUndefined();
-      expect(fnProps(t, which).ReservedConcurrentExecutions).toBeUndefined();
     }
+    expect(fnProps(t, 'Proxy').ReservedConcurrentExecutions).toBe(50);
+    expect(fnProps(t, 'Discovery').ReservedConcurrentExecutions).toBe(10);
     t.resourceCountIs('AWS::Lambda::Url', 2);
     t.resourceCountIs('AWS::Logs::LogGroup', 2);
     expect(t.toJSON().Outputs).toBeUndefined();
@@ -197,12 +198,12 @@ describe('bad props fail before anything is built, naming the prop', () => {
     [
       'a zero reserved concurrency',
       () => ({ config: BASE, proxyReservedConcurrency: 0 }),
-      '`proxyReservedConcurrency` must be a positive integer, or unset for no reservation (got 0)',
+      '`proxyReservedConcurrency` must be a positive integer, or false for no reservation (got 0)',
     ],
     [
       'a fractional reserved concurrency',
       () => ({ config: BASE, discoveryReservedConcurrency: 2.5 }),
-      '`discoveryReservedConcurrency` must be a positive integer, or unset for no reservation (got 2.5)',
+      '`discoveryReservedConcurrency` must be a positive integer, or false for no reservation (got 2.5)',
     ],
     [
       'too little memory',
@@ -270,7 +271,7 @@ describe('bad props fail before anything is built, naming the prop', () => {
         discoveryInVpc: true,
       });
     expect(build).toThrow(
-      'invalid McpAuthProxy props:\n- `proxyReservedConcurrency` must be a positive integer, or unset for no reservation (got 0)\n- `discoveryInVpc` needs `vpc`',
+      'invalid McpAuthProxy props:\n- `proxyReservedConcurrency` must be a positive integer, or false for no reservation (got 0)\n- `discoveryInVpc` needs `vpc`',
     );
     const error = (() => {
       try {
