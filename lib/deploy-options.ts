@@ -116,7 +116,16 @@ const MAX_RESERVED_CONCURRENCY = 100_000;
 /** `reserved_concurrency`: unset (the default), `none` (no reservation) or 1 to the sanity limit. */
 function parseReservation(b: ConfigReader | undefined): number | false | undefined {
   if (b?.value('reserved_concurrency') === 'none') return false;
-  return b?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY);
+  try {
+    return b?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    // The same check as `int`, with the way to turn the reservation off.
+    throw new ConfigError(
+      b!.key('reserved_concurrency'),
+      `must be an integer between 1 and ${MAX_RESERVED_CONCURRENCY}, or none for no reservation (got ${JSON.stringify(b!.value('reserved_concurrency'))})`,
+    );
+  }
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -206,6 +206,41 @@ describe('bad props fail before anything is built, naming the prop', () => {
       '`discoveryReservedConcurrency` must be a positive integer, or false for no reservation (got 2.5)',
     ],
     [
+      'egress ports without a VPC',
+      () => ({ config: BASE, proxyEgressPorts: [443] }),
+      '`proxyEgressPorts` needs `vpc`',
+    ],
+    [
+      'an egress port out of range',
+      (s) => ({ config: BASE, vpc: vpc(s), proxyEgressPorts: [0, 443] }),
+      '`proxyEgressPorts` must list TCP ports between 1 and 65535 (got [0,443])',
+    ],
+    [
+      'discovery egress ports without an attached discovery function',
+      (s) => ({ config: BASE, vpc: vpc(s), discoveryEgressPorts: [443] }),
+      '`discoveryEgressPorts` needs `vpc` and `discoveryInVpc: true`',
+    ],
+    [
+      'a concurrency alarm threshold above 100 %',
+      () => ({ config: BASE, alarms: { concurrencyThresholdPercent: 120 } }),
+      '`alarms.concurrencyThresholdPercent` must be an integer between 1 and 100 (got 120)',
+    ],
+    [
+      'an alarm e-mail that is not an address',
+      () => ({ config: BASE, alarms: { email: 'ops' } }),
+      '`alarms.email` must be an e-mail address (got "ops")',
+    ],
+    [
+      'a budget without a positive amount',
+      () => ({ config: BASE, budget: { monthlyLimitUsd: 0, email: 'billing@example.com' } }),
+      '`budget.monthlyLimitUsd` must be a positive amount (got 0)',
+    ],
+    [
+      'a zero access-log retention',
+      (s) => ({ config: BASE, cloudFront: { ...cloudFront(s), accessLogRetentionDays: 0 } }),
+      '`cloudFront.accessLogRetentionDays` must be a positive number of days (got 0)',
+    ],
+    [
       'too little memory',
       () => ({ config: BASE, proxyMemorySize: 64 }),
       '`proxyMemorySize` must be an integer between 128 and 10240 (MB) (got 64)',

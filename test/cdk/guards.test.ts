@@ -367,7 +367,7 @@ describe('config errors of the new keys name the key', () => {
   it.each([
     [
       { proxy: { reserved_concurrency: 'nope' } },
-      '`deploy.proxy.reserved_concurrency` must be an integer between 1 and 100000 (got "nope")',
+      '`deploy.proxy.reserved_concurrency` must be an integer between 1 and 100000, or none for no reservation (got "nope")',
     ],
     [
       { alarms: { email: 'ops@example.com', sns_topic_arn: TOPIC_ARN } },
