@@ -3,6 +3,8 @@
  * - the streaming proxy (OAuth 2.1 resource server, RFC 9728 metadata) — RESPONSE_STREAM;
  * - the discovery/registration function (authorization-server facade) — BUFFERED.
  * Optionally attached to a VPC, fronted by one CloudFront origin, and with a Cognito user pool.
+ * Safe by default (each with a switch): reserved concurrency, alarms, X-Ray, KMS-encrypted log
+ * groups, CloudFront access logs, least-privilege SSM and egress (lib/observability.ts).
  *
  * `validateProps` checks the props first and names the prop at fault (`McpAuthProxyPropsError`).
  * The functions receive the raw config as JSON (`MCP_AUTH_PROXY_CONFIG`) and validate it with the
