@@ -6,7 +6,8 @@
  *   npx cdk synth -c base_url=https://mcp.internal   override single values (dotted keys)
  *
  * The config is validated by the same `parseConfig` the functions run at cold start, so a bad
- * value fails here with the message naming the key. cdk-nag AwsSolutions checks run on synth;
+ * value fails here with the message naming the key. The cdk-nag AwsSolutions, Serverless,
+ * NIST 800-53 R5 and HIPAA Security checks run on synth;
  * every acknowledgement carries its reason next to the construct it concerns (lib/).
  */
 import { App } from 'aws-cdk-lib';

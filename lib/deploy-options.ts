@@ -22,6 +22,7 @@ import {
   resolveDeployedConfig,
   STREAM_MARGIN_SECONDS,
 } from './deployed-config.ts';
+import { DEFAULT_ACCESS_LOG_RETENTION_DAYS, DEFAULT_CONCURRENCY_THRESHOLD_PERCENT } from './observability.ts';
 import { DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
 
 export type RuntimeName = 'nodejs22.x' | 'nodejs24.x';
@@ -42,6 +43,10 @@ export interface VpcOptions {
   readonly attachDiscovery: boolean;
   /** Create an SSM interface endpoint (for a discovery function in subnets without NAT). */
   readonly ssmEndpoint: boolean;
+  /** TCP ports the proxy may connect to (unset: the upstream's port and 443). */
+  readonly proxyEgressPorts?: readonly number[];
+  /** TCP ports the attached discovery function may connect to (unset: 443). */
+  readonly discoveryEgressPorts?: readonly number[];
 }
 
 export interface CloudFrontOptions {
@@ -56,6 +61,20 @@ export interface CloudFrontOptions {
   readonly wafRateLimit: number;
   /** Version of the origin secret CloudFront sends (rotation). */
   readonly originSecretVersionId?: string;
+  /** CloudFront standard logs to an S3 bucket (default on). */
+  readonly accessLogs: boolean;
+  readonly accessLogRetentionDays: number;
+}
+
+export interface AlarmOptions {
+  readonly email?: string;
+  readonly snsTopicArn?: string;
+  readonly concurrencyThresholdPercent: number;
+}
+
+export interface BudgetOptions {
+  readonly monthlyLimitUsd: number;
+  readonly email: string;
 }
 
 export interface CognitoCreateOptions {
@@ -85,14 +104,23 @@ export interface DeployOptions {
   readonly proxy: {
     readonly memoryMb: number;
     readonly timeoutSeconds?: number;
-    /** Unset = unreserved (see docs/deploy.md, "Concurrency"). */
-    readonly reservedConcurrency?: number;
+    /** Unset = the construct's default; `false` (`none`) = unreserved (docs/deploy.md, "Concurrency"). */
+    readonly reservedConcurrency?: number | false;
   };
   readonly discovery: {
     readonly memoryMb: number;
     readonly timeoutSeconds: number;
-    readonly reservedConcurrency?: number;
+    readonly reservedConcurrency?: number | false;
   };
+  /** X-Ray active tracing on both functions (default on). */
+  readonly tracing: boolean;
+  /** KMS encryption of the log groups (default on): a created key, or `logKmsKeyArn`. */
+  readonly logEncryption: boolean;
+  readonly logKmsKeyArn?: string;
+  /** CloudWatch alarms (undefined: `deploy.alarms.enabled: false`). */
+  readonly alarms?: AlarmOptions;
+  /** An AWS Budgets alarm (opt-in). */
+  readonly budget?: BudgetOptions;
   readonly logRetentionDays: number;
   readonly ssmKmsKeyArn?: string;
   readonly vpc?: VpcOptions;
@@ -114,11 +142,25 @@ export const DEPLOY_KEYS: KnownKeys = section(
   'log_retention_days',
   'ssm_kms_key_arn',
   'client_name',
+  'tracing',
+  'log_encryption',
+  'log_kms_key_arn',
+  ['alarms', section('enabled', 'email', 'sns_topic_arn', 'concurrency_threshold_percent')],
+  ['budget', section('monthly_limit_usd', 'email')],
   ['proxy', section('memory_mb', 'timeout_seconds', 'reserved_concurrency')],
   ['discovery', section('memory_mb', 'timeout_seconds', 'reserved_concurrency')],
   [
     'vpc',
-    section('id', 'lookup', 'availability_zones', 'private_subnet_ids', 'attach_discovery', 'ssm_endpoint'),
+    section(
+      'id',
+      'lookup',
+      'availability_zones',
+      'private_subnet_ids',
+      'attach_discovery',
+      'ssm_endpoint',
+      'proxy_egress_ports',
+      'discovery_egress_ports',
+    ),
   ],
   [
     'cloudfront',
@@ -131,6 +173,8 @@ export const DEPLOY_KEYS: KnownKeys = section(
       'web_acl_arn',
       'origin_secret_version_id',
       'waf_rate_limit',
+      'access_logs',
+      'access_log_retention_days',
     ),
   ],
   [
@@ -153,6 +197,96 @@ export const DEPLOY_KEYS: KnownKeys = section(
  * would throttle every request, so it is refused.
  */
 const MAX_RESERVED_CONCURRENCY = 100_000;
+
+/** `reserved_concurrency`: unset (the default), `none` (no reservation) or 1 to the sanity limit. */
+function parseReservation(b: ConfigReader | undefined): number | false | undefined {
+  if (b?.value('reserved_concurrency') === 'none') return false;
+  try {
+    return b?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    // The same check as `int`, with the way to turn the reservation off.
+    throw new ConfigError(
+      b!.key('reserved_concurrency'),
+      `must be an integer between 1 and ${MAX_RESERVED_CONCURRENCY}, or none for no reservation (got ${JSON.stringify(b!.value('reserved_concurrency'))})`,
+    );
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** A list of TCP ports (YAML integers or a comma-separated string). */
+function parsePorts(b: ConfigReader, k: string): number[] | undefined {
+  const v = b.value(k);
+  if (v === undefined || v === null) return undefined;
+  const items = typeof v === 'string' ? v.split(',').map((x) => x.trim()) : v;
+  const ports = Array.isArray(items)
+    ? items.map((x) => (typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x))
+    : [];
+  if (!ports.length || !ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
+    throw new ConfigError(
+      b.key(k),
+      `must be a list of TCP ports between 1 and 65535 (got ${JSON.stringify(v)})`,
+    );
+  }
+  return ports as number[];
+}
+
+/** `deploy.alarms` (on by default; `enabled: false` turns them off). */
+function parseAlarms(b: ConfigReader | undefined): AlarmOptions | undefined {
+  if (b && !b.bool('enabled', true)) return undefined;
+  const email = b?.str('email', EMAIL, 'ops@example.com');
+  const snsTopicArn = b?.str(
+    'sns_topic_arn',
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
+    'arn:aws:sns:eu-west-1:123456789012:ops-alarms',
+  );
+  if (email && snsTopicArn) {
+    throw new ConfigError(
+      'deploy.alarms.email',
+      'cannot be combined with `deploy.alarms.sns_topic_arn`: subscribe the address to that topic instead',
+    );
+  }
+  const percent =
+    b?.int('concurrency_threshold_percent', DEFAULT_CONCURRENCY_THRESHOLD_PERCENT, 1, 100) ??
+    DEFAULT_CONCURRENCY_THRESHOLD_PERCENT;
+  return { email, snsTopicArn, concurrencyThresholdPercent: percent };
+}
+
+/** `deploy.budget` (opt-in): both keys required. */
+function parseBudget(b: ConfigReader | undefined): BudgetOptions | undefined {
+  if (!b) return undefined;
+  const monthlyLimitUsd = b.int('monthly_limit_usd', undefined, 1, 1_000_000_000);
+  if (monthlyLimitUsd === undefined) {
+    throw new ConfigError(
+      b.key('monthly_limit_usd'),
+      'is required when `deploy.budget` is set (whole US dollars)',
+    );
+  }
+  const email = b.str('email', EMAIL, 'billing@example.com');
+  if (!email) throw new ConfigError(b.key('email'), 'is required when `deploy.budget` is set');
+  return { monthlyLimitUsd, email };
+}
+
+/** Tracing, log encryption, alarms and budget (issue 13: what a production team expects). */
+function parseVisibility(d: ConfigReader) {
+  const logEncryption = d.bool('log_encryption', true);
+  const logKmsKeyArn = d.str(
+    'log_kms_key_arn',
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/,
+    'arn:aws:kms:eu-west-1:123456789012:key/…',
+  );
+  if (logKmsKeyArn && !logEncryption) {
+    throw new ConfigError('deploy.log_kms_key_arn', 'cannot be combined with `deploy.log_encryption: false`');
+  }
+  return {
+    tracing: d.bool('tracing', true),
+    logEncryption,
+    logKmsKeyArn,
+    alarms: parseAlarms(d.optObj('alarms')),
+    budget: parseBudget(d.optObj('budget')),
+  };
+}
 
 function parseVpc(b: ConfigReader): VpcOptions {
   const vpcId = b.str('id', /^vpc-[0-9a-f]{8,17}$/, 'vpc-0123456789abcdef0');
@@ -194,7 +328,20 @@ function parseVpc(b: ConfigReader): VpcOptions {
       'needs `deploy.vpc.attach_discovery: true`: only the discovery function reads SSM',
     );
   }
-  return { vpcId, lookup, availabilityZones, privateSubnetIds, attachDiscovery, ssmEndpoint };
+  const discoveryEgressPorts = parsePorts(b, 'discovery_egress_ports');
+  if (discoveryEgressPorts && !attachDiscovery) {
+    throw new ConfigError(b.key('discovery_egress_ports'), 'needs `deploy.vpc.attach_discovery: true`');
+  }
+  return {
+    vpcId,
+    lookup,
+    availabilityZones,
+    privateSubnetIds,
+    attachDiscovery,
+    ssmEndpoint,
+    proxyEgressPorts: parsePorts(b, 'proxy_egress_ports'),
+    discoveryEgressPorts,
+  };
 }
 
 function parseCloudFront(b: ConfigReader): CloudFrontOptions {
@@ -250,6 +397,8 @@ function parseCloudFront(b: ConfigReader): CloudFrontOptions {
       /^[A-Za-z0-9-]{32,64}$/,
       'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
     ),
+    accessLogs: b.bool('access_logs', true),
+    accessLogRetentionDays: b.int('access_log_retention_days', DEFAULT_ACCESS_LOG_RETENTION_DAYS, 1, 3653),
   };
 }
 
@@ -322,14 +471,15 @@ export function parseDeployOptions(raw: RawConfig): DeployOptions {
     proxy: {
       memoryMb: proxy?.int('memory_mb', 512, 128, 10240) ?? 512,
       timeoutSeconds: proxy?.int('timeout_seconds', undefined, 1, 900),
-      reservedConcurrency: proxy?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY),
+      reservedConcurrency: parseReservation(proxy),
     },
     discovery: {
       memoryMb: discovery?.int('memory_mb', 256, 128, 10240) ?? 256,
       timeoutSeconds: discovery?.int('timeout_seconds', 15, 1, 900) ?? 15,
-      reservedConcurrency: discovery?.int('reserved_concurrency', undefined, 1, MAX_RESERVED_CONCURRENCY),
+      reservedConcurrency: parseReservation(discovery),
     },
     logRetentionDays: retention,
+    ...parseVisibility(d),
     ssmKmsKeyArn: d.str(
       'ssm_kms_key_arn',
       /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]+$/,

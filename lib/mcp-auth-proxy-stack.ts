@@ -11,6 +11,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { HostedZone } from 'aws-cdk-lib/aws-route53';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { RawConfig } from './config-source.ts';
 import { type DeployOptions, parseDeployOptions, validateDeployOptions } from './deploy-options.ts';
@@ -68,6 +69,31 @@ export class McpAuthProxyStack extends Stack {
             : StandardThreatProtectionMode.FULL_FUNCTION,
       },
       cloudFront: this.cloudFrontProps(d),
+      ...this.visibilityProps(d),
+    };
+  }
+
+  /** Reservations' opt-out, tracing, log key, alarms, budget and VPC egress ports. */
+  private visibilityProps(d: DeployOptions): Partial<McpAuthProxyProps> {
+    const a = d.alarms;
+    return {
+      tracing: d.tracing,
+      logEncryptionKey: !d.logEncryption
+        ? false
+        : d.logKmsKeyArn
+          ? Key.fromKeyArn(this, 'LogKey', d.logKmsKeyArn)
+          : undefined,
+      alarms:
+        a === undefined
+          ? false
+          : {
+              email: a.email,
+              topic: a.snsTopicArn ? Topic.fromTopicArn(this, 'AlarmTopic', a.snsTopicArn) : undefined,
+              concurrencyThresholdPercent: a.concurrencyThresholdPercent,
+            },
+      budget: d.budget,
+      proxyEgressPorts: d.vpc?.proxyEgressPorts,
+      discoveryEgressPorts: d.vpc?.discoveryEgressPorts,
     };
   }
 
@@ -104,6 +130,8 @@ export class McpAuthProxyStack extends Stack {
       webAclArn: cf.webAclArn,
       rateLimit: cf.wafRateLimit,
       originSecretVersionId: cf.originSecretVersionId,
+      accessLogs: cf.accessLogs,
+      accessLogRetentionDays: cf.accessLogRetentionDays,
     };
   }
 

@@ -3,6 +3,8 @@
  * - the streaming proxy (OAuth 2.1 resource server, RFC 9728 metadata) — RESPONSE_STREAM;
  * - the discovery/registration function (authorization-server facade) — BUFFERED.
  * Optionally attached to a VPC, fronted by one CloudFront origin, and with a Cognito user pool.
+ * Safe by default (each with a switch): reserved concurrency, alarms, X-Ray, KMS-encrypted log
+ * groups, CloudFront access logs, least-privilege SSM and egress (lib/observability.ts).
  *
  * `validateProps` checks the props first and names the prop at fault (`McpAuthProxyPropsError`).
  * The functions receive the raw config as JSON (`MCP_AUTH_PROXY_CONFIG`) and validate it with the
@@ -17,6 +19,7 @@ import { Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { FunctionUrlOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -31,7 +34,8 @@ import {
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CONFIG_ENV, type Config } from '../functions/shared/config/index.ts';
@@ -48,8 +52,20 @@ import {
   STREAM_MARGIN_SECONDS,
   ssmParameterRefs,
 } from './deployed-config.ts';
+import {
+  addAccessLogBucket,
+  addAlarms,
+  addBudget,
+  addLogKey,
+  DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+  DEFAULT_RESERVED_CONCURRENCY,
+  type McpAuthProxyAlarmOptions,
+  type McpAuthProxyBudgetOptions,
+} from './observability.ts';
 import { OriginSecret } from './origin-secret.ts';
 import { createRateLimitWebAcl, DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
+
+export type { McpAuthProxyAlarmOptions, McpAuthProxyBudgetOptions } from './observability.ts';
 
 /** Repository root (lib/..): entries, lock file and tsconfig are resolved from here. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -141,6 +157,17 @@ export interface McpAuthProxyCloudFrontOptions {
    * @default the secret's current version when the distribution was last updated
    */
   readonly originSecretVersionId?: string;
+  /**
+   * CloudFront standard access logs, to an S3 bucket created for them (SSE-S3, no public access,
+   * TLS only, expired after `accessLogRetentionDays`).
+   * @default true
+   */
+  readonly accessLogs?: boolean;
+  /**
+   * Days the access logs are kept.
+   * @default 90
+   */
+  readonly accessLogRetentionDays?: number;
 }
 
 export interface McpAuthProxyProps {
@@ -167,15 +194,48 @@ export interface McpAuthProxyProps {
   readonly proxyTimeout?: Duration;
   /**
    * Reserved concurrency of the proxy function: caps its concurrent executions (each open
-   * stream holds one) and reserves them out of the account's regional pool.
-   * @default none (unreserved: shares the account's pool; see docs/deploy.md)
+   * stream holds one), hence its cost per hour, and reserves them out of the account's regional
+   * pool (which must keep 100 unreserved). `false`: no reservation (shares the account's pool).
+   * @default 50 (see docs/deploy.md, "Concurrency")
    */
-  readonly proxyReservedConcurrency?: number;
+  readonly proxyReservedConcurrency?: number | false;
   /**
-   * Reserved concurrency of the discovery function (caps /register and the facade).
-   * @default none (unreserved: shares the account's pool; see docs/deploy.md)
+   * Reserved concurrency of the discovery function (caps /register and the facade); `false`: none.
+   * @default 10
    */
-  readonly discoveryReservedConcurrency?: number;
+  readonly discoveryReservedConcurrency?: number | false;
+  /**
+   * X-Ray active tracing on both functions.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * KMS key of both log groups (its key policy must let `logs.<region>.amazonaws.com` use it);
+   * `false`: CloudWatch Logs' own encryption, no customer key.
+   * @default a key created for them (yearly rotation; CloudWatch Logs may use it for this stack's log groups only)
+   */
+  readonly logEncryptionKey?: IKey | false;
+  /**
+   * CloudWatch alarms on concurrency (near the reservation), errors and throttles of both
+   * functions, with an optional SNS target; `false`: no alarms.
+   * @default alarms without a notification target
+   */
+  readonly alarms?: McpAuthProxyAlarmOptions | false;
+  /**
+   * An AWS Budgets monthly cost budget (account-wide) with e-mail notifications.
+   * @default no budget
+   */
+  readonly budget?: McpAuthProxyBudgetOptions;
+  /**
+   * TCP ports the proxy's security group may reach (any IPv4 address). Needs `vpc`.
+   * @default the upstream `base_url`'s port and 443 (JWKS, IdP)
+   */
+  readonly proxyEgressPorts?: readonly number[];
+  /**
+   * TCP ports the discovery function's security group may reach. Needs `discoveryInVpc`.
+   * @default [443] (IdP, SSM)
+   */
+  readonly discoveryEgressPorts?: readonly number[];
   /**
    * Memory of the discovery function (MB, 128 to 10240).
    * @default 256
@@ -267,16 +327,6 @@ function checkPropsAlone(props: McpAuthProxyProps): PropProblem[] {
     if (!ok) problems.push({ prop, message });
   };
   for (const [prop, n] of [
-    ['proxyReservedConcurrency', props.proxyReservedConcurrency],
-    ['discoveryReservedConcurrency', props.discoveryReservedConcurrency],
-  ] as const) {
-    check(
-      !known(n) || (Number.isInteger(n) && n >= 1),
-      prop,
-      `must be a positive integer, or unset for no reservation (got ${n})`,
-    );
-  }
-  for (const [prop, n] of [
     ['proxyMemorySize', props.proxyMemorySize],
     ['discoveryMemorySize', props.discoveryMemorySize],
   ] as const) {
@@ -311,6 +361,72 @@ function checkPropsAlone(props: McpAuthProxyProps): PropProblem[] {
     !props.ssmInterfaceEndpoint || (props.vpc && props.discoveryInVpc),
     'ssmInterfaceEndpoint',
     'needs `vpc` and `discoveryInVpc: true`: only the discovery function reads SSM',
+  );
+  return [...checkGuardProps(props), ...problems];
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Checks of the cost and visibility props (reservations, egress, alarms, budget, access logs). */
+function checkGuardProps(props: McpAuthProxyProps): PropProblem[] {
+  const problems: PropProblem[] = [];
+  const check = (ok: unknown, prop: string, message: string) => {
+    if (!ok) problems.push({ prop, message });
+  };
+  for (const [prop, n] of [
+    ['proxyReservedConcurrency', props.proxyReservedConcurrency],
+    ['discoveryReservedConcurrency', props.discoveryReservedConcurrency],
+  ] as const) {
+    check(
+      n === false || !known(n) || (Number.isInteger(n) && n >= 1),
+      prop,
+      `must be a positive integer, or false for no reservation (got ${n})`,
+    );
+  }
+  for (const [prop, ports, needs] of [
+    ['proxyEgressPorts', props.proxyEgressPorts, props.vpc],
+    ['discoveryEgressPorts', props.discoveryEgressPorts, props.vpc && props.discoveryInVpc],
+  ] as const) {
+    if (ports === undefined) continue;
+    check(
+      needs,
+      prop,
+      prop === 'proxyEgressPorts' ? 'needs `vpc`' : 'needs `vpc` and `discoveryInVpc: true`',
+    );
+    check(
+      ports.length > 0 && ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535),
+      prop,
+      `must list TCP ports between 1 and 65535 (got ${JSON.stringify(ports)})`,
+    );
+  }
+  const alarms = props.alarms || undefined;
+  const percent = alarms?.concurrencyThresholdPercent;
+  check(
+    percent === undefined || (Number.isInteger(percent) && percent >= 1 && percent <= 100),
+    'alarms.concurrencyThresholdPercent',
+    `must be an integer between 1 and 100 (got ${percent})`,
+  );
+  const email = alarms?.email;
+  check(
+    email === undefined || EMAIL.test(email),
+    'alarms.email',
+    `must be an e-mail address (got "${email}")`,
+  );
+  check(
+    !(email && alarms?.topic),
+    'alarms.email',
+    'cannot be combined with `alarms.topic`: subscribe the address to that topic instead',
+  );
+  if (props.budget) {
+    const { monthlyLimitUsd: usd, email: to } = props.budget;
+    check(known(usd) ? usd > 0 : true, 'budget.monthlyLimitUsd', `must be a positive amount (got ${usd})`);
+    check(EMAIL.test(to), 'budget.email', `must be an e-mail address (got "${to}")`);
+  }
+  const days = props.cloudFront?.accessLogRetentionDays;
+  check(
+    days === undefined || (Number.isInteger(days) && days >= 1),
+    'cloudFront.accessLogRetentionDays',
+    `must be a positive number of days (got ${days})`,
   );
   return problems;
 }
@@ -383,6 +499,27 @@ function hardening(opts: CognitoUserPoolOptions): Partial<cognito.UserPoolProps>
   };
 }
 
+/** The reservation of one function: the prop, its default, or none (`false`). */
+function reservation(prop: number | false | undefined, fn: 'proxy' | 'discovery'): number | undefined {
+  return prop === false ? undefined : (prop ?? DEFAULT_RESERVED_CONCURRENCY[fn]);
+}
+
+/** The TCP port of an http(s) URL. */
+function portOf(url: string): number {
+  const u = new URL(url);
+  return u.port ? Number(u.port) : u.protocol === 'http:' ? 80 : 443;
+}
+
+/**
+ * Egress to any IPv4 address on exactly these TCP ports (DNS to the VPC resolver is not subject
+ * to security groups). Every other outbound connection is refused.
+ */
+function allowEgress(sg: ec2.SecurityGroup, ports: readonly number[], who: string): void {
+  for (const port of new Set(ports)) {
+    sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `${who} to TCP ${port}`);
+  }
+}
+
 /** `https://host` of a Function URL (whose `url` attribute ends with `/`). */
 function originOfUrl(url: string): string {
   return Fn.join('', ['https://', Fn.select(2, Fn.split('/', url))]);
@@ -394,6 +531,9 @@ interface FunctionBasics {
   readonly retention: logs.RetentionDays;
   readonly configJson: string;
   readonly subnets: ec2.SubnetSelection;
+  readonly tracing: lambda.Tracing;
+  /** KMS key of the log groups (none: CloudWatch Logs' own encryption). */
+  readonly logKey?: IKey;
 }
 
 /** Options of one function (see `McpAuthProxy.makeFunction`). */
@@ -459,6 +599,13 @@ export class McpAuthProxy extends Construct {
   readonly webAcl?: wafv2.CfnWebACL;
   readonly proxySecurityGroup?: ec2.SecurityGroup;
   readonly discoverySecurityGroup?: ec2.SecurityGroup;
+  /** The KMS key of both log groups (`logEncryptionKey`), created or given. */
+  readonly logKey?: IKey;
+  /** The CloudWatch alarms (`alarms`) and the topic they notify, if any. */
+  readonly alarms: readonly cloudwatch.Alarm[];
+  readonly alarmTopic?: sns.ITopic;
+  /** The bucket of the CloudFront access logs (`cloudFront.accessLogs`). */
+  readonly accessLogBucket?: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: McpAuthProxyProps) {
     super(scope, id);
@@ -479,7 +626,11 @@ export class McpAuthProxy extends Construct {
     this.proxySecurityGroup = sgs.proxy;
     this.discoverySecurityGroup = sgs.discovery;
 
+    this.logKey =
+      props.logEncryptionKey === false ? undefined : (props.logEncryptionKey ?? addLogKey(this, 'LogKey'));
     const basics: FunctionBasics = {
+      tracing: props.tracing === false ? lambda.Tracing.DISABLED : lambda.Tracing.ACTIVE,
+      logKey: this.logKey,
       runtime: props.runtime ?? lambda.Runtime.NODEJS_22_X,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       configJson: Stack.of(this).toJsonString(functionRaw),
@@ -497,12 +648,19 @@ export class McpAuthProxy extends Construct {
     this.grantSecrets(functionRaw, props.secretsKey);
     this.grantCreateUserPoolClient();
     if (props.vpc && props.ssmInterfaceEndpoint && this.discoverySecurityGroup) {
-      this.addSsmEndpoint(props.vpc, this.discoverySecurityGroup, basics.subnets);
+      this.addSsmEndpoint(props.vpc, this.discoverySecurityGroup, basics.subnets, functionRaw);
     }
     if (props.cloudFront) {
       this.webAcl = this.addWebAcl(props.cloudFront);
+      if (props.cloudFront.accessLogs !== false) {
+        const days = props.cloudFront.accessLogRetentionDays ?? DEFAULT_ACCESS_LOG_RETENTION_DAYS;
+        this.accessLogBucket = addAccessLogBucket(this, days);
+      }
       this.distribution = this.addDistribution(props.cloudFront, originReadTimeout);
     }
+    const watched = this.addWatchers(props);
+    this.alarms = watched.alarms;
+    this.alarmTopic = watched.topic;
 
     const { streamableHttp, sse } = config.paths;
     this.mcpEndpoint = `${this.proxyOrigin}${streamableHttp}`;
@@ -559,15 +717,18 @@ export class McpAuthProxy extends Construct {
     const proxy = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
       vpc: props.vpc,
       description: 'MCP auth proxy function: egress to the upstream MCP server, JWKS and IdP',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    const upstreamPort = portOf(this.config.upstream.baseUrl);
+    allowEgress(proxy, props.proxyEgressPorts ?? [upstreamPort, 443], 'proxy function');
     const discovery = props.discoveryInVpc
       ? new ec2.SecurityGroup(this, 'DiscoverySecurityGroup', {
           vpc: props.vpc,
           description: 'MCP auth discovery function: egress to the IdP and SSM',
-          allowAllOutbound: true,
+          allowAllOutbound: false,
         })
       : undefined;
+    if (discovery) allowEgress(discovery, props.discoveryEgressPorts ?? [443], 'discovery function');
     return { proxy, discovery };
   }
 
@@ -578,7 +739,7 @@ export class McpAuthProxy extends Construct {
       description: 'MCP auth proxy: OAuth discovery, registration, authorize/token facade',
       memorySize: props.discoveryMemorySize ?? 256,
       timeout: props.discoveryTimeout ?? Duration.seconds(15),
-      reservedConcurrency: props.discoveryReservedConcurrency,
+      reservedConcurrency: reservation(props.discoveryReservedConcurrency, 'discovery'),
       bundleAwsSdk: true,
       environment: { [CONFIG_ENV]: basics.configJson },
       vpc: props.discoveryInVpc ? props.vpc : undefined,
@@ -608,7 +769,7 @@ export class McpAuthProxy extends Construct {
       description: 'MCP auth proxy: OAuth 2.1 resource server streaming to the MCP server',
       memorySize: props.proxyMemorySize ?? 512,
       timeout,
-      reservedConcurrency: props.proxyReservedConcurrency,
+      reservedConcurrency: reservation(props.proxyReservedConcurrency, 'proxy'),
       bundleAwsSdk: false,
       environment,
       vpc: props.vpc,
@@ -628,7 +789,10 @@ export class McpAuthProxy extends Construct {
 
   /** One function with its own log group and role (logs only to that group). */
   private makeFunction(id: string, basics: FunctionBasics, o: FunctionOptions): NodejsFunction {
-    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, { retention: basics.retention });
+    const logGroup = new logs.LogGroup(this, `${id}LogGroup`, {
+      retention: basics.retention,
+      encryptionKey: basics.logKey,
+    });
     // Our own role: logs only to this function's log group (no AWSLambdaBasicExecutionRole).
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -651,6 +815,7 @@ export class McpAuthProxy extends Construct {
       memorySize: o.memorySize,
       timeout: o.timeout,
       reservedConcurrentExecutions: o.reservedConcurrency,
+      tracing: basics.tracing,
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -666,15 +831,60 @@ export class McpAuthProxy extends Construct {
     });
   }
 
-  /** SSM: read access for the discovery function only, on exactly the named parameters. */
+  /**
+   * SSM: for the discovery function only, `ssm:GetParameters` (the one call functions/discovery/
+   * secrets.ts makes) on exactly the named parameters; not `grantRead`, whose `GetParameter`,
+   * `DescribeParameters` and `GetParameterHistory` (earlier values) the code never needs. With a
+   * customer key, `kms:Decrypt` only through SSM of this region and for these parameters.
+   */
   private grantSecrets(functionRaw: RawConfig, secretsKey: IKey | undefined): void {
-    ssmParameterRefs(functionRaw).forEach(({ name }, i) => {
-      const param = ssm.StringParameter.fromSecureStringParameterAttributes(this, `SecretParameter${i}`, {
-        parameterName: name,
-        encryptionKey: secretsKey,
-      });
-      param.grantRead(this.discoveryFunction);
-    });
+    const arns = this.secretParameterArns(functionRaw);
+    if (!arns.length) return;
+    this.discoveryFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: arns }),
+    );
+    if (!secretsKey) return;
+    this.discoveryFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [secretsKey.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:PARAMETER_ARN': arns,
+          },
+        },
+      }),
+    );
+  }
+
+  /** The ARN of each SSM parameter the config names (a name may start with `/` or not). */
+  private secretParameterArns(functionRaw: RawConfig): string[] {
+    const stack = Stack.of(this);
+    const names = [...new Set(ssmParameterRefs(functionRaw).map((r) => r.name))];
+    return names.map((name) =>
+      stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') }),
+    );
+  }
+
+  /** Alarms (`alarms`) on both functions and the optional budget (`budget`): lib/observability.ts. */
+  private addWatchers(props: McpAuthProxyProps): { alarms: cloudwatch.Alarm[]; topic?: sns.ITopic } {
+    if (props.budget) addBudget(this, props.budget);
+    if (props.alarms === false) return { alarms: [] };
+    const functions = [
+      { id: 'Proxy', fn: this.proxyFunction, cap: props.proxyReservedConcurrency, which: 'proxy' },
+      {
+        id: 'Discovery',
+        fn: this.discoveryFunction,
+        cap: props.discoveryReservedConcurrency,
+        which: 'discovery',
+      },
+    ] as const;
+    return addAlarms(
+      this,
+      functions.map((f) => ({ id: f.id, fn: f.fn, reservedConcurrency: reservation(f.cap, f.which) })),
+      props.alarms ?? {},
+    );
   }
 
   /** Cognito: the discovery function registers app clients in the pool (created or configured). */
@@ -694,15 +904,23 @@ export class McpAuthProxy extends Construct {
     );
   }
 
-  /** VPC: an SSM interface endpoint reachable from the discovery function only. */
-  private addSsmEndpoint(vpc: ec2.IVpc, discoverySg: ec2.ISecurityGroup, subnets: ec2.SubnetSelection): void {
+  /**
+   * VPC: an SSM interface endpoint reachable from the discovery function only, whose policy
+   * allows only the discovery role's `ssm:GetParameters` on the named parameters.
+   */
+  private addSsmEndpoint(
+    vpc: ec2.IVpc,
+    discoverySg: ec2.ISecurityGroup,
+    subnets: ec2.SubnetSelection,
+    functionRaw: RawConfig,
+  ): void {
     const endpointSg = new ec2.SecurityGroup(this, 'SsmEndpointSecurityGroup', {
       vpc,
       description: 'SSM interface endpoint: HTTPS from the discovery function only',
       allowAllOutbound: false,
     });
     endpointSg.addIngressRule(discoverySg, ec2.Port.tcp(443), 'discovery function to SSM');
-    new ec2.InterfaceVpcEndpoint(this, 'SsmEndpoint', {
+    const endpoint = new ec2.InterfaceVpcEndpoint(this, 'SsmEndpoint', {
       vpc,
       service: ec2.InterfaceVpcEndpointAwsService.SSM,
       subnets: { ...subnets, onePerAz: true },
@@ -710,6 +928,23 @@ export class McpAuthProxy extends Construct {
       open: false,
       privateDnsEnabled: true,
     });
+    const arns = this.secretParameterArns(functionRaw);
+    // Without any statement the endpoint would allow everything: a config naming no parameter
+    // gets an explicit deny instead.
+    endpoint.addToPolicy(
+      arns.length
+        ? new iam.PolicyStatement({
+            principals: [this.discoveryFunction.role!],
+            actions: ['ssm:GetParameters'],
+            resources: arns,
+          })
+        : new iam.PolicyStatement({
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: ['ssm:*'],
+            resources: ['*'],
+          }),
+    );
   }
 
   /** CloudFront: one origin for both functions; MCP paths and PRM to the proxy, the rest to discovery. */
@@ -743,6 +978,8 @@ export class McpAuthProxy extends Construct {
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
       webAclId: cf.webAclArn ?? this.webAcl?.attrArn,
+      // Standard logging (`accessLogs`); the bucket is created with the construct.
+      logBucket: this.accessLogBucket,
       // Everything that is not an MCP path or PRM is the authorization-server facade.
       defaultBehavior: { origin: discoveryOrigin, ...common },
       additionalBehaviors: this.proxyBehaviors({ origin: proxyOrigin, ...common }),
@@ -816,6 +1053,88 @@ export class McpAuthProxy extends Construct {
       }
     }
     if (this.distribution) this.acknowledgeDistributionFindings(this.distribution, props.cloudFront!);
+    this.acknowledgeFunctionPackFindings(props);
+  }
+
+  /** cdk-nag Serverless, NIST 800-53 R5 and HIPAA findings on the functions, with their reasons. */
+  private acknowledgeFunctionPackFindings(props: McpAuthProxyProps): void {
+    const packs = ['NIST.800.53.R5', 'HIPAA.Security'];
+    for (const [fn, inVpc, reserved, key] of [
+      [
+        this.discoveryFunction,
+        props.discoveryInVpc && props.vpc,
+        props.discoveryReservedConcurrency,
+        'deploy.discovery.reserved_concurrency',
+      ],
+      [this.proxyFunction, props.vpc, props.proxyReservedConcurrency, 'deploy.proxy.reserved_concurrency'],
+    ] as const) {
+      const ack = (ids: string[], reason: string, on: Construct = fn) => {
+        for (const id of ids) Validations.of(on).acknowledge({ id, reason });
+      };
+      const runtime = fn.runtime.name;
+      if (runtime !== lambda.Runtime.NODEJS_LATEST.name) {
+        ack(
+          ['Serverless-LambdaLatestVersion'],
+          `${runtime} is the chosen runtime (deploy.runtime, as for AwsSolutions-L1); set deploy.runtime: ${lambda.Runtime.NODEJS_LATEST.name} for the latest.`,
+        );
+      }
+      ack(
+        ['Serverless-LambdaDLQ', ...packs.map((p) => `${p}-LambdaDLQ`)],
+        'Only its Function URL invokes the function, synchronously: the caller gets every error as the HTTP response, and a dead-letter queue only receives failed asynchronous invocations, of which there are none.',
+      );
+      ack(
+        packs.map((p) => `${p}-LambdaFunctionPublicAccessProhibited`),
+        'The public Function URL (auth NONE) is the service: MCP clients and browsers call it without AWS credentials, and the function authenticates every request itself (OAuth access tokens, registration and consent rules); reserved concurrency caps what anonymous calls can cost.',
+      );
+      ack(
+        packs.map((p) => `${p}-IAMNoInlinePolicy`),
+        "The role's only policy is created, attached and deleted with this one role and lists exact resources; a customer managed policy would be a second, reusable object with the same statements.",
+        fn.role!,
+      );
+      if (!inVpc) {
+        ack(
+          packs.map((p) => `${p}-LambdaInsideVPC`),
+          'The function calls only public HTTPS endpoints (IdP, JWKS, SSM, the upstream MCP server); attaching it to a VPC (deploy.vpc, which the operator chooses when the upstream is private) would add a NAT gateway and protect nothing here.',
+        );
+      }
+      this.acknowledgeOptOuts(fn, reserved === false ? key : undefined, props);
+      if (props.tracing !== false) {
+        ack(
+          ['AwsSolutions-IAM5[Resource::*]'],
+          'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource "*" (no resource-level permissions).',
+          fn.role!,
+        );
+      }
+    }
+  }
+
+  /** Findings that exist only because the operator turned a default off (each names its switch). */
+  private acknowledgeOptOuts(fn: NodejsFunction, unreservedBy: string | undefined, props: McpAuthProxyProps) {
+    const packs = ['NIST.800.53.R5', 'HIPAA.Security'];
+    const ack = (on: Construct, ids: string[], reason: string) => {
+      for (const id of ids) Validations.of(on).acknowledge({ id, reason });
+    };
+    if (unreservedBy) {
+      ack(
+        fn,
+        packs.map((p) => `${p}-LambdaConcurrency`),
+        `Reservation turned off by the operator (${unreservedBy}: none), e.g. where the account's concurrency quota cannot keep 100 executions unreserved; the Throttles and Errors alarms still apply.`,
+      );
+    }
+    if (props.tracing === false) {
+      ack(
+        fn,
+        ['Serverless-LambdaTracing'],
+        'X-Ray tracing turned off by the operator (deploy.tracing: false).',
+      );
+    }
+    if (props.logEncryptionKey === false) {
+      ack(
+        fn.logGroup,
+        packs.map((p) => `${p}-CloudWatchLogGroupEncrypted`),
+        'Customer key turned off by the operator (deploy.log_encryption: false); CloudWatch Logs still encrypts the log data at rest with keys it manages.',
+      );
+    }
   }
 
   private acknowledgeDistributionFindings(
@@ -833,10 +1152,12 @@ export class McpAuthProxy extends Construct {
       id: 'AwsSolutions-CFR1',
       reason: 'MCP clients connect from anywhere; access is controlled by OAuth tokens, not geography.',
     });
-    Validations.of(distribution).acknowledge({
-      id: 'AwsSolutions-CFR3',
-      reason:
-        'Both functions write structured JSON logs per request to CloudWatch; CloudFront standard logs would need an extra S3 bucket.',
-    });
+    if (cf.accessLogs === false) {
+      Validations.of(distribution).acknowledge({
+        id: 'AwsSolutions-CFR3',
+        reason:
+          'Access logs turned off by the operator (deploy.cloudfront.access_logs: false); both functions still write a structured JSON log line per request to CloudWatch.',
+      });
+    }
   }
 }

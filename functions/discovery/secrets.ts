@@ -4,7 +4,7 @@
  *
  * Every SSM-backed secret the config names is fetched in one `GetParameters` batch (at most 10
  * names per call, the API's limit) at cold start via `preload`, then cached with a TTL. Any
- * parameter that is missing, invalid or denied fails the whole load: the function never runs
+ * parameter that is missing, invalid, denied or not a SecureString fails the whole load: the function never runs
  * half-configured, and a log line names each parameter that failed. Values are never logged.
  *
  * I/O edge: this is the only module that imports the SSM client, and only the discovery function
@@ -102,9 +102,18 @@ export function createSecretResolver(opts: SecretResolverOptions = {}): CachingS
     return client;
   };
 
-  const fail = (names: readonly string[], reason: string, detail?: string): SecretUnavailable => {
+  const fail = (
+    names: readonly string[],
+    reason: string,
+    detail?: string,
+    failure?: 'misconfigured',
+  ): SecretUnavailable => {
     for (const parameter of names) log.error('secret unavailable', { parameter, reason, detail });
-    return new SecretUnavailable(`SSM parameter(s) ${names.join(', ')} unavailable: ${reason}`, names);
+    return new SecretUnavailable(
+      `SSM parameter(s) ${names.join(', ')} unavailable: ${reason}`,
+      names,
+      failure,
+    );
   };
 
   /** One GetParameters round trip for ≤ 10 names; all-or-nothing. */
@@ -122,13 +131,20 @@ export function createSecretResolver(opts: SecretResolverOptions = {}): CachingS
     const got = new Map((out.Parameters ?? []).map((p) => [p.Name, p]));
     const missing = names.filter((n) => typeof got.get(n)?.Value !== 'string' || got.get(n)?.Value === '');
     if (missing.length) throw fail(missing, 'no value returned');
-    const expiresAt = now() + ttlMs;
-    for (const n of names) {
-      const p = got.get(n)!;
-      if (p.Type !== 'SecureString')
-        log.warn('secret parameter is not a SecureString', { parameter: n, type: p.Type });
-      cache.set(n, { value: p.Value!, expiresAt });
+    // A String or StringList parameter is stored without KMS encryption: refused as a secret,
+    // naming the parameter (retrying cannot help, so it is a misconfiguration).
+    const plain = names.filter((n) => got.get(n)!.Type !== 'SecureString');
+    if (plain.length) {
+      const types = plain.map((n) => `${n}: ${got.get(n)!.Type}`).join(', ');
+      throw fail(
+        plain,
+        'not a SecureString',
+        `store it as type SecureString (got ${types})`,
+        'misconfigured',
+      );
     }
+    const expiresAt = now() + ttlMs;
+    for (const n of names) cache.set(n, { value: got.get(n)!.Value!, expiresAt });
   };
 
   /** Load `names` (deduplicating concurrent loads of the same name). */

@@ -268,12 +268,12 @@ const cases: [string, RawConfig, string][] = [
   [
     'a zero reserved concurrency (would throttle every request)',
     { ...BASE, deploy: { proxy: { reserved_concurrency: 0 } } },
-    'invalid config: `deploy.proxy.reserved_concurrency` must be an integer between 1 and 100000 (got 0)',
+    'invalid config: `deploy.proxy.reserved_concurrency` must be an integer between 1 and 100000, or none for no reservation (got 0)',
   ],
   [
     'a fractional reserved concurrency',
     { ...BASE, deploy: { discovery: { reserved_concurrency: 2.5 } } },
-    'invalid config: `deploy.discovery.reserved_concurrency` must be an integer between 1 and 100000 (got 2.5)',
+    'invalid config: `deploy.discovery.reserved_concurrency` must be an integer between 1 and 100000, or none for no reservation (got 2.5)',
   ],
   [
     'a misspelt deploy key (would deploy with no reservation at all)',

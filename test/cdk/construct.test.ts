@@ -51,8 +51,9 @@ describe('minimal props (a config, nothing else)', () => {
     expect(fnProps(t, 'Discovery')).toMatchObject({ Runtime: 'nodejs22.x', MemorySize: 256, Timeout: 15 });
     for (const which of ['Proxy', 'Discovery'] as const) {
       expect(fnProps(t, which).VpcConfig).toBeUndefined();
-      expect(fnProps(t, which).ReservedConcurrentExecutions).toBeUndefined();
     }
+    expect(fnProps(t, 'Proxy').ReservedConcurrentExecutions).toBe(50);
+    expect(fnProps(t, 'Discovery').ReservedConcurrentExecutions).toBe(10);
     t.resourceCountIs('AWS::Lambda::Url', 2);
     t.resourceCountIs('AWS::Logs::LogGroup', 2);
     expect(t.toJSON().Outputs).toBeUndefined();
@@ -197,12 +198,47 @@ describe('bad props fail before anything is built, naming the prop', () => {
     [
       'a zero reserved concurrency',
       () => ({ config: BASE, proxyReservedConcurrency: 0 }),
-      '`proxyReservedConcurrency` must be a positive integer, or unset for no reservation (got 0)',
+      '`proxyReservedConcurrency` must be a positive integer, or false for no reservation (got 0)',
     ],
     [
       'a fractional reserved concurrency',
       () => ({ config: BASE, discoveryReservedConcurrency: 2.5 }),
-      '`discoveryReservedConcurrency` must be a positive integer, or unset for no reservation (got 2.5)',
+      '`discoveryReservedConcurrency` must be a positive integer, or false for no reservation (got 2.5)',
+    ],
+    [
+      'egress ports without a VPC',
+      () => ({ config: BASE, proxyEgressPorts: [443] }),
+      '`proxyEgressPorts` needs `vpc`',
+    ],
+    [
+      'an egress port out of range',
+      (s) => ({ config: BASE, vpc: vpc(s), proxyEgressPorts: [0, 443] }),
+      '`proxyEgressPorts` must list TCP ports between 1 and 65535 (got [0,443])',
+    ],
+    [
+      'discovery egress ports without an attached discovery function',
+      (s) => ({ config: BASE, vpc: vpc(s), discoveryEgressPorts: [443] }),
+      '`discoveryEgressPorts` needs `vpc` and `discoveryInVpc: true`',
+    ],
+    [
+      'a concurrency alarm threshold above 100 %',
+      () => ({ config: BASE, alarms: { concurrencyThresholdPercent: 120 } }),
+      '`alarms.concurrencyThresholdPercent` must be an integer between 1 and 100 (got 120)',
+    ],
+    [
+      'an alarm e-mail that is not an address',
+      () => ({ config: BASE, alarms: { email: 'ops' } }),
+      '`alarms.email` must be an e-mail address (got "ops")',
+    ],
+    [
+      'a budget without a positive amount',
+      () => ({ config: BASE, budget: { monthlyLimitUsd: 0, email: 'billing@example.com' } }),
+      '`budget.monthlyLimitUsd` must be a positive amount (got 0)',
+    ],
+    [
+      'a zero access-log retention',
+      (s) => ({ config: BASE, cloudFront: { ...cloudFront(s), accessLogRetentionDays: 0 } }),
+      '`cloudFront.accessLogRetentionDays` must be a positive number of days (got 0)',
     ],
     [
       'too little memory',
@@ -270,7 +306,7 @@ describe('bad props fail before anything is built, naming the prop', () => {
         discoveryInVpc: true,
       });
     expect(build).toThrow(
-      'invalid McpAuthProxy props:\n- `proxyReservedConcurrency` must be a positive integer, or unset for no reservation (got 0)\n- `discoveryInVpc` needs `vpc`',
+      'invalid McpAuthProxy props:\n- `proxyReservedConcurrency` must be a positive integer, or false for no reservation (got 0)\n- `discoveryInVpc` needs `vpc`',
     );
     const error = (() => {
       try {

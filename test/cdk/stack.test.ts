@@ -125,17 +125,28 @@ describe('default deployment (oidc, Function URLs only)', () => {
     ]);
   });
 
-  it('lets only the discovery function read exactly the named SSM parameter (no wildcard, no KMS statement)', () => {
+  it('lets only the discovery function read exactly the named SSM parameter (GetParameters only, no wildcard, no KMS statement)', () => {
     const d = policy(t, 'Discovery').Statement;
     const ssmStatements = d.filter((s) => [s.Action].flat().some((a) => a.startsWith('ssm:')));
     expect(ssmStatements).toHaveLength(1);
+    // Exactly the call the code makes: not GetParameter, DescribeParameters, GetParameterHistory.
+    expect(ssmStatements[0]!.Action).toBe('ssm:GetParameters');
     expect(evaluate(ssmStatements[0]!.Resource, ATTRS)).toBe(
       'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/oidc/client-secret',
     );
     expect(d.some((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))).toBe(false);
+    const xray = {
+      Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      Effect: 'Allow',
+      Resource: '*',
+    };
     const p = policy(t, 'Proxy').Statement;
-    expect(p.map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents']]);
-    expect(JSON.stringify(t.findResources('AWS::IAM::Policy'))).not.toContain('*');
+    expect(p.map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], xray.Action]);
+    // The only "*": X-Ray's two actions, which have no resource-level permissions.
+    for (const which of ['Proxy', 'Discovery'] as const) {
+      const wild = policy(t, which).Statement.filter((s) => JSON.stringify(s).includes('*'));
+      expect(wild).toEqual([xray]);
+    }
     expect(
       t.findResources('AWS::IAM::Role', { Properties: { ManagedPolicyArns: Match.anyValue() } }),
     ).toEqual({});
@@ -201,10 +212,15 @@ describe('configurable details', () => {
     expect(groups.map((g) => g.Properties.RetentionInDays)).toEqual([7, 7]);
   });
 
-  it('reserves no concurrency by default (a low account quota would fail the deploy)', () => {
+  it('reserves 50 (proxy) and 10 (discovery) by default, and none when told `none`', () => {
     const t = template(BASE);
-    expect(fn(t, 'Proxy').props.ReservedConcurrentExecutions).toBeUndefined();
-    expect(fn(t, 'Discovery').props.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fn(t, 'Proxy').props.ReservedConcurrentExecutions).toBe(50);
+    expect(fn(t, 'Discovery').props.ReservedConcurrentExecutions).toBe(10);
+    const off = template(
+      withDeploy({ proxy: { reserved_concurrency: 'none' }, discovery: { reserved_concurrency: 'none' } }),
+    );
+    expect(fn(off, 'Proxy').props.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fn(off, 'Discovery').props.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('sets reserved concurrency per function from deploy.*.reserved_concurrency', () => {
@@ -214,7 +230,7 @@ describe('configurable details', () => {
     expect(fn(t, 'Proxy').props.ReservedConcurrentExecutions).toBe(50);
     expect(fn(t, 'Discovery').props.ReservedConcurrentExecutions).toBe(5);
     const onlyDiscovery = template(withDeploy({ discovery: { reserved_concurrency: '3' } }));
-    expect(fn(onlyDiscovery, 'Proxy').props.ReservedConcurrentExecutions).toBeUndefined();
+    expect(fn(onlyDiscovery, 'Proxy').props.ReservedConcurrentExecutions).toBe(50);
     expect(fn(onlyDiscovery, 'Discovery').props.ReservedConcurrentExecutions).toBe(3);
   });
 
@@ -238,12 +254,30 @@ describe('configurable details', () => {
     });
   });
 
-  it('adds kms:Decrypt on exactly the given key, for the discovery function only', () => {
+  it('adds kms:Decrypt on exactly the given key, through SSM of the region and for the named parameters only, for the discovery function only', () => {
     const key = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
-    const t = template(withDeploy({ ssm_kms_key_arn: key }));
-    expect(policy(t, 'Discovery').Statement).toContainEqual(
-      expect.objectContaining({ Action: 'kms:Decrypt', Resource: key }),
+    const t = template(
+      withDeploy(
+        { ssm_kms_key_arn: key },
+        { discovery: { signing_key_ssm_parameter: '/mcp-auth/signing-key' } },
+      ),
     );
+    const kms = policy(t, 'Discovery').Statement.filter((s) => s.Action === 'kms:Decrypt');
+    expect(kms).toHaveLength(1);
+    expect(evaluate(kms[0], ATTRS)).toEqual({
+      Action: 'kms:Decrypt',
+      Effect: 'Allow',
+      Resource: key,
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': 'ssm.eu-west-1.amazonaws.com',
+          'kms:EncryptionContext:PARAMETER_ARN': [
+            'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/oidc/client-secret',
+            'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/signing-key',
+          ],
+        },
+      },
+    });
     expect(JSON.stringify(policy(t, 'Proxy'))).not.toContain('kms');
   });
 
@@ -254,7 +288,7 @@ describe('configurable details', () => {
       asgardeo: { org_name: 'acme', client_id: 'abc', client_secret_ssm_parameter: 'acme-asgardeo-secret' },
     });
     const ssm = policy(t, 'Discovery').Statement.filter((s) =>
-      [s.Action].flat().includes('ssm:GetParameter'),
+      [s.Action].flat().includes('ssm:GetParameters'),
     );
     expect(ssm.map((s) => evaluate(s.Resource, ATTRS))).toEqual([
       'arn:aws:ssm:eu-west-1:123456789012:parameter/acme-asgardeo-secret',

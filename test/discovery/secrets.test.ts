@@ -147,12 +147,31 @@ describe('SSM secret resolver', () => {
     expect(lines).toContainEqual(expect.objectContaining({ parameter: '/mcp/other' }));
   });
 
-  it('warns (without failing) when the parameter is a plain String', async () => {
+  it('refuses a plain String or StringList parameter as a secret, naming it, and caches nothing from the batch', async () => {
+    ssm.set('/mcp/list', { value: 'a,b', type: 'StringList' });
     const r = resolver();
-    expect(await r.resolve({ ssmParameter: '/mcp/plain' })).toBe('plain-value');
+    const err = await r
+      .preload([
+        { ssmParameter: '/mcp/other' },
+        { ssmParameter: '/mcp/plain' },
+        { ssmParameter: '/mcp/list' },
+      ])
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(SecretUnavailable);
+    expect(err.parameters).toEqual(['/mcp/plain', '/mcp/list']);
+    expect(err.failure).toBe('misconfigured');
+    expect(err.message).toBe('SSM parameter(s) /mcp/plain, /mcp/list unavailable: not a SecureString');
     expect(lines).toContainEqual(
-      expect.objectContaining({ level: 'WARN', parameter: '/mcp/plain', type: 'String' }),
+      expect.objectContaining({ level: 'ERROR', message: 'secret unavailable', parameter: '/mcp/plain' }),
     );
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'ERROR', parameter: '/mcp/list' }));
+    expect(JSON.stringify(lines)).not.toContain('plain-value');
+    await expect(r.resolve({ ssmParameter: '/mcp/plain' })).rejects.toBeInstanceOf(SecretUnavailable);
+    // The SecureString of the refused batch was not kept either.
+    ssm.calls.length = 0;
+    expect(await r.resolve({ ssmParameter: '/mcp/other' })).toBe('other-value');
+    expect(ssm.calls).toHaveLength(1);
+    ssm.delete('/mcp/list');
   });
 
   it('returns inline values for local runs without calling SSM, and refuses them when told to', async () => {
