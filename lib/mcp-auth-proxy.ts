@@ -991,7 +991,16 @@ export class McpAuthProxy extends Construct {
   /** CloudFront: the rate-limiting web ACL (lib/web-acl.ts), unless one is given or it is turned off. */
   private addWebAcl(cf: McpAuthProxyCloudFrontOptions): wafv2.CfnWebACL | undefined {
     const rateLimit = cf.rateLimit ?? DEFAULT_RATE_LIMIT;
-    return cf.webAclArn || rateLimit === 0 ? undefined : createRateLimitWebAcl(this, 'WebAcl', rateLimit);
+    if (cf.webAclArn || rateLimit === 0) return undefined;
+    const acl = createRateLimitWebAcl(this, 'WebAcl', rateLimit);
+    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security']) {
+      Validations.of(acl).acknowledge({
+        id: `${pack}-WAFv2LoggingEnabled`,
+        reason:
+          'The web ACL carries only the rate rule; every request it sees is in the CloudFront access logs (on by default). WAF logging needs a Firehose or an aws-waf-logs- bucket: bring your own web ACL (deploy.cloudfront.web_acl_arn) with logging to have it.',
+      });
+    }
+    return acl;
   }
 
   /** The same behaviour for PRM and each MCP path, with and without a sub-path. */

@@ -237,6 +237,7 @@ describe('the `deploy:` block', () => {
       web_acl_arn: 'arn:aws:wafv2:us-east-1:123456789012:global/webacl/n/i',
     },
     cognito: { domain_prefix: 'acme', resource_server_identifier: 'mcp', scopes: ['tools'] },
+    budget: { monthly_limit_usd: 100, email: 'billing@example.com' },
   };
   const leaves = (s: KnownKeys, at = ''): string[] =>
     Object.entries(s.keys).flatMap(([k, v]) =>
@@ -266,7 +267,7 @@ describe('the `deploy:` block', () => {
     const e = errorOf(() => parseDeployOptions({ deploy: withKey(VALID, key, 1) }));
     expect(e.key).toBe(`deploy.${key}`);
     expect(e.message).toContain(
-      near ? `did you mean \`${near}\`?` : 'the keys here are `account`, `client_name`',
+      near ? `did you mean \`${near}\`?` : 'the keys here are `account`, `alarms`, `budget`, `client_name`',
     );
   });
 });
