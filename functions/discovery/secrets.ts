@@ -70,6 +70,7 @@ export function secretRefsOf(config: Config): SecretRef[] {
   if (config.provider === 'embedded' && config.embedded?.registrationToken)
     refs.push(config.embedded.registrationToken);
   if (config.discovery.signingKey) refs.push(config.discovery.signingKey);
+  if (config.discovery.upstreamClient) refs.push(config.discovery.upstreamClient.clientSecret);
   return refs;
 }
 

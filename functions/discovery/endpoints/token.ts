@@ -35,7 +35,7 @@ export const token: Endpoint = async (f, x) => {
 async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
   const params = parseTokenRequest(x.req.headers.get('content-type'), await readBody(x.req, 64 * 1024));
   x.access.grantType = params.get('grant_type');
-  const authorization = await f.binding.tokenRequest(params, x.req.headers.get('authorization'), x.issuer);
+  const forward = await f.binding.tokenRequest(params, x.req.headers.get('authorization'), x.issuer);
   const meta = await f.provider.metadata();
   const body = await f.provider.tokenParams(params);
   const headers: Record<string, string> = {
@@ -43,7 +43,7 @@ async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
     accept: 'application/json',
   };
   // RFC 6749 §2.3.1: the client authenticates to the IdP, which issued its credentials.
-  if (isBasic(authorization)) headers.authorization = authorization;
+  if (isBasic(forward.authorization)) headers.authorization = forward.authorization;
   const reply = await idpCall(
     f.idp.fetch,
     'IdP token endpoint',
@@ -51,7 +51,7 @@ async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
     { method: 'POST', headers, body: body.toString() },
     { timeoutMs: f.idp.timeoutMs },
   );
-  const out = tokenResponseFromIdp(reply);
+  const out = tokenResponseFromIdp(forward.reply ? forward.reply(reply) : reply);
   for (const [k, v] of Object.entries(x.cors)) out.headers.set(k, v);
   x.access.idpStatus = reply.status;
   return out;

@@ -49,7 +49,7 @@ export function parseConfig(input: unknown): Config {
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
   const protectedResourceMetadata = parseProtectedResourceMetadata(r);
-  const discovery = parseDiscovery(r);
+  const discovery = parseDiscovery(r, blocks.provider);
   checkPaths(paths);
   return deepFreeze({
     provider: blocks.provider,
