@@ -30,36 +30,45 @@ let idp: DemoIdp;
 let mcp: DemoMcpServer;
 let edge: RunningServer;
 let origin: string;
+/** The same facade with a wrong upstream secret (a misconfiguration). */
+let misconfigured: RunningServer;
+let wrongOrigin: string;
+
+const configFor = (o: string, port: number, secret: string) =>
+  parseConfig({
+    provider: 'oidc',
+    default: { base_url: idp.issuer },
+    base_url: mcp.url,
+    listen_port: port,
+    discovery: {
+      base_url: o,
+      signing_key: KEY,
+      upstream_client: { client_id: UPSTREAM.clientId, client_secret: secret },
+    },
+    protected_resource_metadata: { scopes_supported: ['mcp:tools'] },
+  });
 
 beforeAll(async () => {
   const idpPort = await freePort();
   const port = await freePort();
+  const wrongPort = await freePort();
   origin = `http://localhost:${port}`;
+  wrongOrigin = `http://localhost:${wrongPort}`;
   idp = await startDemoIdp({
     port: idpPort,
-    resourcePrefixes: [origin],
+    resourcePrefixes: [origin, wrongOrigin],
     registration: false,
-    facadeClient: { ...UPSTREAM, redirectUris: [`${origin}/callback`] },
+    facadeClient: { ...UPSTREAM, redirectUris: [`${origin}/callback`, `${wrongOrigin}/callback`] },
   });
   mcp = await startDemoMcpServer();
-  edge = await startLocalSingleOrigin(
-    parseConfig({
-      provider: 'oidc',
-      default: { base_url: idp.issuer },
-      base_url: mcp.url,
-      listen_port: port,
-      discovery: {
-        base_url: origin,
-        signing_key: KEY,
-        upstream_client: { client_id: UPSTREAM.clientId, client_secret: UPSTREAM.clientSecret },
-      },
-      protected_resource_metadata: { scopes_supported: ['mcp:tools'] },
-    }),
-    { port },
-  );
+  edge = await startLocalSingleOrigin(configFor(origin, port, UPSTREAM.clientSecret), { port });
+  misconfigured = await startLocalSingleOrigin(configFor(wrongOrigin, wrongPort, 'not-the-secret'), {
+    port: wrongPort,
+  });
 });
 
 afterAll(async () => {
+  await misconfigured?.close();
   await edge?.close();
   await mcp?.close();
   await idp?.close();
@@ -177,6 +186,28 @@ describe('one upstream client, IdP without dynamic client registration', () => {
     expect(body.access_token).toBeTruthy();
     if (body.refresh_token) expect(body.refresh_token).toMatch(/^mcpr-/);
   });
+});
+
+it('the IdP refusing the facade its own credentials is a 502 for the client, not invalid_client', async () => {
+  const auth = new MemoryOAuthProvider();
+  const first = new StreamableHTTPClientTransport(new URL(`${wrongOrigin}/mcp`), { authProvider: auth });
+  await expect(new Client({ name: 'upc', version: '1' }).connect(first)).rejects.toBeInstanceOf(
+    UnauthorizedError,
+  );
+  const { code } = await loginAndGetCode(auth.authorizationUrl!, auth.redirectUrl, idp.user);
+  const res = await fetch(`${wrongOrigin}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: auth.redirectUrl,
+      code_verifier: auth.codeVerifier(),
+      client_id: auth.info!.client_id,
+    }),
+  });
+  expect(res.status).toBe(502);
+  expect((await res.json()).error).toBe('server_error');
 });
 
 describe('hostile token requests in one-upstream-client mode: 401 invalid_client, no IdP call', () => {
