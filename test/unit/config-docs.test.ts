@@ -241,7 +241,10 @@ const SAMPLES: Record<string, unknown>[] = [
   {
     ...UPSTREAM,
     provider: 'cognito',
-    cognito: { user_pool_id: 'eu-west-1_AbC123', domain_url: 'https://acme.auth.eu-west-1.amazoncognito.com' },
+    cognito: {
+      user_pool_id: 'eu-west-1_AbC123',
+      domain_url: 'https://acme.auth.eu-west-1.amazoncognito.com',
+    },
     discovery: {
       signing_key_ssm_parameter: '/k',
       upstream_client: { client_id: 'app', client_secret_ssm_parameter: '/s' },
