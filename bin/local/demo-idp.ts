@@ -30,6 +30,26 @@ export interface DemoIdpOptions {
   readonly registrationToken?: string;
   /** Accept registrations without a token: models an IdP whose DCR is open (tests only). */
   readonly openRegistration?: boolean;
+  /** Offer dynamic client registration at all (false: no registration endpoint). @default true */
+  readonly registration?: boolean;
+  /**
+   * A confidential authorization-code client registered up front: the facade's one upstream
+   * client (`discovery.upstream_client`), with the facade's `/callback` as its redirect URI.
+   */
+  readonly facadeClient?: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly redirectUris: readonly string[];
+    readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  };
+}
+
+/** A request oidc-provider handled, as far as a test needs to know which client asked what. */
+export interface DemoIdpRequest {
+  readonly path: string;
+  readonly clientId?: string;
+  readonly redirectUri?: string;
+  readonly resource?: string;
 }
 
 export interface DemoIdp {
@@ -43,6 +63,8 @@ export interface DemoIdp {
   registrations(): number;
   /** Number of HTTP requests the IdP has received (tests assert that nothing reached it). */
   requests(): number;
+  /** The OAuth requests oidc-provider handled, in order (client, redirect URI, resource). */
+  oauthRequests(): readonly DemoIdpRequest[];
   close(): Promise<void>;
 }
 
@@ -238,6 +260,20 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
         token_endpoint_auth_method: 'client_secret_basic',
         scope: scopes.join(' '),
       },
+      ...(opts.facadeClient
+        ? [
+            {
+              client_id: opts.facadeClient.clientId,
+              client_secret: opts.facadeClient.clientSecret,
+              client_name: 'MCP facade',
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code'],
+              redirect_uris: [...opts.facadeClient.redirectUris],
+              token_endpoint_auth_method: opts.facadeClient.tokenEndpointAuthMethod ?? 'client_secret_basic',
+              scope: ['openid', 'offline_access', ...scopes].join(' '),
+            },
+          ]
+        : []),
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -254,7 +290,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
       // would let anyone mint a client_credentials client or register their own redirect URI
       // and skip the facade's consent (red-team finding 1).
       registration: {
-        enabled: true,
+        enabled: opts.registration ?? true,
         initialAccessToken: opts.openRegistration ? false : registrationToken,
       },
       clientCredentials: { enabled: true },
@@ -305,6 +341,19 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
   provider.proxy = true;
   provider.on('registration_create.success', () => {
     registered++;
+  });
+  const oauth: DemoIdpRequest[] = [];
+  provider.use(async (ctx, next) => {
+    await next();
+    const o = (ctx as unknown as KoaContextWithOIDC).oidc;
+    const p = (o?.params ?? {}) as Record<string, unknown>;
+    if (!o?.params) return;
+    oauth.push({
+      path: ctx.path,
+      clientId: o.client?.clientId ?? (p.client_id as string | undefined),
+      redirectUri: p.redirect_uri as string | undefined,
+      resource: p.resource as string | undefined,
+    });
   });
 
   const callback = provider.callback();
@@ -386,6 +435,7 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     registrationToken,
     registrations: () => registered,
     requests: () => received,
+    oauthRequests: () => oauth,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -4,11 +4,13 @@
  * config (validated at cold start), the secret resolver (SSM, preloaded at cold start and cached),
  * the identity provider (its IdP metadata cache), the client binding and the route table below.
  *
- * Confused deputy (MCP security best practices): the facade never uses one static client id at
- * the IdP on behalf of dynamically registered clients; each registration creates its own client
- * at the IdP. Because registration is open and the IdP may show no consent screen (Cognito) or
- * skip it for a signed-in user, the facade asks the user itself before every authorization
- * request goes on to the IdP (consent.ts): who asks, and where the code will be delivered.
+ * Confused deputy (MCP security best practices): by default each registration creates its own
+ * client at the IdP. With `discovery.upstream_client` the facade uses ONE static client at the
+ * IdP on behalf of all the clients it registers itself, which the rule allows only with the
+ * user's consent for each of them: the config refuses `discovery.consent: off` then. Because
+ * registration is open and the IdP may show no consent screen (Cognito) or skip it for a
+ * signed-in user, the facade asks the user itself before every authorization request goes on to
+ * the IdP (consent.ts): who asks, and where the code will be delivered.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv, logIgnoredKeys } from '../shared/config/index.ts';
@@ -19,6 +21,7 @@ import { createLogger, type Logger } from '../shared/log.ts';
 import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
 import { directBinding } from './client-binding/direct.ts';
 import { relayBinding } from './client-binding/relay.ts';
+import { upstreamClientBinding } from './client-binding/upstream.ts';
 import { dispatch } from './dispatch.ts';
 import { authorize } from './endpoints/authorize.ts';
 import { callback } from './endpoints/callback.ts';
@@ -46,13 +49,24 @@ export interface DiscoveryDeps {
   readonly idpTimeoutMs?: number;
   /** The relay's signing key (`discovery.signing_key`); no relay without it (relay.ts). */
   readonly signingKey?: () => Promise<Uint8Array>;
+  /** The secret of `discovery.upstream_client` (one client at the IdP, upstream.ts). */
+  readonly upstreamSecret?: () => Promise<string>;
+}
+
+/** The client binding of this config (client-binding/): chosen once. */
+function bindingFor(cfg: Config, deps: DiscoveryDeps) {
+  const upstream = cfg.discovery.upstreamClient;
+  if (!deps.signingKey) return directBinding(deps.provider);
+  if (!upstream) return relayBinding(deps.provider, deps.signingKey);
+  if (!deps.upstreamSecret) throw new Error('createDiscovery: discovery.upstream_client needs its secret');
+  return upstreamClientBinding({ ...upstream, secret: deps.upstreamSecret }, deps.signingKey);
 }
 
 /** The facade, runtime-neutral: Web `Request` in, Web `Response` out. */
 export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHandler {
   const provider = deps.provider;
   // Chosen once: no endpoint asks whether the relay is on.
-  const binding = deps.signingKey ? relayBinding(provider, deps.signingKey) : directBinding(provider);
+  const binding = bindingFor(cfg, deps);
   const facade = {
     cfg,
     provider,
@@ -125,7 +139,21 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
         return key;
       }
     : undefined;
-  const facade = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
+  const upstreamRef = config.discovery.upstreamClient?.clientSecret;
+  const upstreamSecret = upstreamRef
+    ? async () => {
+        await ready();
+        return secrets.resolve(upstreamRef);
+      }
+    : undefined;
+  const facade = createDiscovery(config, {
+    provider,
+    fetch: opts.fetch,
+    log,
+    ready,
+    signingKey,
+    upstreamSecret,
+  });
   return async (
     event: APIGatewayProxyEventV2,
     context?: Context,

@@ -73,6 +73,7 @@ export function secretRefsOf(config: Config): SecretRef[] {
   // `addBodyParams` values from SSM (`value_ssm_parameter`).
   for (const rule of Object.values(config.oidc?.path ?? {}))
     for (const p of rule.addBodyParams) if (p.secret) refs.push(p.secret);
+  if (config.discovery.upstreamClient) refs.push(config.discovery.upstreamClient.clientSecret);
   return refs;
 }
 

@@ -294,6 +294,28 @@ describe('configurable details', () => {
       'arn:aws:ssm:eu-west-1:123456789012:parameter/acme-asgardeo-secret',
     ]);
   });
+
+  it("grants the one upstream client's secret (discovery.upstream_client) with the signing key, and refuses it inline", () => {
+    const raw = {
+      provider: 'oidc',
+      base_url: 'https://mcp.internal.example.com',
+      default: { base_url: 'https://login.example.com/tenant/v2.0' },
+      discovery: {
+        signing_key_ssm_parameter: '/mcp-auth/signing-key',
+        upstream_client: { client_id: 'app', client_secret_ssm_parameter: '/mcp-auth/upstream-secret' },
+      },
+    };
+    const ssm = policy(template(raw), 'Discovery').Statement.filter((s) =>
+      [s.Action].flat().includes('ssm:GetParameter'),
+    );
+    expect(ssm.map((s) => evaluate(s.Resource, ATTRS)).sort()).toEqual([
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/signing-key',
+      'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/upstream-secret',
+    ]);
+    const inline = structuredClone(raw) as { discovery: { upstream_client: Record<string, string> } };
+    inline.discovery.upstream_client = { client_id: 'app', client_secret: 'in-clear' };
+    expect(() => template(inline)).toThrow(/discovery\.upstream_client\.client_secret/);
+  });
 });
 
 describe('VPC', () => {

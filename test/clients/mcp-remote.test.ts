@@ -117,6 +117,46 @@ describe.each(KINDS)('mcp-remote in Chromium, %s', (kind) => {
   }
 });
 
+/** The IdP saw no registration, only the facade's one client and its /callback. */
+function expectOneUpstreamClient(setup: Setup, since: number) {
+  const idp = setup.idp!;
+  expect(idp.registrations()).toBe(0);
+  const seen = idp.oauthRequests().slice(since);
+  expect(seen.map((r) => r.path)).toEqual(expect.arrayContaining(['/auth', '/token']));
+  for (const r of seen) {
+    expect(r.clientId).toBe(setup.upstreamClientId);
+    if (r.redirectUri !== undefined) expect(r.redirectUri).toBe(`${setup.facade}/callback`);
+  }
+}
+
+describe('mcp-remote in Chromium, one upstream client at an IdP without registration', () => {
+  let setup: Setup;
+  beforeAll(async () => {
+    setup = await startSetup('two-origin', { upstreamClient: true });
+  });
+  afterAll(() => setup?.close());
+
+  it('Streamable HTTP: register at the facade, consent, sign in, tools; the IdP sees one client', async () => {
+    const configDir = tempDir();
+    const since = setup.idp!.oauthRequests().length;
+    try {
+      const { remote, consentText } = await connectViaBrowser(setup, `${setup.proxyOrigin}/mcp`, {
+        transport: 'http-only',
+        configDir,
+      });
+      expect(consentText).toMatch(/not verified/);
+      try {
+        await exerciseTools(remote);
+      } finally {
+        await remote.stop();
+      }
+      expectOneUpstreamClient(setup, since);
+    } finally {
+      rmSync(configDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('mcp-remote in Chromium, what people run into (demo CLI)', { timeout: 60_000 }, () => {
   it('a wrong password is refused on the page, the right one then signs in', async () => {
     const setup = await startSetup('demo');

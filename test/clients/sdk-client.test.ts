@@ -88,3 +88,47 @@ describe.each(KINDS)('SDK client with the user in Chromium, %s', (kind) => {
     });
   }
 });
+
+describe('SDK client with the user in Chromium, one upstream client at an IdP without registration', () => {
+  let setup: Setup;
+  beforeAll(async () => {
+    setup = await startSetup('single-origin', { upstreamClient: true });
+  });
+  afterAll(() => setup?.close());
+
+  it('confidential client (client_secret_basic): consent and sign-in in the browser → tools; the IdP sees one client', async () => {
+    const since = setup.idp!.oauthRequests().length;
+    const endpoint = new URL(`${setup.proxyOrigin}/mcp`);
+    const auth = new MemoryOAuthProvider(`http://127.0.0.1:${callback.port}/callback`, 'client_secret_basic');
+    const first = new StreamableHTTPClientTransport(endpoint, { authProvider: auth });
+    await expect(new Client({ name: 'sdk-upc', version: '1.0.0' }).connect(first)).rejects.toBeInstanceOf(
+      UnauthorizedError,
+    );
+    expect((auth.info as { client_secret?: string }).client_secret).toBeTruthy(); // the facade's, stateless
+    const user = await BrowserUser.open(browser);
+    let landed: URL;
+    try {
+      const r = await user.signIn(auth.authorizationUrl!, { ...setup.user, doneAt: auth.redirectUrl });
+      landed = r.landed;
+      expect(r.consentText).toContain('e2e test client');
+    } finally {
+      await user.close();
+    }
+    expect(landed.searchParams.get('iss')).toBe(setup.facade);
+    await first.finishAuth(landed.searchParams.get('code')!);
+    const client = new Client({ name: 'sdk-upc', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(endpoint, { authProvider: auth }));
+    try {
+      const echo = await client.callTool({ name: 'echo', arguments: { message: 'one upstream client' } });
+      expect(echo.content).toEqual([{ type: 'text', text: 'one upstream client' }]);
+    } finally {
+      await client.close();
+    }
+    const idp = setup.idp!;
+    expect(idp.registrations()).toBe(0);
+    for (const r of idp.oauthRequests().slice(since)) {
+      expect(r.clientId).toBe(setup.upstreamClientId);
+      if (r.redirectUri !== undefined) expect(r.redirectUri).toBe(`${setup.facade}/callback`);
+    }
+  });
+});

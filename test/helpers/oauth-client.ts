@@ -17,7 +17,10 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
   verifier?: string;
   authorizationUrl?: URL;
 
-  constructor(readonly redirect = 'http://127.0.0.1:53682/callback') {}
+  constructor(
+    readonly redirect = 'http://127.0.0.1:53682/callback',
+    readonly authMethod: 'none' | 'client_secret_basic' | 'client_secret_post' = 'none',
+  ) {}
 
   get redirectUrl() {
     return this.redirect;
@@ -28,7 +31,7 @@ export class MemoryOAuthProvider implements OAuthClientProvider {
       redirect_uris: [this.redirect],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: this.authMethod,
     };
   }
   clientInformation() {

@@ -222,6 +222,34 @@ const SAMPLES: Record<string, unknown>[] = [
     },
   },
   { ...UPSTREAM, provider: 'embedded', embedded: { port: 9001, issuer: 'http://localhost:9001' } },
+  {
+    ...UPSTREAM,
+    provider: 'oidc',
+    default: { base_url: 'https://tenant.auth0.example/', issuer: 'https://tenant.auth0.example/' },
+    discovery: {
+      signing_key: 'k'.repeat(32),
+      upstream_client: {
+        client_id: 'app',
+        client_secret: 's',
+        token_endpoint_auth_method: 'client_secret_post',
+        dialect: 'auth0',
+        scope: 'openid offline_access mcp:tools',
+        audience: 'https://mcp.example.com/mcp',
+      },
+    },
+  },
+  {
+    ...UPSTREAM,
+    provider: 'cognito',
+    cognito: {
+      user_pool_id: 'eu-west-1_AbC123',
+      domain_url: 'https://acme.auth.eu-west-1.amazoncognito.com',
+    },
+    discovery: {
+      signing_key_ssm_parameter: '/k',
+      upstream_client: { client_id: 'app', client_secret_ssm_parameter: '/s' },
+    },
+  },
 ];
 
 describe('parseConfig reads only keys of the tables', () => {

@@ -19,6 +19,6 @@ export function directBinding(provider: IdentityProvider): ClientBinding {
     register: (reg) => provider.register(reg),
     resolveClient: async () => UNKNOWN_CLIENT,
     // The client authenticates to the IdP, which issued its credentials (RFC 6749 §2.3.1).
-    tokenRequest: async (_params, authorization) => authorization,
+    tokenRequest: async (_params, authorization) => ({ authorization }),
   };
 }

@@ -20,7 +20,7 @@ import type { IdentityProvider } from '../providers/types.ts';
 import { callbackUrl, clientRedirect, issueRelayState, openCode, readRelayState } from '../relay.ts';
 import { digest, issuerKey } from '../seal.ts';
 import { createReplayGuard, type ReplayGuard } from '../throttle.ts';
-import type { AuthorizingClient, ClientBinding } from './types.ts';
+import type { AuthorizationResponseRelay, AuthorizingClient, ClientBinding } from './types.ts';
 
 /**
  * The facade client behind `clientId`. RFC 6749 §5.2: invalid_client makes MCP clients register
@@ -79,29 +79,38 @@ export function relayBinding(
       return relayedClient(key, client, ar, issuer);
     },
 
-    tokenRequest: async (params, authorization, issuer) =>
-      relayTokenRequest(await keyFor(issuer), params, authorization, issuer, codesUsed),
+    tokenRequest: async (params, authorization, issuer) => ({
+      authorization: relayTokenRequest(await keyFor(issuer), params, authorization, issuer, codesUsed),
+    }),
 
-    relay: {
-      async readState(issuer, state, cookieHeader) {
-        const s = readRelayState(await keyFor(issuer), state, cookieHeader);
-        if (!statesUsed.firstUse(digest(state ?? ''), s.expiresAtMs)) {
-          throw badRequest(
-            'invalid_request',
-            'invalid or expired authorization response',
-            'relay state used before',
-          );
-        }
-        return s;
-      },
-      clientRedirect: async (issuer, state, idpResponse) =>
-        clientRedirect(await keyFor(issuer), state, idpResponse, issuer),
+    relay: authorizationResponseRelay(keyFor, statesUsed),
+  };
+}
+
+/** `/callback`: the states this facade issued, each used once on this instance (both relay bindings). */
+export function authorizationResponseRelay(
+  keyFor: (issuer: string) => Promise<Uint8Array>,
+  statesUsed: ReplayGuard,
+): AuthorizationResponseRelay {
+  return {
+    async readState(issuer, state, cookieHeader) {
+      const s = readRelayState(await keyFor(issuer), state, cookieHeader);
+      if (!statesUsed.firstUse(digest(state ?? ''), s.expiresAtMs)) {
+        throw badRequest(
+          'invalid_request',
+          'invalid or expired authorization response',
+          'relay state used before',
+        );
+      }
+      return s;
     },
+    clientRedirect: async (issuer, state, idpResponse) =>
+      clientRedirect(await keyFor(issuer), state, idpResponse, issuer),
   };
 }
 
 /** A client whose redirect URI matched its registration: the IdP sees the facade's callback. */
-function relayedClient(
+export function relayedClient(
   key: Uint8Array,
   client: FacadeClient,
   ar: AuthorizeRequest,
@@ -144,8 +153,9 @@ function relayTokenRequest(
   issuer: string,
   codesUsed: ReplayGuard,
 ): string | null {
-  if (params.get('grant_type') === 'client_credentials')
-    return machineTokenRequest(key, params, authorization);
+  if (params.get('grant_type') === 'client_credentials') {
+    return machineTokenRequest(params, authorization, (id) => unwrapClientId(key, id) !== undefined);
+  }
   const formId = params.get('client_id');
   let facadeId = formId ?? undefined;
   let client = formId ? facadeClient(key, formId, 'token') : undefined;
@@ -166,21 +176,7 @@ function relayTokenRequest(
   params.set('client_id', client.idpClientId);
   if (basic) params.delete('client_id'); // authenticated by the header (one method only, §2.3)
   if (params.get('grant_type') === 'authorization_code') {
-    const redirectUri = params.get('redirect_uri') ?? '';
-    if (!redirectRegistered(redirectUri, client.redirectUris)) {
-      throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
-    }
-    // The code is the one the facade relayed to this client for this redirect URI, used once.
-    const code = openCode(key, params.get('code') ?? '', facadeId, redirectUri);
-    if (!codesUsed.firstUse(code.id, code.expiresAtMs)) {
-      throw badRequest(
-        'invalid_grant',
-        'invalid, expired or already used authorization code',
-        'code used before',
-      );
-    }
-    params.set('code', code.code);
-    params.set('redirect_uri', callbackUrl(issuer));
+    relayedCode(key, params, facadeId, client.redirectUris, issuer, codesUsed);
   }
   return basic;
 }
@@ -190,18 +186,48 @@ function relayTokenRequest(
  * IdP by its administrator, with the IdP's own id and credentials, which go on unchanged for the
  * IdP to authenticate. Clients registered through the facade sign users in: they cannot use it.
  */
-function machineTokenRequest(
-  key: Uint8Array,
+export function machineTokenRequest(
   params: URLSearchParams,
   authorization: string | null,
+  /** Whether `id` is one the facade issued (or its own client at the IdP): refused here. */
+  isFacadeClient: (id: string) => boolean,
 ): string | null {
   const creds = authorization ? readBasic(authorization) : undefined;
   const ids = [params.get('client_id'), creds ? formDecode(creds.id) : null];
-  if (ids.some((id) => id && unwrapClientId(key, id))) {
+  if (ids.some((id) => id && isFacadeClient(id))) {
     throw badRequest(
       'unauthorized_client',
       'clients registered here sign users in; client_credentials is for clients registered at the identity provider',
     );
   }
   return authorization;
+}
+
+/**
+ * An authorization code grant of a relayed flow: the client's redirect URI checked against its
+ * registration, the code the one the facade relayed to this client for this redirect URI (used
+ * once), and both swapped for what the IdP issued and knows (in place).
+ */
+export function relayedCode(
+  key: Uint8Array,
+  params: URLSearchParams,
+  facadeId: string,
+  redirectUris: readonly string[],
+  issuer: string,
+  codesUsed: ReplayGuard,
+): void {
+  const redirectUri = params.get('redirect_uri') ?? '';
+  if (!redirectRegistered(redirectUri, redirectUris)) {
+    throw badRequest('invalid_grant', 'redirect_uri is not registered for this client');
+  }
+  const code = openCode(key, params.get('code') ?? '', facadeId, redirectUri);
+  if (!codesUsed.firstUse(code.id, code.expiresAtMs)) {
+    throw badRequest(
+      'invalid_grant',
+      'invalid, expired or already used authorization code',
+      'code used before',
+    );
+  }
+  params.set('code', code.code);
+  params.set('redirect_uri', callbackUrl(issuer));
 }

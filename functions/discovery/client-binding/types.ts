@@ -7,8 +7,11 @@
  * - relay.ts (`discovery.signing_key`): the authorization-response relay; the IdP knows only the
  *   facade's `/callback`, the client's redirect URIs ride sealed in the client id the facade hands
  *   out, and the facade checks them, relays the code and can redirect a refusal to the client.
+ * - upstream.ts (`discovery.upstream_client`, with the signing key): the relay with ONE client at
+ *   the IdP; the facade registers clients itself (no IdP call) and authenticates them at /token.
  */
 import type { AuthorizeRequest } from '../authorize.ts';
+import type { IdpReply } from '../idp-http.ts';
 import type { ClientRegistration, RegisteredClient } from '../providers/types.ts';
 import type { RelayState } from '../relay.ts';
 
@@ -25,13 +28,20 @@ export interface ClientBinding {
   resolveClient(ar: AuthorizeRequest, issuer: string): Promise<AuthorizingClient>;
   /**
    * The client's token request made fit for the IdP (`params` are changed in place); returns the
-   * `Authorization` header to send on, if any.
+   * `Authorization` header to send on, if any, and how the IdP's reply is mapped back.
    */
-  tokenRequest(params: URLSearchParams, authorization: string | null, issuer: string): Promise<string | null>;
+  tokenRequest(params: URLSearchParams, authorization: string | null, issuer: string): Promise<TokenForward>;
   /** The key that seals consent tokens (the signing key, per issuer); none without the relay. */
   consentKey(issuer: string): Promise<Uint8Array | undefined>;
   /** The authorization response coming back from the IdP: only the relay has one (`/callback`). */
   readonly relay?: AuthorizationResponseRelay;
+}
+
+export interface TokenForward {
+  /** The `Authorization` header for the IdP (only HTTP Basic is sent on). */
+  readonly authorization: string | null;
+  /** The IdP's reply made fit for the client before token.ts maps it (may throw). */
+  readonly reply?: (r: IdpReply) => IdpReply;
 }
 
 export interface AuthorizingClient {

@@ -38,7 +38,7 @@ async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
     clientCredentials: f.cfg.discovery.clientCredentials,
   });
   x.access.grantType = params.get('grant_type');
-  const authorization = await f.binding.tokenRequest(params, x.req.headers.get('authorization'), x.issuer);
+  const forward = await f.binding.tokenRequest(params, x.req.headers.get('authorization'), x.issuer);
   const meta = await f.provider.metadata();
   const body = await f.provider.tokenParams(params);
   const headers: Record<string, string> = {
@@ -46,7 +46,7 @@ async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
     accept: 'application/json',
   };
   // RFC 6749 §2.3.1: the client authenticates to the IdP, which issued its credentials.
-  if (isBasic(authorization)) headers.authorization = authorization;
+  if (isBasic(forward.authorization)) headers.authorization = forward.authorization;
   const reply = await idpCall(
     f.idp.fetch,
     'IdP token endpoint',
@@ -54,7 +54,7 @@ async function exchange(f: Facade, x: FacadeExchange): Promise<Response> {
     { method: 'POST', headers, body: body.toString() },
     { timeoutMs: f.idp.timeoutMs },
   );
-  const out = tokenResponseFromIdp(reply);
+  const out = tokenResponseFromIdp(forward.reply ? forward.reply(reply) : reply);
   for (const [k, v] of Object.entries(x.cors)) out.headers.set(k, v);
   x.access.idpStatus = reply.status;
   return out;

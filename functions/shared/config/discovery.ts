@@ -1,8 +1,16 @@
 /**
  * `discovery` (and the original's top-level `path_mapping`): the authorization-server facade.
  */
+import {
+  DIALECT_NAMES,
+  DIALECTS,
+  type DialectName,
+  defaultDialect,
+} from '../../discovery/providers/dialects.ts';
+import { SCOPE_SYNTAX } from '../encoding.ts';
+import type { ProviderName } from './base.ts';
 import { ConfigError } from './errors.ts';
-import { open, table } from './keys.ts';
+import { open, Section, table } from './keys.ts';
 import type { ConfigReader, SecretRef } from './reader.ts';
 
 /** `host`, `*.domain` or `*`. */
@@ -38,6 +46,37 @@ export const DISCOVERY = table('discovery', {
   token_failures_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
   client_credentials: { type: 'bool', default: true },
 });
+
+/** One pre-registered confidential client at the IdP for all MCP clients (client-binding/upstream.ts). */
+export const UPSTREAM_CLIENT = table('discovery.upstream_client', {
+  client_id: { type: 'string', required: true },
+  client_secret: { type: 'secret', required: true },
+  token_endpoint_auth_method: {
+    type: 'string',
+    default: 'client_secret_basic',
+    values: ['client_secret_basic', 'client_secret_post'],
+  },
+  dialect: {
+    type: 'string',
+    values: DIALECT_NAMES,
+    derived: '`cognito` / `asgardeo` for those providers, else `generic`',
+  },
+  scope: { type: 'string' },
+  audience: { type: 'string' },
+});
+
+export interface UpstreamClientConfig {
+  readonly clientId: string;
+  readonly clientSecret: SecretRef;
+  /** How the facade authenticates to the IdP's token endpoint (RFC 6749 §2.3.1). */
+  readonly tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post';
+  /** The IdP's parameter rules (functions/discovery/providers/dialects.ts). */
+  readonly dialect: DialectName;
+  /** Scope sent to the IdP instead of the client's (Entra: `api://<app>/<scope> offline_access`). */
+  readonly scope?: string;
+  /** `audience` parameter at the IdP's /authorize (Auth0: the API identifier). */
+  readonly audience?: string;
+}
 
 export const PATH_MAPPING = table('', {
   path_mapping: {
@@ -79,6 +118,11 @@ export interface DiscoveryConfig {
    * extension) for confidential clients registered at the IdP; advertised in the metadata.
    */
   readonly clientCredentials: boolean;
+  /**
+   * The facade registers clients itself and talks to the IdP as this one client (needs the
+   * signing key); without it, every registration creates a client at the IdP.
+   */
+  readonly upstreamClient?: UpstreamClientConfig;
 }
 
 function parsePathMapping(r: ConfigReader): Record<string, string> {
@@ -92,9 +136,66 @@ function parsePathMapping(r: ConfigReader): Record<string, string> {
   return out;
 }
 
-export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
+/** `discovery.upstream_client`, if present: every key checked against the chosen dialect. */
+function parseUpstreamClient(
+  d: ConfigReader,
+  provider: ProviderName,
+  signingKey: SecretRef | undefined,
+  consent: 'required' | 'off',
+): UpstreamClientConfig | undefined {
+  if (d.rawObj('upstream_client') === undefined) return undefined;
+  const s = new Section(d.obj('upstream_client'), UPSTREAM_CLIENT.keys);
+  const need = (k: 'client_id' | 'client_secret', why: string) => new ConfigError(s.key(k), why);
+  if (!signingKey) {
+    throw new ConfigError(
+      'discovery.upstream_client',
+      'needs `discovery.signing_key` (or `discovery.signing_key_ssm_parameter`): one upstream client works only with the relay, which seals the facade client ids and secrets',
+    );
+  }
+  // MCP security best practices (confused deputy): a static client id at the IdP on behalf of
+  // dynamically registered clients needs the user's consent for each of them, here.
+  if (consent === 'off') {
+    throw new ConfigError(
+      'discovery.consent',
+      'cannot be "off" with `discovery.upstream_client`: the IdP sees one client for all MCP clients, so only the facade can ask the user about each of them',
+    );
+  }
+  const clientId = s.str('client_id');
+  if (!clientId) throw need('client_id', 'is required: the client id of the app registered at the IdP');
+  const clientSecret = s.secret('client_secret');
+  if (!clientSecret)
+    throw need('client_secret', 'is required (or `discovery.upstream_client.client_secret_ssm_parameter`)');
+  const dialect = s.str('dialect') ?? defaultDialect(provider);
+  const rule = DIALECTS[dialect];
+  if (!rule.providers.includes(provider)) {
+    throw new ConfigError(
+      s.key('dialect'),
+      `"${dialect}" is for provider ${rule.providers.join(' or ')}, not "${provider}"`,
+    );
+  }
+  const scope = s.str('scope');
+  if (scope !== undefined && !SCOPE_SYNTAX.test(scope))
+    throw new ConfigError(s.key('scope'), 'must be space-separated scope names (RFC 6749 §3.3)');
+  if (rule.scopeRequired && !scope) {
+    throw new ConfigError(
+      s.key('scope'),
+      `is required for the "${dialect}" dialect (e.g. api://<app>/mcp.tools)`,
+    );
+  }
+  return {
+    clientId,
+    clientSecret,
+    tokenEndpointAuthMethod: s.str('token_endpoint_auth_method'),
+    dialect,
+    scope,
+    audience: s.str('audience'),
+  };
+}
+
+export function parseDiscovery(r: ConfigReader, provider: ProviderName): DiscoveryConfig {
   const s = open(r, DISCOVERY);
   const pathMapping = parsePathMapping(r);
+  const signingKey = s.secret('signing_key');
   return {
     baseUrl: s.url('base_url')?.replace(/\/+$/, ''),
     allowedRedirectSchemes: s.list('allowed_redirect_schemes').map((scheme) => {
@@ -104,11 +205,12 @@ export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
       return scheme;
     }),
     pathMapping,
-    signingKey: s.secret('signing_key'),
+    signingKey,
     allowedRedirectHosts: s.list('allowed_redirect_hosts'),
     consent: s.str('consent'),
     registrationRatePerMinute: s.int('registration_rate_per_minute'),
     tokenFailuresPerMinute: s.int('token_failures_per_minute'),
     clientCredentials: s.bool('client_credentials'),
+    upstreamClient: parseUpstreamClient(s.r, provider, signingKey, s.str('consent')),
   };
 }

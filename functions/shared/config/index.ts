@@ -65,7 +65,7 @@ export function parseConfig(input: unknown): Config {
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
   const protectedResourceMetadata = parseProtectedResourceMetadata(r);
-  const discovery = parseDiscovery(r);
+  const discovery = parseDiscovery(r, blocks.provider);
   const acknowledged = parseAcknowledge(r);
   checkPaths(paths);
   return deepFreeze({
