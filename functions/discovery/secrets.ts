@@ -70,6 +70,8 @@ export function secretRefsOf(config: Config): SecretRef[] {
   if (config.provider === 'embedded' && config.embedded?.registrationToken)
     refs.push(config.embedded.registrationToken);
   if (config.discovery.signingKey) refs.push(config.discovery.signingKey);
+  const documentSecret = config.discovery.clientIdMetadataDocuments?.idpClientSecret;
+  if (documentSecret) refs.push(documentSecret);
   return refs;
 }
 

@@ -36,6 +36,9 @@ export const DISCOVERY = table('discovery', {
   },
   registration_rate_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
   token_failures_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
+  client_id_metadata_documents: { type: 'bool', default: true },
+  cimd_idp_client_id: { type: 'string' },
+  cimd_idp_client_secret: { type: 'secret' },
 });
 
 export const PATH_MAPPING = table('', {
@@ -73,6 +76,44 @@ export interface DiscoveryConfig {
    * instance; beyond it 429 before any IdP call (0 = no limit).
    */
   readonly tokenFailuresPerMinute: number;
+  /**
+   * Client ID Metadata Documents (https `client_id` URLs): on when not turned off, the relay is on
+   * and the IdP client they use is configured (`idpClientId`).
+   */
+  readonly clientIdMetadataDocuments?: {
+    /** The IdP client every document client uses, registered with `<issuer>/callback`. */
+    readonly idpClientId: string;
+    /** Its secret, when it is a confidential client (sent as HTTP Basic to the IdP token endpoint). */
+    readonly idpClientSecret?: SecretRef;
+  };
+}
+
+/** Client ID Metadata Documents: their IdP client, which needs the relay. */
+function parseDocuments(
+  s: ReturnType<typeof open<typeof DISCOVERY.keys>>,
+  signingKey: SecretRef | undefined,
+): DiscoveryConfig['clientIdMetadataDocuments'] {
+  const idpClientId = s.str('cimd_idp_client_id');
+  const idpClientSecret = s.secret('cimd_idp_client_secret');
+  const on = s.bool('client_id_metadata_documents');
+  if (idpClientSecret && !idpClientId) {
+    throw new ConfigError(s.key('cimd_idp_client_secret'), 'needs discovery.cimd_idp_client_id');
+  }
+  if (!idpClientId || !on) return undefined;
+  if (!signingKey) {
+    throw new ConfigError(
+      s.key('cimd_idp_client_id'),
+      'needs discovery.signing_key (clients identified by metadata documents use the relay)',
+    );
+  }
+  // All document clients are one client at the IdP, whose remembered consent would cover them all.
+  if (s.str('consent') === 'off') {
+    throw new ConfigError(
+      s.key('cimd_idp_client_id'),
+      'needs discovery.consent: required (all document clients share one IdP client)',
+    );
+  }
+  return { idpClientId, idpClientSecret };
 }
 
 function parsePathMapping(r: ConfigReader): Record<string, string> {
@@ -89,6 +130,7 @@ function parsePathMapping(r: ConfigReader): Record<string, string> {
 export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
   const s = open(r, DISCOVERY);
   const pathMapping = parsePathMapping(r);
+  const signingKey = s.secret('signing_key');
   return {
     baseUrl: s.url('base_url')?.replace(/\/+$/, ''),
     allowedRedirectSchemes: s.list('allowed_redirect_schemes').map((scheme) => {
@@ -98,10 +140,11 @@ export function parseDiscovery(r: ConfigReader): DiscoveryConfig {
       return scheme;
     }),
     pathMapping,
-    signingKey: s.secret('signing_key'),
+    signingKey,
     allowedRedirectHosts: s.list('allowed_redirect_hosts'),
     consent: s.str('consent'),
     registrationRatePerMinute: s.int('registration_rate_per_minute'),
     tokenFailuresPerMinute: s.int('token_failures_per_minute'),
+    clientIdMetadataDocuments: parseDocuments(s, signingKey),
   };
 }
