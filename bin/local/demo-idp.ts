@@ -30,6 +30,11 @@ export interface DemoIdpOptions {
   readonly registrationToken?: string;
   /** Accept registrations without a token: models an IdP whose DCR is open (tests only). */
   readonly openRegistration?: boolean;
+  /**
+   * A pre-registered public client for the facade's `/callback` (PKCE, code + refresh): the IdP
+   * client the facade uses for clients identified by metadata documents (`discovery.cimd_idp_client_id`).
+   */
+  readonly facadeClient?: { readonly clientId: string; readonly redirectUri: string };
 }
 
 export interface DemoIdp {
@@ -238,6 +243,20 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
         token_endpoint_auth_method: 'client_secret_basic',
         scope: scopes.join(' '),
       },
+      ...(opts.facadeClient
+        ? [
+            {
+              client_id: opts.facadeClient.clientId,
+              client_name: 'MCP auth facade (client ID metadata documents)',
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code'],
+              redirect_uris: [opts.facadeClient.redirectUri],
+              token_endpoint_auth_method: 'none',
+              application_type: 'native',
+              scope: ['offline_access', ...scopes].join(' '),
+            },
+          ]
+        : []),
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('hex')] },

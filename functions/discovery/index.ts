@@ -12,12 +12,14 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config/index.ts';
+import { basicAuth } from '../shared/encoding.ts';
 import type { EndpointOptions, Handler } from '../shared/endpoint.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import { createDocumentFetch, createDocumentResolver, type DocumentFetchOptions } from './cimd-fetch.ts';
 import { directBinding } from './client-binding/direct.ts';
-import { relayBinding } from './client-binding/relay.ts';
+import { type DocumentClients, relayBinding } from './client-binding/relay.ts';
 import { dispatch } from './dispatch.ts';
 import { authorize } from './endpoints/authorize.ts';
 import { callback } from './endpoints/callback.ts';
@@ -45,13 +47,32 @@ export interface DiscoveryDeps {
   readonly idpTimeoutMs?: number;
   /** The relay's signing key (`discovery.signing_key`); no relay without it (relay.ts). */
   readonly signingKey?: () => Promise<Uint8Array>;
+  /**
+   * The IdP client of clients identified by metadata documents (`discovery.cimd_idp_client_id`);
+   * with the relay, https `client_id` URLs are resolved (cimd-fetch.ts) only when it is given.
+   */
+  readonly documentIdpClient?: DocumentClients['idpClient'];
+  /** Seams of the metadata document fetch (tests: loopback, trust anchors, DNS); never config. */
+  readonly documentFetch?: DocumentFetchOptions;
+}
+
+/** Clients identified by metadata documents: with the relay and their IdP client only. */
+function documentClients(cfg: Config, deps: DiscoveryDeps): DocumentClients | undefined {
+  if (!deps.signingKey || !deps.documentIdpClient) return undefined;
+  const fetchDocument = createDocumentFetch(deps.documentFetch);
+  return {
+    resolver: createDocumentResolver(fetchDocument, cfg.discovery.allowedRedirectSchemes),
+    idpClient: deps.documentIdpClient,
+  };
 }
 
 /** The facade, runtime-neutral: Web `Request` in, Web `Response` out. */
 export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHandler {
   const provider = deps.provider;
   // Chosen once: no endpoint asks whether the relay is on.
-  const binding = deps.signingKey ? relayBinding(provider, deps.signingKey) : directBinding(provider);
+  const binding = deps.signingKey
+    ? relayBinding(provider, deps.signingKey, documentClients(cfg, deps))
+    : directBinding(provider);
   const facade = {
     cfg,
     provider,
@@ -83,6 +104,8 @@ export interface DiscoveryHandlerOptions {
   readonly log?: Logger;
   /** Extra provider dependencies (e.g. a Cognito client for a local endpoint). */
   readonly providerDeps?: Partial<ProviderDeps> & Record<string, unknown>;
+  /** Seams of the metadata document fetch (tests only, see DiscoveryDeps). */
+  readonly documentFetch?: DocumentFetchOptions;
 }
 
 export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {}) {
@@ -121,7 +144,15 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
         return key;
       }
     : undefined;
-  const facade = createDiscovery(config, { provider, fetch: opts.fetch, log, ready, signingKey });
+  const facade = createDiscovery(config, {
+    provider,
+    fetch: opts.fetch,
+    log,
+    ready,
+    signingKey,
+    documentIdpClient: documentIdpClient(config, secrets, ready),
+    documentFetch: opts.documentFetch,
+  });
   return async (
     event: APIGatewayProxyEventV2,
     context?: Context,
@@ -131,6 +162,25 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     });
     if (req instanceof Response) return toBufferedResult(req);
     return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
+  };
+}
+
+/** The IdP client of document clients, its secret (if any) resolved with the others. */
+function documentIdpClient(
+  config: Config,
+  secrets: SecretResolver,
+  ready: () => Promise<void>,
+): DiscoveryDeps['documentIdpClient'] {
+  const c = config.discovery.clientIdMetadataDocuments;
+  if (!c) return undefined;
+  const secretRef = c.idpClientSecret;
+  return async () => {
+    if (!secretRef) return { clientId: c.idpClientId };
+    await ready();
+    return {
+      clientId: c.idpClientId,
+      authorization: basicAuth(c.idpClientId, await secrets.resolve(secretRef)),
+    };
   };
 }
 

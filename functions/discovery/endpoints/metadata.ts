@@ -14,5 +14,6 @@ export const metadata: Endpoint = async (f, x) =>
       scopesSupported: f.cfg.protectedResourceMetadata.scopesSupported?.filter((s) => s !== 'offline_access'),
       overrides: f.provider.metadataOverrides?.(),
       issInAuthorizationResponse: f.binding.issInAuthorizationResponse,
+      clientIdMetadataDocuments: f.binding.clientIdMetadataDocuments,
     }),
   );
