@@ -322,6 +322,15 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     },
   } as unknown as ConstructorParameters<typeof Provider>[1]);
   provider.proxy = true;
+  // Default scopes, as most IdPs have them: an authorization request without `scope` (the MCP
+  // conformance `authorization-code-grant` sends none) gets the resource's scopes, instead of
+  // oidc-provider's access_denied "no scope was granted".
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/auth' && !ctx.query.scope && ctx.query.resource) {
+      ctx.query = { ...ctx.query, scope: scopes.join(' ') };
+    }
+    await next();
+  });
   provider.on('registration_create.success', () => {
     registered++;
   });
