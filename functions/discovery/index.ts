@@ -9,6 +9,9 @@
  * at the IdP. Because registration is open and the IdP may show no consent screen (Cognito) or
  * skip it for a signed-in user, the facade asks the user itself before every authorization
  * request goes on to the IdP (consent.ts): who asks, and where the code will be delivered.
+ * Clients identified by metadata documents (cimd.ts) are the one exception: they share one
+ * configured IdP client, so for them the facade's consent (required by the config) is the only
+ * thing that tells them apart.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv } from '../shared/config/index.ts';
