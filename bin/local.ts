@@ -189,6 +189,9 @@ async function listening<T>(
   }
 }
 
+/** The demo IdP's client for clients identified by metadata documents (with the facade's callback). */
+const DEMO_FACADE_CLIENT = 'mcp-facade-cimd';
+
 async function demo(ports: { proxy: number; mcp: number; idp: number }) {
   const origin = `http://localhost:${ports.proxy}`;
   // Only the facade may register clients at the demo IdP: it holds the IdP's initial access token.
@@ -198,8 +201,13 @@ async function demo(ports: { proxy: number; mcp: number; idp: number }) {
     base_url: `http://localhost:${ports.mcp}`,
     listen_port: ports.proxy,
     embedded: { port: ports.idp, registration_token: registrationToken },
-    // A fresh signing key turns on the authorization-response relay (RFC 9207 `iss` = the facade).
-    discovery: { base_url: origin, signing_key: randomBytes(32).toString('base64url') },
+    // A fresh signing key turns on the authorization-response relay (RFC 9207 `iss` = the facade);
+    // clients identified by metadata documents use the demo IdP's pre-registered facade client.
+    discovery: {
+      base_url: origin,
+      signing_key: randomBytes(32).toString('base64url'),
+      cimd_idp_client_id: DEMO_FACADE_CLIENT,
+    },
     cors: { allowed_origins: ['http://localhost:6274', 'http://127.0.0.1:6274'] },
     protected_resource_metadata: {
       scopes_supported: ['mcp:tools', 'mcp:resources'],
@@ -212,6 +220,7 @@ async function demo(ports: { proxy: number; mcp: number; idp: number }) {
       port: ports.idp,
       resourcePrefixes: [origin, `http://127.0.0.1:${ports.proxy}`],
       registrationToken,
+      cimdClient: { clientId: DEMO_FACADE_CLIENT, redirectUri: `${origin}/callback` },
     }),
   );
   const mcp = await listening('demo MCP server', ports.mcp, '--mcp-port', () =>

@@ -42,6 +42,11 @@ export interface DemoIdpOptions {
     readonly redirectUris: readonly string[];
     readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   };
+  /**
+   * A pre-registered public client for the facade's `/callback` (PKCE, code + refresh): the IdP
+   * client the facade uses for clients identified by metadata documents (`discovery.cimd_idp_client_id`).
+   */
+  readonly cimdClient?: { readonly clientId: string; readonly redirectUri: string };
 }
 
 /** A request oidc-provider handled, as far as a test needs to know which client asked what. */
@@ -274,6 +279,20 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
             },
           ]
         : []),
+      ...(opts.cimdClient
+        ? [
+            {
+              client_id: opts.cimdClient.clientId,
+              client_name: 'MCP auth facade (client ID metadata documents)',
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code'],
+              redirect_uris: [opts.cimdClient.redirectUri],
+              token_endpoint_auth_method: 'none',
+              application_type: 'native',
+              scope: ['offline_access', ...scopes].join(' '),
+            },
+          ]
+        : []),
     ],
     jwks: { keys: [jwk] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -339,6 +358,15 @@ export async function startDemoIdp(opts: DemoIdpOptions): Promise<DemoIdp> {
     },
   } as unknown as ConstructorParameters<typeof Provider>[1]);
   provider.proxy = true;
+  // Default scopes, as most IdPs have them: an authorization request without `scope` (the MCP
+  // conformance `authorization-code-grant` sends none) gets the resource's scopes, instead of
+  // oidc-provider's access_denied "no scope was granted".
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/auth' && !ctx.query.scope && ctx.query.resource) {
+      ctx.query = { ...ctx.query, scope: scopes.join(' ') };
+    }
+    await next();
+  });
   provider.on('registration_create.success', () => {
     registered++;
   });

@@ -39,6 +39,11 @@ export interface ConsentView {
   readonly clientId: string;
   /** The `client_name` the client registered, if the facade knows it (self-declared, unverified). */
   readonly clientName?: string;
+  /**
+   * For a client identified by its metadata document (cimd.ts): the host the facade fetched it
+   * from over https — the one verified fact about the client.
+   */
+  readonly documentHost?: string;
   readonly redirectUri: string;
   readonly scope?: string;
   readonly resources: readonly string[];
@@ -53,7 +58,7 @@ export function newNonce(): string {
 /** Where the code will go, in words a user can judge. */
 export function describeRedirect(redirectUri: string): string {
   const u = new URL(redirectUri);
-  if (u.protocol === 'http:' && isLoopbackHost(u.hostname)) {
+  if (isLoopbackRedirect(redirectUri)) {
     return `an application on this computer (${u.origin})`;
   }
   if (u.protocol === 'https:') return u.host;
@@ -75,11 +80,30 @@ export function consentToken(
   });
 }
 
-export function consentPage(view: ConsentView, nonce: string, token = nonce): Response {
+/** Who asks: the verified document host, else the self-declared registration name. */
+function whoAsks(view: ConsentView): string {
   // The name is the client's own claim: quoted, isolated (<bdi>), never in the style of a fact.
-  const who = view.clientName
-    ? `<p>It calls itself “<bdi>${esc(view.clientName)}</bdi>”.<br><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>`
+  const name = view.clientName ? `“<bdi>${esc(view.clientName)}</bdi>”` : undefined;
+  if (view.documentHost) {
+    // MCP security considerations: localhost redirect URIs cannot be tied to the document's owner.
+    const local = isLoopbackRedirect(view.redirectUri)
+      ? '<p class="warn"><strong>Caution:</strong> access goes to a program on this computer. Any program here can name this document; continue only if you started this from that application.</p>'
+      : '';
+    return `<p>It is identified by its client metadata document on <strong class="host">${esc(view.documentHost)}</strong> (verified host: this server fetched the document from it over HTTPS).</p>
+${name ? `<p>There it calls itself ${name}.<br><small>The name is the application's own words; only the host is verified.</small></p>` : ''}${local}`;
+  }
+  return name
+    ? `<p>It calls itself ${name}.<br><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>`
     : '<p>It did not register a name.</p>';
+}
+
+function isLoopbackRedirect(redirectUri: string): boolean {
+  const u = new URL(redirectUri);
+  return u.protocol === 'http:' && isLoopbackHost(u.hostname);
+}
+
+export function consentPage(view: ConsentView, nonce: string, token = nonce): Response {
+  const who = whoAsks(view);
   const scopes = view.scope
     ? `<p>Permissions: ${view.scope
         .split(' ')

@@ -11,16 +11,20 @@
  * registration is open and the IdP may show no consent screen (Cognito) or skip it for a
  * signed-in user, the facade asks the user itself before every authorization request goes on to
  * the IdP (consent.ts): who asks, and where the code will be delivered.
+ * Clients identified by metadata documents (cimd.ts) likewise share one configured IdP client, so
+ * for them too the facade's consent (required by the config) is what tells them apart.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Config, configFromEnv, logIgnoredKeys } from '../shared/config/index.ts';
+import { basicAuth } from '../shared/encoding.ts';
 import type { EndpointOptions, Handler } from '../shared/endpoint.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
+import { createDocumentFetch, createDocumentResolver, type DocumentFetchOptions } from './cimd-fetch.ts';
 import { directBinding } from './client-binding/direct.ts';
-import { relayBinding } from './client-binding/relay.ts';
+import { type DocumentClients, relayBinding } from './client-binding/relay.ts';
 import { upstreamClientBinding } from './client-binding/upstream.ts';
 import { dispatch } from './dispatch.ts';
 import { authorize } from './endpoints/authorize.ts';
@@ -51,13 +55,30 @@ export interface DiscoveryDeps {
   readonly signingKey?: () => Promise<Uint8Array>;
   /** The secret of `discovery.upstream_client` (one client at the IdP, upstream.ts). */
   readonly upstreamSecret?: () => Promise<string>;
+  /**
+   * The IdP client of clients identified by metadata documents (`discovery.cimd_idp_client_id`);
+   * with the relay, https `client_id` URLs are resolved (cimd-fetch.ts) only when it is given.
+   */
+  readonly documentIdpClient?: DocumentClients['idpClient'];
+  /** Seams of the metadata document fetch (tests: loopback, trust anchors, DNS); never config. */
+  readonly documentFetch?: DocumentFetchOptions;
+}
+
+/** Clients identified by metadata documents: with the relay and their IdP client only. */
+function documentClients(cfg: Config, deps: DiscoveryDeps): DocumentClients | undefined {
+  if (!deps.signingKey || !deps.documentIdpClient) return undefined;
+  const fetchDocument = createDocumentFetch(deps.documentFetch);
+  return {
+    resolver: createDocumentResolver(fetchDocument, cfg.discovery.allowedRedirectSchemes),
+    idpClient: deps.documentIdpClient,
+  };
 }
 
 /** The client binding of this config (client-binding/): chosen once. */
 function bindingFor(cfg: Config, deps: DiscoveryDeps) {
   const upstream = cfg.discovery.upstreamClient;
   if (!deps.signingKey) return directBinding(deps.provider);
-  if (!upstream) return relayBinding(deps.provider, deps.signingKey);
+  if (!upstream) return relayBinding(deps.provider, deps.signingKey, documentClients(cfg, deps));
   if (!deps.upstreamSecret) throw new Error('createDiscovery: discovery.upstream_client needs its secret');
   return upstreamClientBinding({ ...upstream, secret: deps.upstreamSecret }, deps.signingKey);
 }
@@ -100,6 +121,8 @@ export interface DiscoveryHandlerOptions {
   readonly providerDeps?: Partial<ProviderDeps> & Record<string, unknown>;
   /** The CloudFront variant's origin check (origin-secret.ts). @default none */
   readonly originGuard?: OriginGuard;
+  /** Seams of the metadata document fetch (tests only, see DiscoveryDeps). */
+  readonly documentFetch?: DocumentFetchOptions;
 }
 
 export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {}) {
@@ -153,6 +176,8 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     ready,
     signingKey,
     upstreamSecret,
+    documentIdpClient: documentIdpClient(config, secrets, ready),
+    documentFetch: opts.documentFetch,
   });
   return async (
     event: APIGatewayProxyEventV2,
@@ -166,6 +191,25 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     });
     if (req instanceof Response) return toBufferedResult(req);
     return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
+  };
+}
+
+/** The IdP client of document clients, its secret (if any) resolved with the others. */
+function documentIdpClient(
+  config: Config,
+  secrets: SecretResolver,
+  ready: () => Promise<void>,
+): DiscoveryDeps['documentIdpClient'] {
+  const c = config.discovery.clientIdMetadataDocuments;
+  if (!c) return undefined;
+  const secretRef = c.idpClientSecret;
+  return async () => {
+    if (!secretRef) return { clientId: c.idpClientId };
+    await ready();
+    return {
+      clientId: c.idpClientId,
+      authorization: basicAuth(c.idpClientId, await secrets.resolve(secretRef)),
+    };
   };
 }
 

@@ -81,6 +81,8 @@ export interface MetadataInputs {
   readonly issInAuthorizationResponse?: boolean;
   /** `client_credentials` is served at the token endpoint (`discovery.client_credentials`). */
   readonly clientCredentials?: boolean;
+  /** https `client_id` URLs are resolved to their metadata documents (cimd.ts). */
+  readonly clientIdMetadataDocuments?: boolean;
 }
 
 /** RFC 8414 §2 metadata of the facade. */
@@ -102,8 +104,9 @@ export function buildAsMetadata(m: MetadataInputs): Record<string, unknown> {
     token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
     ...(m.issInAuthorizationResponse ? { authorization_response_iss_parameter_supported: true } : {}),
+    // draft-ietf-oauth-client-id-metadata-document §5; omitted (false) when they are off.
+    ...(m.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
   });
-  // Client ID Metadata Documents are not supported: the member is omitted (false by default).
   if (m.jwksUri) doc.jwks_uri = m.jwksUri;
   if (m.scopesSupported?.length && doc.scopes_supported === undefined)
     doc.scopes_supported = [...m.scopesSupported];

@@ -74,6 +74,8 @@ export function secretRefsOf(config: Config): SecretRef[] {
   for (const rule of Object.values(config.oidc?.path ?? {}))
     for (const p of rule.addBodyParams) if (p.secret) refs.push(p.secret);
   if (config.discovery.upstreamClient) refs.push(config.discovery.upstreamClient.clientSecret);
+  const documentSecret = config.discovery.clientIdMetadataDocuments?.idpClientSecret;
+  if (documentSecret) refs.push(documentSecret);
   return refs;
 }
 

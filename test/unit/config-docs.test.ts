@@ -170,6 +170,9 @@ const EVERY_COMMON_KEY = {
     signing_key: 'k'.repeat(32),
     allowed_redirect_hosts: ['claude.ai'],
     allowed_redirect_schemes: ['cursor'],
+    client_id_metadata_documents: true,
+    cimd_idp_client_id: 'facade-cimd',
+    cimd_idp_client_secret: 's',
   },
 };
 /** Between them, every key of every provider (and every alias) is set at least once. */
@@ -192,7 +195,11 @@ const SAMPLES: Record<string, unknown>[] = [
   },
   {
     mcp_server_base_url: 'http://localhost:8000',
-    discovery: { signing_key_ssm_parameter: '/k' },
+    discovery: {
+      signing_key_ssm_parameter: '/k',
+      cimd_idp_client_id: 'facade-cimd',
+      cimd_idp_client_secret_ssm_parameter: '/c',
+    },
     default: { base_url: 'https://idp.example.com', client_secret_ssm_parameter: '/s' },
   },
   {

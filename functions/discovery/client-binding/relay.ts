@@ -5,10 +5,17 @@
  * matches them itself (RFC 6749 §3.1.2.3) at /authorize and /token, swaps its client id for the
  * IdP's on the way in, relays the code to the client with its own `iss` (RFC 9207) and can send
  * a refusal to the client's validated redirect URI.
+ *
+ * With Client ID Metadata Documents on (`documents`), a `client_id` that is an https URL is a
+ * client too: its redirect URIs and name come from its verified document (cimd-fetch.ts) instead
+ * of the sealed id, and at the IdP it is the one configured IdP client registered with the
+ * facade's callback (`discovery.cimd_idp_client_id`); everything after that is the same relay.
  */
 import { basicHeader, formDecode, formEncode, readBasic } from '../../shared/encoding.ts';
-import { badRequest, invalidClient } from '../../shared/errors.ts';
+import { badRequest, invalidClient, OAuthError } from '../../shared/errors.ts';
 import type { AuthorizeRequest } from '../authorize.ts';
+import { isDocumentClientId } from '../cimd.ts';
+import type { DocumentResolver } from '../cimd-fetch.ts';
 import {
   type FacadeClient,
   MAX_CLIENT_ID_LENGTH,
@@ -38,9 +45,43 @@ function facadeClient(key: Uint8Array, clientId: string, at: 'authorize' | 'toke
     : badRequest('invalid_client', description, reason);
 }
 
+/** Clients identified by metadata documents, and the one IdP client they all use. */
+export interface DocumentClients {
+  readonly resolver: DocumentResolver;
+  /** The IdP client (registered with `<issuer>/callback`) and its `Authorization` at the IdP, if confidential. */
+  idpClient(): Promise<{ readonly clientId: string; readonly authorization?: string }>;
+}
+
+/** A facade client: sealed in its id, or (with `documents`) described by its metadata document. */
+async function clientFor(
+  key: Uint8Array,
+  clientId: string,
+  at: 'authorize' | 'token',
+  documents: DocumentClients | undefined,
+): Promise<FacadeClient & { readonly documentHost?: string; readonly idpAuthorization?: string }> {
+  if (!documents || !isDocumentClientId(clientId)) return facadeClient(key, clientId, at);
+  try {
+    const doc = await documents.resolver.resolve(clientId);
+    const idp = await documents.idpClient();
+    return {
+      idpClientId: idp.clientId,
+      idpAuthorization: idp.authorization,
+      redirectUris: doc.redirectUris,
+      name: doc.name,
+      documentHost: doc.host,
+    };
+  } catch (e) {
+    // RFC 6749 §5.2: an unusable client is 401 invalid_client at /token.
+    if (at === 'token' && e instanceof OAuthError && e.status === 400)
+      throw invalidClient(e.description, e.reason);
+    throw e;
+  }
+}
+
 export function relayBinding(
   provider: IdentityProvider,
   signingKey: () => Promise<Uint8Array>,
+  documents?: DocumentClients,
 ): ClientBinding {
   /** The key of this issuer (seal.ts), derived once per request from the signing key. */
   const keyFor = async (issuer: string) => issuerKey(await signingKey(), issuer);
@@ -50,6 +91,7 @@ export function relayBinding(
 
   return {
     issInAuthorizationResponse: true,
+    clientIdMetadataDocuments: documents !== undefined,
     consentKey: (issuer) => keyFor(issuer),
 
     async register(reg, issuer) {
@@ -72,7 +114,7 @@ export function relayBinding(
 
     async resolveClient(ar, issuer) {
       const key = await keyFor(issuer);
-      const client = facadeClient(key, ar.clientId, 'authorize');
+      const client = await clientFor(key, ar.clientId, 'authorize', documents);
       if (!redirectRegistered(ar.redirectUri, client.redirectUris)) {
         throw badRequest('invalid_request', 'redirect_uri is not registered for this client');
       }
@@ -80,7 +122,14 @@ export function relayBinding(
     },
 
     tokenRequest: async (params, authorization, issuer) => ({
-      authorization: relayTokenRequest(await keyFor(issuer), params, authorization, issuer, codesUsed),
+      authorization: await relayTokenRequest(
+        await keyFor(issuer),
+        params,
+        authorization,
+        issuer,
+        codesUsed,
+        documents,
+      ),
     }),
 
     relay: authorizationResponseRelay(keyFor, statesUsed),
@@ -112,12 +161,13 @@ export function authorizationResponseRelay(
 /** A client whose redirect URI matched its registration: the IdP sees the facade's callback. */
 export function relayedClient(
   key: Uint8Array,
-  client: FacadeClient,
+  client: FacadeClient & { readonly documentHost?: string },
   ar: AuthorizeRequest,
   issuer: string,
 ): AuthorizingClient {
   return {
     name: client.name,
+    documentHost: client.documentHost,
     toIdp(params) {
       params.set('client_id', client.idpClientId);
       params.set('redirect_uri', callbackUrl(issuer));
@@ -144,19 +194,37 @@ export function relayedClient(
 /**
  * The IdP knows its own client id and the facade's callback: swap the facade client id (form or
  * HTTP Basic, RFC 6749 §2.3.1) for the IdP's and, for a code, check the client's redirect URI
- * against its registration before sending the callback instead.
+ * against its registration before sending the callback instead. A document client is public: it
+ * sends its id in the form only, and the facade adds the configured IdP client's credentials.
  */
-function relayTokenRequest(
+async function relayTokenRequest(
   key: Uint8Array,
   params: URLSearchParams,
   authorization: string | null,
   issuer: string,
   codesUsed: ReplayGuard,
-): string | null {
+  documents?: DocumentClients,
+): Promise<string | null> {
   if (params.get('grant_type') === 'client_credentials') {
-    return machineTokenRequest(params, authorization, (id) => unwrapClientId(key, id) !== undefined);
+    const issued = (id: string) => unwrapClientId(key, id) !== undefined || isDocumentClientId(id);
+    return machineTokenRequest(params, authorization, issued);
   }
   const formId = params.get('client_id');
+  if (formId && documents && isDocumentClientId(formId)) {
+    if (authorization) {
+      throw invalidClient(
+        'clients identified by a metadata document are public: no client authentication',
+        'document client sent an Authorization header',
+      );
+    }
+    const client = await clientFor(key, formId, 'token', documents);
+    params.set('client_id', client.idpClientId);
+    if (client.idpAuthorization) params.delete('client_id');
+    if (params.get('grant_type') === 'authorization_code') {
+      relayedCode(key, params, formId, client.redirectUris, issuer, codesUsed);
+    }
+    return client.idpAuthorization ?? null;
+  }
   let facadeId = formId ?? undefined;
   let client = formId ? facadeClient(key, formId, 'token') : undefined;
   let basic = authorization;

@@ -18,6 +18,8 @@ import type { RelayState } from '../relay.ts';
 export interface ClientBinding {
   /** The metadata's `authorization_response_iss_parameter_supported` (RFC 9207). */
   readonly issInAuthorizationResponse: boolean;
+  /** The metadata's `client_id_metadata_document_supported` (https `client_id` URLs, cimd.ts). */
+  readonly clientIdMetadataDocuments?: boolean;
   /** Create the client at the IdP; returns it as the facade hands it out. */
   register(reg: ClientRegistration, issuer: string): Promise<RegisteredClient>;
   /**
@@ -47,6 +49,8 @@ export interface TokenForward {
 export interface AuthorizingClient {
   /** The `client_name` it registered, for the consent page (self-declared), when the facade knows it. */
   readonly name?: string;
+  /** For a client identified by its metadata document: the host it was fetched from over https. */
+  readonly documentHost?: string;
   /** Set the parameters the IdP must see (after the provider's own); returns cookies to set. */
   toIdp(params: URLSearchParams): string[];
   /**

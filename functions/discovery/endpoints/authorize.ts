@@ -57,6 +57,7 @@ export const authorize: Endpoint = async (f, x) => {
       action: `${issuerPath(x.issuer)}/authorize/consent`,
       clientId: ar.clientId,
       clientName: client.name,
+      documentHost: client.documentHost,
       redirectUri: ar.redirectUri,
       scope: ar.scope,
       resources: ar.resources,

@@ -15,5 +15,6 @@ export const metadata: Endpoint = async (f, x) =>
       overrides: f.provider.metadataOverrides?.(),
       issInAuthorizationResponse: f.binding.issInAuthorizationResponse,
       clientCredentials: f.cfg.discovery.clientCredentials,
+      clientIdMetadataDocuments: f.binding.clientIdMetadataDocuments,
     }),
   );

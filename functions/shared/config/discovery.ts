@@ -45,6 +45,9 @@ export const DISCOVERY = table('discovery', {
   registration_rate_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
   token_failures_per_minute: { type: 'int', default: 20, min: 0, max: 100_000 },
   client_credentials: { type: 'bool', default: true },
+  client_id_metadata_documents: { type: 'bool', default: true },
+  cimd_idp_client_id: { type: 'string' },
+  cimd_idp_client_secret: { type: 'secret' },
 });
 
 /** One pre-registered confidential client at the IdP for all MCP clients (client-binding/upstream.ts). */
@@ -123,6 +126,44 @@ export interface DiscoveryConfig {
    * signing key); without it, every registration creates a client at the IdP.
    */
   readonly upstreamClient?: UpstreamClientConfig;
+  /**
+   * Client ID Metadata Documents (https `client_id` URLs): on when not turned off, the relay is on
+   * and the IdP client they use is configured (`idpClientId`).
+   */
+  readonly clientIdMetadataDocuments?: {
+    /** The IdP client every document client uses, registered with `<issuer>/callback`. */
+    readonly idpClientId: string;
+    /** Its secret, when it is a confidential client (sent as HTTP Basic to the IdP token endpoint). */
+    readonly idpClientSecret?: SecretRef;
+  };
+}
+
+/** Client ID Metadata Documents: their IdP client, which needs the relay. */
+function parseDocuments(
+  s: ReturnType<typeof open<typeof DISCOVERY.keys>>,
+  signingKey: SecretRef | undefined,
+): DiscoveryConfig['clientIdMetadataDocuments'] {
+  const idpClientId = s.str('cimd_idp_client_id');
+  const idpClientSecret = s.secret('cimd_idp_client_secret');
+  const on = s.bool('client_id_metadata_documents');
+  if (idpClientSecret && !idpClientId) {
+    throw new ConfigError(s.key('cimd_idp_client_secret'), 'needs discovery.cimd_idp_client_id');
+  }
+  if (!idpClientId || !on) return undefined;
+  if (!signingKey) {
+    throw new ConfigError(
+      s.key('cimd_idp_client_id'),
+      'needs discovery.signing_key (clients identified by metadata documents use the relay)',
+    );
+  }
+  // All document clients are one client at the IdP, whose remembered consent would cover them all.
+  if (s.str('consent') === 'off') {
+    throw new ConfigError(
+      s.key('cimd_idp_client_id'),
+      'needs discovery.consent: required (all document clients share one IdP client)',
+    );
+  }
+  return { idpClientId, idpClientSecret };
 }
 
 function parsePathMapping(r: ConfigReader): Record<string, string> {
@@ -196,6 +237,14 @@ export function parseDiscovery(r: ConfigReader, provider: ProviderName): Discove
   const s = open(r, DISCOVERY);
   const pathMapping = parsePathMapping(r);
   const signingKey = s.secret('signing_key');
+  const upstreamClient = parseUpstreamClient(s.r, provider, signingKey, s.str('consent'));
+  const clientIdMetadataDocuments = parseDocuments(s, signingKey);
+  if (upstreamClient && clientIdMetadataDocuments) {
+    throw new ConfigError(
+      s.key('cimd_idp_client_id'),
+      'cannot be combined with discovery.upstream_client yet: clients identified by metadata documents use the relay with their own IdP client',
+    );
+  }
   return {
     baseUrl: s.url('base_url')?.replace(/\/+$/, ''),
     allowedRedirectSchemes: s.list('allowed_redirect_schemes').map((scheme) => {
@@ -211,6 +260,7 @@ export function parseDiscovery(r: ConfigReader, provider: ProviderName): Discove
     registrationRatePerMinute: s.int('registration_rate_per_minute'),
     tokenFailuresPerMinute: s.int('token_failures_per_minute'),
     clientCredentials: s.bool('client_credentials'),
-    upstreamClient: parseUpstreamClient(s.r, provider, signingKey, s.str('consent')),
+    upstreamClient,
+    clientIdMetadataDocuments,
   };
 }
