@@ -114,6 +114,8 @@ export interface DeployOptions {
   };
   /** X-Ray active tracing on both functions (default on). */
   readonly tracing: boolean;
+  /** A generated signing key when the config names none (default on; lib/signing-key.ts). */
+  readonly generateSigningKey: boolean;
   /** KMS encryption of the log groups (default on): a created key, or `logKmsKeyArn`. */
   readonly logEncryption: boolean;
   readonly logKmsKeyArn?: string;
@@ -143,6 +145,7 @@ export const DEPLOY_KEYS: KnownKeys = section(
   'ssm_kms_key_arn',
   'client_name',
   'tracing',
+  'generate_signing_key',
   'log_encryption',
   'log_kms_key_arn',
   ['alarms', section('enabled', 'email', 'sns_topic_arn', 'concurrency_threshold_percent')],
@@ -281,6 +284,7 @@ function parseVisibility(d: ConfigReader) {
   }
   return {
     tracing: d.bool('tracing', true),
+    generateSigningKey: d.bool('generate_signing_key', true),
     logEncryption,
     logKmsKeyArn,
     alarms: parseAlarms(d.optObj('alarms')),

@@ -78,6 +78,7 @@ export class McpAuthProxyStack extends Stack {
     const a = d.alarms;
     return {
       tracing: d.tracing,
+      generateSigningKey: d.generateSigningKey,
       logEncryptionKey: !d.logEncryption
         ? false
         : d.logKmsKeyArn

@@ -35,6 +35,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -63,6 +64,7 @@ import {
   type McpAuthProxyBudgetOptions,
 } from './observability.ts';
 import { OriginSecret } from './origin-secret.ts';
+import { GeneratedSigningKey, needsSigningKey } from './signing-key.ts';
 import { createRateLimitWebAcl, DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
 
 export type { McpAuthProxyAlarmOptions, McpAuthProxyBudgetOptions } from './observability.ts';
@@ -209,6 +211,14 @@ export interface McpAuthProxyProps {
    * @default true
    */
   readonly tracing?: boolean;
+  /**
+   * Generate the facade's signing key in Secrets Manager when the config names none
+   * (`discovery.signing_key_ssm_parameter`): the relay — RFC 9207 `iss` in every authorization
+   * response, the facade's `/callback` as the only redirect URI at the IdP — is then on without a
+   * manual step. `false` leaves the relay off in that case.
+   * @default true
+   */
+  readonly generateSigningKey?: boolean;
   /**
    * KMS key of both log groups (its key policy must let `logs.<region>.amazonaws.com` use it);
    * `false`: CloudWatch Logs' own encryption, no customer key.
@@ -595,6 +605,8 @@ export class McpAuthProxy extends Construct {
   readonly distribution?: cloudfront.Distribution;
   /** CloudFront variant: the secret CloudFront sends to both functions (lib/origin-secret.ts). */
   readonly originSecret?: OriginSecret;
+  /** The generated signing key, when the config named none (`generateSigningKey`). */
+  readonly signingKey?: secretsmanager.ISecret;
   /** CloudFront variant: the web ACL created when no `webAclArn` is given. */
   readonly webAcl?: wafv2.CfnWebACL;
   readonly proxySecurityGroup?: ec2.SecurityGroup;
@@ -607,9 +619,21 @@ export class McpAuthProxy extends Construct {
   /** The bucket of the CloudFront access logs (`cloudFront.accessLogs`). */
   readonly accessLogBucket?: s3.Bucket;
 
-  constructor(scope: Construct, id: string, props: McpAuthProxyProps) {
+  constructor(scope: Construct, id: string, given: McpAuthProxyProps) {
     super(scope, id);
+    // No signing key named: one is generated (lib/signing-key.ts), so the relay is always on.
+    const generate = given.generateSigningKey !== false && needsSigningKey(given.config);
+    const props = generate
+      ? {
+          ...given,
+          config: GeneratedSigningKey.configWithKey(given.config, GeneratedSigningKey.parameterFor(this)),
+        }
+      : given;
     const { deployed, proxyTimeout, originReadTimeout } = validateProps(props);
+    const generated = generate
+      ? new GeneratedSigningKey(this, 'SigningKey', GeneratedSigningKey.nameFor(this))
+      : undefined;
+    this.signingKey = generated?.secret;
     annotateDeployedConfig(this, deployed);
     const config = deployed.config;
     this.config = config;
@@ -643,6 +667,7 @@ export class McpAuthProxy extends Construct {
     this.proxyFunctionUrl = this.addFunctionUrl(this.proxyFunction, lambda.InvokeMode.RESPONSE_STREAM);
     this.proxyOrigin = config.proxyBaseUrl ?? originOfUrl(this.proxyFunctionUrl.url);
 
+    generated?.grantRead(this.discoveryFunction);
     this.originSecret?.attach(this.discoveryFunction);
     this.originSecret?.attach(this.proxyFunction);
     this.grantSecrets(functionRaw, props.secretsKey);

@@ -92,7 +92,14 @@ describe('minimal props (a config, nothing else)', () => {
       (fnProps(t, 'Proxy').Environment as { Variables: unknown }).Variables,
       ATTRS,
     ) as Record<string, string>;
-    expect(JSON.parse(env.MCP_AUTH_PROXY_CONFIG!)).toEqual(BASE);
+    expect(JSON.parse(env.MCP_AUTH_PROXY_CONFIG!)).toEqual({
+      ...BASE,
+      discovery: {
+        signing_key_ssm_parameter: expect.stringMatching(
+          /^\/aws\/reference\/secretsmanager\/mcp-auth-proxy\//,
+        ),
+      },
+    });
     expect(env.AUTHORIZATION_SERVER_URL).toBe(DISCOVERY_ORIGIN);
   });
 

@@ -79,3 +79,10 @@ export function evaluate(v: Cfn, attrs: Record<string, string>): unknown {
   }
   return v;
 }
+
+/**
+ * The SSM name of the signing key a stack generates when the config names none (lib/signing-key.ts):
+ * the stack `McpAuthProxy`, the construct `McpAuthProxy`.
+ */
+export const GENERATED_KEY_PARAMETER =
+  '/aws/reference/secretsmanager/mcp-auth-proxy/McpAuthProxy/McpAuthProxy60EB0D22/signing-key';

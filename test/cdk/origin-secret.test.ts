@@ -16,6 +16,8 @@ const CLOUDFRONT = {
 };
 const withCloudFront = (cf: Record<string, unknown> = {}, deploy: Record<string, unknown> = {}) => ({
   ...BASE,
+  // The operator's own signing key: the only secret in these stacks is the origin secret.
+  discovery: { signing_key_ssm_parameter: '/mcp-auth/signing-key' },
   deploy: { cloudfront: { ...CLOUDFRONT, ...cf }, ...deploy },
 });
 const secretId = (t: Template) => resource(t, 'AWS::SecretsManager::Secret', 'McpAuthProxyOriginSecret').id;
@@ -163,7 +165,7 @@ describe('CloudFront variant: web ACL', () => {
 });
 
 it('without CloudFront: no secret, no layer, no web ACL', () => {
-  const t = template(BASE);
+  const t = template({ ...BASE, discovery: { signing_key_ssm_parameter: '/mcp-auth/signing-key' } });
   t.resourceCountIs('AWS::SecretsManager::Secret', 0);
   t.resourceCountIs('AWS::WAFv2::WebACL', 0);
   for (const which of ['Proxy', 'Discovery']) {

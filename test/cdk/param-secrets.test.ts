@@ -108,6 +108,8 @@ function synth() {
         '/register': { addBodyParams: [{ name: 'tenant_key', value_ssm_parameter: REGISTER_PARAM }] },
       },
     },
+    // This file drives the direct binding (the IdP registers each client): no generated signing key.
+    deploy: { generate_signing_key: false },
   });
 }
 

@@ -7,7 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../functions/shared/config/index.ts';
 import type { RawConfig } from '../../lib/config-source.ts';
-import { BASE, evaluate, resource, template } from './helpers.ts';
+import { BASE, evaluate, GENERATED_KEY_PARAMETER, resource, template } from './helpers.ts';
 
 const PROXY_URL = 'https://p2m7q4xkz3c5vtr6wbn8yd9fhj2ls4gu.lambda-url.eu-west-1.on.aws/';
 const DISCOVERY_URL = 'https://d7k3r9v2x5m8q4t6w1z0n3b5c8f2h6ja.lambda-url.eu-west-1.on.aws/';
@@ -112,7 +112,11 @@ describe('default deployment (oidc, Function URLs only)', () => {
   it('passes the raw config (SSM names, no secrets, no deploy block) and the authorization server origin', () => {
     const proxy = env(t, 'Proxy');
     const discovery = env(t, 'Discovery');
-    expect(JSON.parse(proxy.MCP_AUTH_PROXY_CONFIG!)).toEqual(BASE);
+    // No signing key named: the generated one (lib/signing-key.ts), by its SSM reference name.
+    expect(JSON.parse(proxy.MCP_AUTH_PROXY_CONFIG!)).toEqual({
+      ...BASE,
+      discovery: { signing_key_ssm_parameter: GENERATED_KEY_PARAMETER },
+    });
     expect(discovery.MCP_AUTH_PROXY_CONFIG).toBe(proxy.MCP_AUTH_PROXY_CONFIG);
     expect(proxy.AUTHORIZATION_SERVER_URL).toBe(
       'https://d7k3r9v2x5m8q4t6w1z0n3b5c8f2h6ja.lambda-url.eu-west-1.on.aws',
@@ -131,9 +135,10 @@ describe('default deployment (oidc, Function URLs only)', () => {
     expect(ssmStatements).toHaveLength(1);
     // Exactly the call the code makes: not GetParameter, DescribeParameters, GetParameterHistory.
     expect(ssmStatements[0]!.Action).toBe('ssm:GetParameters');
-    expect(evaluate(ssmStatements[0]!.Resource, ATTRS)).toBe(
+    expect(evaluate(ssmStatements[0]!.Resource, ATTRS)).toEqual([
       'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/oidc/client-secret',
-    );
+      `arn:aws:ssm:eu-west-1:123456789012:parameter${GENERATED_KEY_PARAMETER}`,
+    ]);
     expect(d.some((s) => [s.Action].flat().some((a) => a.startsWith('kms:')))).toBe(false);
     const xray = {
       Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
@@ -290,8 +295,9 @@ describe('configurable details', () => {
     const ssm = policy(t, 'Discovery').Statement.filter((s) =>
       [s.Action].flat().includes('ssm:GetParameters'),
     );
-    expect(ssm.map((s) => evaluate(s.Resource, ATTRS))).toEqual([
+    expect(ssm.flatMap((s) => [evaluate(s.Resource, ATTRS)].flat())).toEqual([
       'arn:aws:ssm:eu-west-1:123456789012:parameter/acme-asgardeo-secret',
+      `arn:aws:ssm:eu-west-1:123456789012:parameter${GENERATED_KEY_PARAMETER}`,
     ]);
   });
 
@@ -306,9 +312,9 @@ describe('configurable details', () => {
       },
     };
     const ssm = policy(template(raw), 'Discovery').Statement.filter((s) =>
-      [s.Action].flat().includes('ssm:GetParameter'),
+      [s.Action].flat().includes('ssm:GetParameters'),
     );
-    expect(ssm.map((s) => evaluate(s.Resource, ATTRS)).sort()).toEqual([
+    expect(ssm.flatMap((s) => [evaluate(s.Resource, ATTRS)].flat()).sort()).toEqual([
       'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/signing-key',
       'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/upstream-secret',
     ]);
