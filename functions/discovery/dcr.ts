@@ -90,7 +90,7 @@ function optList<T extends string>(o: Json, key: string, allowed: readonly T[]):
     refuse('invalid_client_metadata', `${key} must be a non-empty array of ${allowed.join(', ')}`);
   }
   for (const x of v) {
-    if (typeof x !== 'string' || !(allowed as readonly string[]).includes(x)) {
+    if (!(allowed as readonly unknown[]).includes(x)) {
       refuse('invalid_client_metadata', `${key} may only contain ${allowed.join(', ')}`);
     }
   }
@@ -131,7 +131,7 @@ export function validateRegistration(
 
   // token_endpoint_auth_method: RFC 7591 §2 default is client_secret_basic.
   const method = o.token_endpoint_auth_method ?? 'client_secret_basic';
-  if (typeof method !== 'string' || !(AUTH_METHODS as readonly string[]).includes(method)) {
+  if (!(AUTH_METHODS as readonly unknown[]).includes(method)) {
     refuse('invalid_client_metadata', `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`);
   }
 

@@ -181,6 +181,7 @@ describe('validateAuthorizeRequest acceptances', () => {
       '',
     ],
     ['max_age in seconds', { max_age: '3600' }, ''],
+    ['an empty max_age and scope (as if absent)', { max_age: '', scope: '' }, ''],
     ['a scope of 1000', { scope: 's'.repeat(1000) }, ''],
     ['a resource of 2000', {}, `resource=https://a.example/${'r'.repeat(1982)}`],
     ['a repeated resource', {}, 'resource=https://a.example/mcp&resource=urn:x:y'],

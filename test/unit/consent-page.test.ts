@@ -77,6 +77,7 @@ describe('consentPage', () => {
     );
     const html = await res.text();
     for (const part of [
+      '<title>Allow access?</title>',
       '<h1>Allow access to this MCP server?</h1>',
       '<p>It calls itself “<bdi>Cursor &lt;b&gt;</bdi>”.<br><small>The name is the one the application gave itself when it registered; it is not verified.</small></p>',
       '<p>After you sign in, access will be handed to:</p><p class="where">app.example</p>',
@@ -107,6 +108,7 @@ describe('consentPage', () => {
     expect(html).toContain('<p>It did not register a name.</p>');
     expect(html).toContain('<p class="where">an application on this computer (http://127.0.0.1:9)</p>');
     expect(html).toContain('<input type="hidden" name="csrf" value="n">'); // the token defaults to the nonce
+    expect(html).toContain('(http://127.0.0.1:9)</p>\n\n<p><small>Redirect address:');
     expect(html).not.toContain('Permissions:');
     expect(html).not.toContain('Resource:');
     expect(html).not.toContain('calls itself');
@@ -120,7 +122,9 @@ describe('consentPage', () => {
     const res = deniedPage();
     expect(res.status).toBe(403);
     expect(res.headers.get('set-cookie')).toBe(CLEAR_CONSENT_COOKIE);
-    expect(await res.text()).toContain('<h1>Access denied</h1><p>You did not allow the application.');
+    const html = await res.text();
+    expect(html).toContain('<title>Access denied</title>');
+    expect(html).toContain('<h1>Access denied</h1><p>You did not allow the application.');
   });
 });
 
@@ -233,6 +237,13 @@ describe('readConsent', () => {
     ['another decision', { form: { decision: 'yes' } }, 'bad decision yes'],
   ])('%s', (_n, p, want) => {
     expect(post(p)).toEqual(want);
+  });
+
+  it('reads a form without a request as the empty request', () => {
+    expect(post({ form: { request: undefined, csrf: consentToken(key, nonce, '', NOW) } })).toEqual({
+      allow: true,
+      query: '',
+    });
   });
 
   it('accepts a request of exactly 16 KiB', () => {

@@ -125,6 +125,10 @@ describe('normalizeHeaderName and headerSafe', () => {
   ])('encodes %j as %j', (v, want) => {
     expect(headerSafe(v)).toBe(want);
   });
+
+  it('refuses a lone surrogate', () => {
+    expect(() => headerSafe('a\udc00')).toThrow(new TypeError('identity value is not well-formed Unicode'));
+  });
 });
 
 describe('clientResponseHeaders', () => {
@@ -168,6 +172,11 @@ describe('clientResponseHeaders', () => {
     });
     expect(names(h)).toEqual(['vary', 'x-keep']);
     expect(h.get('x-keep')).toBe('a, b');
+    expect(h.get('vary')).toBe('Accept');
+    // Only Set-Cookie is read for facade cookie names.
+    expect(clientResponseHeaders({ 'x-note': '__Host-mcp-consent=1' }).get('x-note')).toBe(
+      '__Host-mcp-consent=1',
+    );
   });
 
   it.each<[string, boolean]>([
@@ -180,6 +189,7 @@ describe('clientResponseHeaders', () => {
     ['__Host-mcp=1', true],
     ['__Host-other=1; Path=/', true],
     ['session=__Host-mcp-consent', true],
+    ['__Host -mcp-x=1', true],
     ['lb=abc; Path=/', true],
   ])('Set-Cookie %j passes: %s', (cookie, passes) => {
     expect(clientResponseHeaders({ 'set-cookie': cookie }).getSetCookie()).toEqual(passes ? [cookie] : []);

@@ -242,6 +242,15 @@ describe('validateRegistration', () => {
     expect(outcome(reg(over))).toBe(want);
   });
 
+  it('logs the refusal with its description', () => {
+    try {
+      validateRegistration({ redirect_uris: [] }, []);
+    } catch (e) {
+      expect((e as OAuthError).reason).toBe('registration refused: redirect_uris is required');
+    }
+    expect.assertions(1);
+  });
+
   it('registers exactly what was sent and valid, with the defaults, and nothing absent', () => {
     const r = validateRegistration({ redirect_uris: [RU, RU] }, []);
     expect(Object.keys(r).sort()).toEqual([

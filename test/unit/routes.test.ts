@@ -87,7 +87,7 @@ describe('metadata', () => {
       resourceName: undefined,
       resourceDocumentation: undefined,
     });
-    expect(buildPrm(bare, 'https://p', '/mcp')).toEqual({
+    expect(buildPrm(bare, 'https://p', '/mcp')).toStrictEqual({
       resource: 'https://p/mcp',
       authorization_servers: authorizationServers(bare),
       bearer_methods_supported: ['header'],

@@ -33,6 +33,7 @@ describe('rewriteEndpointUrl: the upstream base path and origin', () => {
     ['http://up:8001/messages', 'http://up:8000/sse', 'http://up:8000', undefined],
     ['https://up:8000/messages', 'http://up:8000/sse', 'http://up:8000', undefined],
     ['http://[', 'http://up:8000/sse', 'http://up:8000', undefined],
+    ['\u00a0/messages\u00a0', 'http://up:8000/sse', 'http://up:8000', `${P}/messages`],
   ])('%j (SSE %s, base %s) → %s', (data, sse, base, want) => {
     expect(rewriteEndpointUrl(data, sse, base, P)).toBe(want);
   });
@@ -107,6 +108,63 @@ describe('SseStream framing', () => {
     expect(all(new SseStream(rw), ['data: a\r\n', '\n'])).toBe('data: a\r\n\n');
   });
 
+  it.each<[string, string[], string]>([
+    [
+      'an endpoint event whose CRLF is split',
+      ['event: endpoint\r', '\ndata: /m\n\n'],
+      'event: endpoint\ndata: https://p/m\n\n',
+    ],
+    [
+      'the split kept across an empty chunk',
+      ['event: endpoint\r', '', '\ndata: /m\n\n'],
+      'event: endpoint\ndata: https://p/m\n\n',
+    ],
+    // LF LF is an empty line: the endpoint event ends without data; the next is another event.
+    [
+      'an LF at a chunk end, then LF',
+      ['event: endpoint\n', '\ndata: /m\n\n'],
+      'event: endpoint\ndata: https://p\n\ndata: /m\n\n',
+    ],
+    // Only a CR that ended the previous chunk can pair with an LF that starts this one.
+    [
+      'a CR inside a chunk, LF at the next',
+      ['event: endpoint\rdata: /m', '\n\ndata: x\n\n'],
+      'event: endpoint\ndata: https://p/m\n\ndata: x\n\n',
+    ],
+    [
+      'a CR two chunks back',
+      ['event: endpoint\r', 'data: /m\n', '\ndata: x\n\n'],
+      'event: endpoint\ndata: https://p/m\n\ndata: x\n\n',
+    ],
+    [
+      'a stream that starts with an empty line',
+      ['\n', 'event: endpoint\ndata: /m\n\n'],
+      '\nevent: endpoint\ndata: https://p/m\n\n',
+    ],
+  ])('%s', (_n, parts, want) => {
+    expect(all(new SseStream(rw), parts)).toBe(want);
+  });
+
+  it('sends an empty line at the start of a stream at once', () => {
+    expect(dec.decode(new SseStream(rw).feed(enc.encode('\n')))).toBe('\n');
+  });
+
+  it('counts only the unterminated rest of a line towards the bound', () => {
+    expect(dec.decode(new SseStream(rw, 20).feed(enc.encode('data: a\ndata: b')))).toBe('');
+  });
+
+  it('names its error', () => {
+    expect(new SseEventTooLarge('x').name).toBe('SseEventTooLarge');
+  });
+
+  it('leads with a BOM of its own when the first text out starts with one', () => {
+    const raw = new TextDecoder('utf-8', { ignoreBOM: true });
+    const r = new SseStream(rw);
+    const bom = [0xef, 0xbb, 0xbf];
+    const out = r.feed(new Uint8Array([...bom, ...bom, ...enc.encode('data: x\n\n')]));
+    expect(raw.decode(out)).toBe('\uFEFF\uFEFFdata: x\n\n');
+  });
+
   it('holds an event up to the limit, and refuses one character more', () => {
     const ok = new SseStream(rw, 10);
     expect(dec.decode(ok.feed(enc.encode('data: abc\n')))).toBe(''); // 10 characters held
@@ -135,6 +193,7 @@ describe('SseStream framing', () => {
     ['data: a\r\n', false],
     ['data: a\r', false],
     ['data: a', false],
+    ['x\n\nd', false],
   ])('after %j the stream is at a boundary: %s', (text, want) => {
     const r = new SseStream();
     r.feed(enc.encode(text));
@@ -142,6 +201,9 @@ describe('SseStream framing', () => {
   });
 
   it('an empty chunk leaves the boundary as it was', () => {
+    const fresh = new SseStream();
+    fresh.feed(new Uint8Array(0));
+    expect(fresh.atBoundary).toBe(true);
     const r = new SseStream();
     r.feed(enc.encode('data: a'));
     r.feed(new Uint8Array(0));
