@@ -90,7 +90,7 @@ function optList<T extends string>(o: Json, key: string, allowed: readonly T[]):
     refuse('invalid_client_metadata', `${key} must be a non-empty array of ${allowed.join(', ')}`);
   }
   for (const x of v) {
-    if (typeof x !== 'string' || !(allowed as readonly string[]).includes(x)) {
+    if (!(allowed as readonly unknown[]).includes(x)) {
       refuse('invalid_client_metadata', `${key} may only contain ${allowed.join(', ')}`);
     }
   }
@@ -126,13 +126,12 @@ export function validateRegistration(
   if (!grant_types.includes('authorization_code')) {
     refuse('invalid_client_metadata', 'grant_types must include authorization_code');
   }
-  const response_types = optList(o, 'response_types', ['code'] as const);
-  if (response_types && response_types.length !== 1)
-    refuse('invalid_client_metadata', 'response_types must be ["code"]');
+  // At most one entry, and only `code`: nothing else to check.
+  optList(o, 'response_types', ['code'] as const);
 
   // token_endpoint_auth_method: RFC 7591 §2 default is client_secret_basic.
   const method = o.token_endpoint_auth_method ?? 'client_secret_basic';
-  if (typeof method !== 'string' || !(AUTH_METHODS as readonly string[]).includes(method)) {
+  if (!(AUTH_METHODS as readonly unknown[]).includes(method)) {
     refuse('invalid_client_metadata', `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`);
   }
 
@@ -158,11 +157,13 @@ export function validateRegistration(
         `contacts must be an array of at most ${DCR_LIMITS.contacts} strings`,
       );
     }
-    contacts = o.contacts.map(
-      (c, i) =>
-        optText({ c }, 'c', DCR_LIMITS.contact) ||
-        refuse('invalid_client_metadata', `contacts[${i}] is empty`),
-    );
+    contacts = o.contacts.map((c, i) => {
+      const name = `contacts[${i}]`;
+      return (
+        optText({ [name]: c }, name, DCR_LIMITS.contact) ||
+        refuse('invalid_client_metadata', `${name} is empty`)
+      );
+    });
   }
 
   const reg: ClientRegistration = {

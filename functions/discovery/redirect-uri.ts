@@ -90,7 +90,7 @@ function canonicalPrefix(raw: string, scheme: string, u: URL): string | undefine
     return raw.startsWith(u.protocol) ? undefined : u.protocol;
   }
   const end = rest.slice(2).search(/[/?#]/);
-  const rawPrefix = raw.slice(0, scheme.length + 3 + (end === -1 ? rest.length - 2 : end));
+  const rawPrefix = end === -1 ? raw : raw.slice(0, scheme.length + 3 + end);
   const normalised = `${u.protocol}//${u.host}`;
   return rawPrefix === normalised ? undefined : normalised;
 }

@@ -44,8 +44,9 @@ export function unseal(
   const want = mac(key, body);
   if (!sameBytes(sig, want)) return undefined;
   try {
+    // `null` throws here too; any other non-object has no `t`.
     const o = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
-    return o && typeof o === 'object' && o.t === purpose ? o : undefined;
+    return o.t === purpose ? o : undefined;
   } catch {
     return undefined;
   }

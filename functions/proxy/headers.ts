@@ -104,12 +104,7 @@ export function normalizeHeaderName(name: string): string {
 }
 
 function connectionTokens(h: Headers): Set<string> {
-  return new Set(
-    (h.get('connection') ?? '')
-      .split(',')
-      .map((s) => normalizeHeaderName(s.trim()))
-      .filter(Boolean),
-  );
+  return new Set((h.get('connection') ?? '').split(',').map((s) => normalizeHeaderName(s.trim())));
 }
 
 const utf8 = new TextEncoder();
@@ -185,7 +180,6 @@ function facadeCookie(setCookie: string): boolean {
   const name = setCookie
     .replace(/^[\s=]+/, '')
     .split('=', 1)[0]!
-    .trim()
     .toLowerCase();
   return FACADE_COOKIE_PREFIXES.some((p) => name.startsWith(p));
 }
@@ -195,8 +189,7 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   const named = new Set(
     String(upstream.connection ?? '')
       .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
+      .map((s) => s.trim().toLowerCase()),
   );
   const out = new Headers();
   for (const [key, value] of Object.entries(upstream)) {

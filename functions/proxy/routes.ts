@@ -23,7 +23,7 @@ function isEndpoint(path: string, endpoint: string): boolean {
  */
 export function route(cfg: Config, path: string): Route {
   const { streamableHttp, sse, messages } = cfg.paths;
-  const norm = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  const norm = path.replace(/\/+$/, ''); // only for the PRM paths: `/` matches none either way
   if (norm === PRM_PREFIX) return { kind: 'prm', mcpPath: streamableHttp };
   if (norm.startsWith(`${PRM_PREFIX}/`)) {
     const rest = norm.slice(PRM_PREFIX.length);

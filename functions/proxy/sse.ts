@@ -70,14 +70,12 @@ export class SseStream {
     return this.emit(this.consume(this.decoder.decode(chunk, { stream: true })));
   }
 
-  /** At upstream end: an unterminated final event is dropped, as EventSource drops it. */
+  /**
+   * At upstream end: nothing more to send. An unterminated final event is dropped, as EventSource
+   * drops it, and what the decoder still holds (an incomplete character) cannot end a line.
+   */
   flush(): Uint8Array {
-    if (!this.framing) return new Uint8Array(0);
-    const out = this.consume(this.decoder.decode());
-    this.partial = [];
-    this.partialLength = 0;
-    this.event = emptyEvent();
-    return this.emit(out);
+    return new Uint8Array(0);
   }
 
   private emit(out: string): Uint8Array {
@@ -88,9 +86,8 @@ export class SseStream {
       this.started = true;
       if (out.startsWith('\uFEFF')) out = `\uFEFF${out}`;
     }
-    const bytes = enc.encode(out);
-    if (bytes.length) this.track(bytes);
-    return bytes;
+    // Framed output is whole events only, so it always ends at a boundary (`atBoundary` stays true).
+    return enc.encode(out);
   }
 
   /**
@@ -117,10 +114,8 @@ export class SseStream {
       start = m.index + m[0].length;
       if (m[0] === '\r' && start === piece.length) this.afterCr = true;
     }
-    if (start < piece.length) {
-      this.partial.push(piece.slice(start));
-      this.partialLength += piece.length - start;
-    }
+    this.partial.push(piece.slice(start));
+    this.partialLength += piece.length - start;
     if (this.event.raw.length + this.partialLength > this.maxEventChars) {
       throw new SseEventTooLarge(`an SSE event exceeds ${this.maxEventChars} characters`);
     }
@@ -135,7 +130,7 @@ export class SseStream {
       this.event = emptyEvent();
       return this.dispatch(ev);
     }
-    if (line.startsWith(':')) return '';
+    // A comment (`:` first) is a field with an empty name, ignored like any unknown field.
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);

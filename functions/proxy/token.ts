@@ -50,7 +50,7 @@ export function extractBearer(authorization: string | null, query: URLSearchPara
   if (!m) {
     // Another scheme (Basic, DPoP, ...) is not a bearer token: answer as if none was sent.
     if (!/^Bearer(\s|$)/i.test(authorization)) return { kind: 'missing' };
-    return /^Bearer\s*$/i.test(authorization)
+    return authorization.slice('Bearer'.length).trim() === ''
       ? { kind: 'malformed', reason: 'empty bearer token' }
       : { kind: 'invalid', reason: 'bearer credentials are not a single token' };
   }
@@ -74,8 +74,7 @@ export function identityOf(payload: jose.JWTPayload, clockSkewSeconds: number, n
   if (typeof payload.sub !== 'string' || !payload.sub) throw new TokenRejected('token has no sub claim');
   // RFC 7519 §4.1.6: a token issued in the future (beyond the clock skew) is not one we accept.
   if (payload.iat !== undefined) {
-    if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat))
-      throw new TokenRejected('iat claim is not a number');
+    if (!Number.isFinite(payload.iat)) throw new TokenRejected('iat claim is not a number');
     if (payload.iat > now / 1000 + clockSkewSeconds)
       throw new TokenRejected('token issued in the future (iat)');
   }
@@ -168,12 +167,18 @@ async function resolveIssuer(
   );
   // An IdP that cannot be asked now is asked again by the next request; one without a document is
   // taken at its word (the base URL as written).
-  if (!found.ok && unreachable) throw new VerifierUnavailable(`issuer metadata unavailable: ${found.reason}`);
+  if (opts.jwksUri) {
+    if (!found.ok && unreachable)
+      throw new VerifierUnavailable(`issuer metadata unavailable: ${found.reason}`);
+    return { issuer: found.ok ? String(found.doc.issuer) : opts.issuer, jwksUri: new URL(opts.jwksUri) };
+  }
   const issuer = found.ok ? String(found.doc.issuer) : opts.issuer;
-  if (opts.jwksUri) return { issuer, jwksUri: new URL(opts.jwksUri) };
-  const jwksUri = found.ok ? String(found.doc.jwks_uri) : '';
-  if (URL.canParse(jwksUri)) return { issuer, jwksUri: new URL(jwksUri) };
-  throw new VerifierUnavailable(`could not discover jwks_uri for issuer ${opts.issuer}`);
+  const fail = (why: string) =>
+    new VerifierUnavailable(`could not discover jwks_uri for issuer ${opts.issuer}: ${why}`);
+  if (!found.ok) throw fail(found.reason);
+  const jwksUri = String(found.doc.jwks_uri); // a string: `required` saw to that
+  if (!URL.canParse(jwksUri)) throw fail('jwks_uri is not a URL');
+  return { issuer, jwksUri: new URL(jwksUri) };
 }
 
 /**
@@ -205,7 +210,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
           try {
             res = await fetchImpl(input, init);
           } catch (e) {
-            if ((e as Error).name === 'TimeoutError') throw e;
+            // A timeout too: the answer never came (a body that stalls is jose's JWKSTimeout).
             throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
           }
           if (res.status !== 200) throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);

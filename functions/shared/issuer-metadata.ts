@@ -13,7 +13,7 @@ export const AS_WELL_KNOWN = '/.well-known/oauth-authorization-server';
 export function metadataUrls(issuer: string): string[] {
   const base = issuer.replace(/\/+$/, '');
   const u = new URL(base);
-  const path = u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, '');
+  const path = u.pathname === '/' ? '' : u.pathname; // no trailing slash: `base` has none
   return [...new Set([`${base}${OIDC_WELL_KNOWN}`, `${u.origin}${AS_WELL_KNOWN}${path}`])];
 }
 
@@ -46,7 +46,8 @@ export async function discoverMetadata(
   let reason = 'no metadata URL';
   for (const url of urls) {
     const r = await get(url);
-    const doc = r.status === 200 && typeof r.json === 'object' && r.json !== null ? r.json : undefined;
+    // `null` is an object too, and falls to `!doc` below.
+    const doc = r.status === 200 && typeof r.json === 'object' ? r.json : undefined;
     const missing = doc && required.find((m) => typeof doc[m] !== 'string');
     if (!doc) reason = `${url} answered HTTP ${r.status} without a JSON object`;
     else if (!sameIssuer(doc.issuer, issuer, fromBaseUrl))
