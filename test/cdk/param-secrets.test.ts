@@ -15,13 +15,7 @@ import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { configFromEnv } from '../../functions/shared/config/index.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { serve, type TestServer } from '../helpers/net.ts';
-import {
-  SSM_ACCESS_KEY,
-  SSM_REGION,
-  SSM_SECRET_KEY,
-  type SsmServer,
-  startSsmServer,
-} from '../helpers/ssm-server.ts';
+import { type SsmServer, ssmClientConfig, startSsmServer } from '../helpers/ssm-server.ts';
 import { evaluate, resource, template } from './helpers.ts';
 
 const TOKEN_PARAM = '/mcp-auth/idp/api-key';
@@ -118,11 +112,7 @@ function coldStart(env: Record<string, string>) {
   const lines: Record<string, unknown>[] = [];
   const log = createLogger('discovery', 'debug', (l) => lines.push(JSON.parse(l)));
   const secrets = createSecretResolver({
-    ssm: {
-      region: SSM_REGION,
-      endpoint: ssm.url,
-      credentials: { accessKeyId: SSM_ACCESS_KEY, secretAccessKey: SSM_SECRET_KEY },
-    },
+    ssm: ssmClientConfig(ssm),
     allowInline: false,
     log,
   });

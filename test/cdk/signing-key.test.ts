@@ -77,9 +77,7 @@ describe('no signing key in the config: one is generated (issue 10, the relay wi
   });
 
   it('the synthesized discovery handler reads it through SSM and relays with its own iss', async () => {
-    const { startSsmServer, SSM_REGION, SSM_ACCESS_KEY, SSM_SECRET_KEY } = await import(
-      '../helpers/ssm-server.ts'
-    );
+    const { startSsmServer, ssmClientConfig } = await import('../helpers/ssm-server.ts');
     const { serve } = await import('../helpers/net.ts');
     const { buildHandler } = await import('../../functions/discovery/index.ts');
     const { createSecretResolver } = await import('../../functions/discovery/secrets.ts');
@@ -113,11 +111,7 @@ describe('no signing key in the config: one is generated (issue 10, the relay wi
       ssm.set(parameter, { value: 'k'.repeat(64), type: 'SecureString' });
       const log = createLogger('discovery', 'debug', () => {});
       const secrets = createSecretResolver({
-        ssm: {
-          region: SSM_REGION,
-          endpoint: ssm.url,
-          credentials: { accessKeyId: SSM_ACCESS_KEY, secretAccessKey: SSM_SECRET_KEY },
-        },
+        ssm: ssmClientConfig(ssm),
         allowInline: false,
         log,
       });

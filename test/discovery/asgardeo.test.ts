@@ -17,13 +17,7 @@ import { type Config, parseConfig } from '../../functions/shared/config/index.ts
 import { toOAuthError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { type AsgardeoContract, startAsgardeoContract } from '../helpers/asgardeo-contract.ts';
-import {
-  SSM_ACCESS_KEY,
-  SSM_REGION,
-  SSM_SECRET_KEY,
-  type SsmServer,
-  startSsmServer,
-} from '../helpers/ssm-server.ts';
+import { type SsmServer, ssmClientConfig, startSsmServer } from '../helpers/ssm-server.ts';
 
 const ORG = 'acme-labs';
 const M2M_ID = 'm2mClientIdForMcpProxy';
@@ -62,11 +56,7 @@ afterEach(() => {
 
 const secrets = () =>
   createSecretResolver({
-    ssm: {
-      region: SSM_REGION,
-      endpoint: ssm.url,
-      credentials: { accessKeyId: SSM_ACCESS_KEY, secretAccessKey: SSM_SECRET_KEY },
-    },
+    ssm: ssmClientConfig(ssm),
   });
 
 const config = (server: { url: string }, extra: Record<string, unknown> = {}): Config =>

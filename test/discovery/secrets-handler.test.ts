@@ -13,13 +13,7 @@ import { createSecretResolver } from '../../functions/discovery/secrets.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { type AsgardeoContract, startAsgardeoContract } from '../helpers/asgardeo-contract.ts';
-import {
-  SSM_ACCESS_KEY,
-  SSM_REGION,
-  SSM_SECRET_KEY,
-  type SsmServer,
-  startSsmServer,
-} from '../helpers/ssm-server.ts';
+import { type SsmServer, ssmClientConfig, startSsmServer } from '../helpers/ssm-server.ts';
 
 const PARAM = '/mcp/asgardeo/client-secret';
 const event = JSON.parse(
@@ -54,11 +48,7 @@ function handler() {
     },
   });
   const secrets = createSecretResolver({
-    ssm: {
-      region: SSM_REGION,
-      endpoint: ssm.url,
-      credentials: { accessKeyId: SSM_ACCESS_KEY, secretAccessKey: SSM_SECRET_KEY },
-    },
+    ssm: ssmClientConfig(ssm),
     log,
   });
   return { handle: buildHandler(config, { secrets, log }), lines };

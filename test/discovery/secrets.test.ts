@@ -11,6 +11,7 @@ import {
   SSM_REGION,
   SSM_SECRET_KEY,
   type SsmServer,
+  ssmClientConfig,
   startSsmServer,
 } from '../helpers/ssm-server.ts';
 
@@ -34,11 +35,7 @@ afterEach(() => {
 
 const resolver = (extra: { ttlSeconds?: number; now?: () => number; allowInline?: boolean } = {}) =>
   createSecretResolver({
-    ssm: {
-      region: SSM_REGION,
-      endpoint: ssm.url,
-      credentials: { accessKeyId: SSM_ACCESS_KEY, secretAccessKey: SSM_SECRET_KEY },
-    },
+    ssm: ssmClientConfig(ssm),
     log,
     ...extra,
   });

@@ -118,3 +118,12 @@ export async function startSsmServer(initial: Record<string, SsmParam> = {}): Pr
     delete: (n) => params.delete(n),
   };
 }
+
+/** The SSM client settings (region, endpoint, credentials) that reach `server`. */
+export function ssmClientConfig(server: { readonly url: string }) {
+  return {
+    region: SSM_REGION,
+    endpoint: server.url,
+    credentials: { accessKeyId: SSM_ACCESS_KEY, secretAccessKey: SSM_SECRET_KEY },
+  };
+}
