@@ -22,11 +22,16 @@ afterAll(async () => {
   await idp?.close();
 });
 
-async function call(defaults: Record<string, unknown>, iss: string) {
-  const proxy = await startProxy({ provider: 'oidc', base_url: upstream.url, default: defaults });
+async function call(
+  defaults: Record<string, unknown>,
+  iss: string,
+  extra: Record<string, unknown> = {},
+  aud?: string,
+) {
+  const proxy = await startProxy({ provider: 'oidc', base_url: upstream.url, default: defaults, ...extra });
   try {
     const before = upstream.seen.length;
-    const token = await idp.sign({ aud: `${proxy.url}/mcp`, iss });
+    const token = await idp.sign({ aud: aud ?? `${proxy.url}/mcp`, iss });
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: {
@@ -55,6 +60,25 @@ describe('the issuer of an oidc provider given only as default.base_url', () => 
 
   it('is exact once learned: the other spelling is refused, nothing upstream', async () => {
     expect(await call({ base_url: base(), jwks_url: idp.jwksUri }, base())).toEqual({
+      status: 401,
+      reached: 0,
+    });
+  });
+
+  it('the original’s Auth0 config unchanged: protected_resource_metadata.audience is the accepted audience', async () => {
+    const original = { base_url: base(), jwks_url: idp.jwksUri };
+    const prm = { protected_resource_metadata: { audience: 'https://api.example.com' } };
+    expect(await call(original, idp.issuer, prm, 'https://api.example.com')).toEqual({
+      status: 200,
+      reached: 1,
+    });
+    expect(await call(original, idp.issuer, prm, 'https://other.example.com')).toEqual({
+      status: 401,
+      reached: 0,
+    });
+    // token.audience, ours, wins when both are set.
+    const both = { ...prm, token: { audience: ['https://ours.example.com'] } };
+    expect(await call(original, idp.issuer, both, 'https://api.example.com')).toEqual({
       status: 401,
       reached: 0,
     });

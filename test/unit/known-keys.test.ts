@@ -177,7 +177,6 @@ describe("the original Go proxy's keys", () => {
         'audience',
         'jwks_uri',
         'bearer_methods_supported',
-        'protected_resource_metadata.audience',
         'protected_resource_metadata.jwks_uri',
         'protected_resource_metadata.bearer_methods_supported',
       ].sort(),

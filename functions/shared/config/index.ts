@@ -58,13 +58,17 @@ export function parseConfig(input: unknown): Config {
   const providerName = parseProviderName(r);
   const upstream = parseUpstream(r);
   const { blocks, token: tokenDefaults } = parseProvider(r, providerName);
-  const token = parseToken(r, tokenDefaults);
+  const parsedToken = parseToken(r, tokenDefaults);
   const stream = parseStream(r);
   const identityHeaderPrefix = parseIdentityHeaderPrefix(r);
   const cors = parseCors(r);
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
   const protectedResourceMetadata = parseProtectedResourceMetadata(r);
+  // The original's `protected_resource_metadata.audience` is the audience its tokens carry.
+  const prmAudience = protectedResourceMetadata.audience;
+  const token =
+    parsedToken.audience.length || !prmAudience ? parsedToken : { ...parsedToken, audience: [prmAudience] };
   const discovery = parseDiscovery(r, blocks.provider);
   const acknowledged = parseAcknowledge(r);
   checkPaths(paths);

@@ -38,8 +38,8 @@ export const PARAM_ENTRY_KEYS = ['name', 'value', 'value_ssm_parameter', 'public
  * Keys of the original's config.yaml (all its releases) that have no effect here: the local MCP
  * server it could start (`port`, `transport_mode`, `stdio`, `command`), its listen address, the
  * mode and authorization server its command line sets, and its protected-resource metadata keys
- * this proxy takes from elsewhere (the top-level ones of its 1.x releases, `audience`, `jwks_uri`
- * and `bearer_methods_supported`).
+ * this proxy takes from elsewhere (the top-level ones of its 1.x releases, `jwks_uri` and
+ * `bearer_methods_supported`; its `protected_resource_metadata.audience` is honoured).
  */
 export const ORIGINAL_ONLY: Readonly<Record<string, readonly string[]>> = {
   '': [
@@ -57,7 +57,7 @@ export const ORIGINAL_ONLY: Readonly<Record<string, readonly string[]>> = {
     'jwks_uri',
     'bearer_methods_supported',
   ],
-  protected_resource_metadata: ['audience', 'jwks_uri', 'bearer_methods_supported'],
+  protected_resource_metadata: ['jwks_uri', 'bearer_methods_supported'],
 };
 
 /** Keys of the original refused with a reason: ignoring them would let requests through it denied. */

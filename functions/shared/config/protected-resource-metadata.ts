@@ -17,6 +17,8 @@ export const PROTECTED_RESOURCE_METADATA = table('protected_resource_metadata', 
   scopes_supported: { type: 'list' },
   resource_name: { type: 'string' },
   resource_documentation: { type: 'url' },
+  // The original's: the audience its tokens carry (token.audience here, which wins when both are set).
+  audience: { type: 'string' },
 });
 
 export interface ProtectedResourceMetadataConfig {
@@ -27,6 +29,8 @@ export interface ProtectedResourceMetadataConfig {
   readonly scopesSupported?: readonly string[];
   readonly resourceName?: string;
   readonly resourceDocumentation?: string;
+  /** The original's `audience`: accepted token audience when `token.audience` is not set. */
+  readonly audience?: string;
 }
 
 export function parseProtectedResourceMetadata(r: ConfigReader): ProtectedResourceMetadataConfig {
@@ -37,5 +41,6 @@ export function parseProtectedResourceMetadata(r: ConfigReader): ProtectedResour
     scopesSupported: s.has('scopes_supported') ? s.list('scopes_supported') : undefined,
     resourceName: s.str('resource_name'),
     resourceDocumentation: s.url('resource_documentation'),
+    audience: s.str('audience'),
   };
 }
