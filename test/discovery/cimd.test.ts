@@ -15,11 +15,15 @@ import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import type { DocumentFetchOptions } from '../../functions/discovery/cimd-fetch.ts';
+import { sealRefreshTokens } from '../../functions/discovery/client-binding/refresh.ts';
+import { issuerKey } from '../../functions/discovery/seal.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';
 import { type DocumentHost, json, startDocumentHost } from '../helpers/document-host.ts';
 import { freePort, sleep } from '../helpers/net.ts';
 import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';
+
+const SIGNING_KEY = randomBytes(32).toString('base64url');
 
 const REDIRECT = 'http://127.0.0.1:53682/callback';
 const FACADE_CLIENT = 'facade-cimd';
@@ -96,7 +100,7 @@ beforeAll(async () => {
     listen_port: port,
     discovery: {
       base_url: `http://localhost:${port}`,
-      signing_key: randomBytes(32).toString('base64url'),
+      signing_key: SIGNING_KEY,
       cimd_idp_client_id: FACADE_CLIENT,
     },
     protected_resource_metadata: { scopes_supported: ['mcp:tools'] },
@@ -340,6 +344,39 @@ describe('hostile documents and URLs: 400, nothing at the IdP', () => {
     expect(res.status).toBe(400);
     expect((await res.json()).error).toBe('invalid_grant');
     expect(idp.requests()).toBe(before);
+  });
+
+  it('a refresh token is good only for the document client it was issued to (all are one IdP client)', async () => {
+    // What the facade hands a document client: the IdP's refresh token sealed to its client id.
+    const key = issuerKey(Buffer.from(SIGNING_KEY, 'utf8'), origin);
+    const sealedFor = (clientId: string) =>
+      sealRefreshTokens({ status: 200, json: { refresh_token: 'idp-rt' } } as never, key, clientId).json!
+        .refresh_token as string;
+    const refresh = (clientId: string, refreshToken: string) =>
+      fetch(`${origin}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: clientId,
+          refresh_token: refreshToken,
+        }),
+      });
+    const before = idp.requests();
+    for (const token of [
+      sealedFor(`${docs.origin}/nocache.json`),
+      'idp-rt',
+      `${sealedFor(`${docs.origin}/good.json`)}x`,
+    ]) {
+      const res = await refresh(`${docs.origin}/good.json`, token);
+      expect(res.status).toBe(400);
+      expect((await res.json()).error).toBe('invalid_grant');
+    }
+    expect(idp.requests()).toBe(before);
+    // Its own goes on to the IdP (which does not know this made-up token: its own refusal).
+    const own = await refresh(`${docs.origin}/good.json`, sealedFor(`${docs.origin}/good.json`));
+    expect(idp.requests()).toBeGreaterThan(before);
+    expect(own.status).toBe(400);
   });
 });
 

@@ -27,7 +27,8 @@ import type { IdentityProvider } from '../providers/types.ts';
 import { callbackUrl, clientRedirect, issueRelayState, openCode, readRelayState } from '../relay.ts';
 import { digest, issuerKey } from '../seal.ts';
 import { createReplayGuard, type ReplayGuard } from '../throttle.ts';
-import type { AuthorizationResponseRelay, AuthorizingClient, ClientBinding } from './types.ts';
+import { openRefreshToken, sealRefreshTokens } from './refresh.ts';
+import type { AuthorizationResponseRelay, AuthorizingClient, ClientBinding, TokenForward } from './types.ts';
 
 /**
  * The facade client behind `clientId`. RFC 6749 §5.2: invalid_client makes MCP clients register
@@ -121,16 +122,8 @@ export function relayBinding(
       return relayedClient(key, client, ar, issuer);
     },
 
-    tokenRequest: async (params, authorization, issuer) => ({
-      authorization: await relayTokenRequest(
-        await keyFor(issuer),
-        params,
-        authorization,
-        issuer,
-        codesUsed,
-        documents,
-      ),
-    }),
+    tokenRequest: async (params, authorization, issuer) =>
+      relayTokenRequest(await keyFor(issuer), params, authorization, issuer, codesUsed, documents),
 
     relay: authorizationResponseRelay(keyFor, statesUsed),
   };
@@ -204,10 +197,10 @@ async function relayTokenRequest(
   issuer: string,
   codesUsed: ReplayGuard,
   documents?: DocumentClients,
-): Promise<string | null> {
+): Promise<TokenForward> {
   if (params.get('grant_type') === 'client_credentials') {
     const issued = (id: string) => unwrapClientId(key, id) !== undefined || isDocumentClientId(id);
-    return machineTokenRequest(params, authorization, issued);
+    return { authorization: machineTokenRequest(params, authorization, issued) };
   }
   const formId = params.get('client_id');
   if (formId && documents && isDocumentClientId(formId)) {
@@ -222,8 +215,14 @@ async function relayTokenRequest(
     if (client.idpAuthorization) params.delete('client_id');
     if (params.get('grant_type') === 'authorization_code') {
       relayedCode(key, params, formId, client.redirectUris, issuer, codesUsed);
+    } else if (params.has('refresh_token')) {
+      // Every document client is one client at the IdP: its refresh tokens are sealed to it.
+      params.set('refresh_token', openRefreshToken(key, params.get('refresh_token')!, formId));
     }
-    return client.idpAuthorization ?? null;
+    return {
+      authorization: client.idpAuthorization ?? null,
+      reply: (r) => sealRefreshTokens(r, key, formId),
+    };
   }
   let facadeId = formId ?? undefined;
   let client = formId ? facadeClient(key, formId, 'token') : undefined;
@@ -246,7 +245,7 @@ async function relayTokenRequest(
   if (params.get('grant_type') === 'authorization_code') {
     relayedCode(key, params, facadeId, client.redirectUris, issuer, codesUsed);
   }
-  return basic;
+  return { authorization: basic };
 }
 
 /**

@@ -30,15 +30,11 @@ import {
 } from '../client-id.ts';
 import type { IdpReply } from '../idp-http.ts';
 import { DIALECTS, dialectAuthorizeParams, dialectTokenParams } from '../providers/dialects.ts';
-import { digest, issuerKey, seal, unseal } from '../seal.ts';
+import { issuerKey } from '../seal.ts';
 import { createReplayGuard } from '../throttle.ts';
+import { openRefreshToken, sealRefreshTokens } from './refresh.ts';
 import { authorizationResponseRelay, machineTokenRequest, relayedClient, relayedCode } from './relay.ts';
 import type { ClientBinding, TokenForward } from './types.ts';
-
-const REFRESH_PREFIX = 'mcpr-';
-const REFRESH_PURPOSE = 'refresh';
-/** A sealed refresh token must still fit the token request's value limit (token.ts). */
-const MAX_REFRESH_LENGTH = 4096;
 
 export interface UpstreamClient extends UpstreamClientConfig {
   /** The client secret, resolved (SSM in a deployment). */
@@ -202,22 +198,5 @@ function upstreamReply(r: IdpReply, key: Uint8Array, facadeId: string): IdpReply
       `the IdP refused discovery.upstream_client (HTTP ${r.status} invalid_client)`,
     );
   }
-  const rt = r.json?.refresh_token;
-  if (r.status !== 200 || typeof rt !== 'string') return r;
-  return { ...r, json: { ...r.json, refresh_token: sealRefreshToken(key, rt, facadeId) } };
-}
-
-function sealRefreshToken(key: Uint8Array, token: string, facadeId: string): string {
-  return REFRESH_PREFIX + seal(key, REFRESH_PURPOSE, { r: token, c: digest(facadeId) });
-}
-
-/** The IdP's refresh token inside a sealed one issued to this client; `invalid_grant` otherwise. */
-function openRefreshToken(key: Uint8Array, sealed: string, facadeId: string): string {
-  const o = sealed.startsWith(REFRESH_PREFIX)
-    ? unseal(key, REFRESH_PURPOSE, sealed.slice(REFRESH_PREFIX.length), MAX_REFRESH_LENGTH)
-    : undefined;
-  if (!o || typeof o.r !== 'string' || o.c !== digest(facadeId)) {
-    throw badRequest('invalid_grant', 'invalid refresh token', 'refresh token not issued to this client');
-  }
-  return o.r;
+  return sealRefreshTokens(r, key, facadeId);
 }
