@@ -170,6 +170,26 @@ describe('a parameter value from SSM', () => {
     expect(seen.filter((s) => s.path === '/token' || s.path === '/register')).toEqual([]);
   });
 
+  it('a client_credentials request is never lent the deployment’s secret parameters (review finding)', async () => {
+    ssm.set(TOKEN_PARAM, { value: API_KEY, type: 'SecureString' });
+    ssm.set(REGISTER_PARAM, { value: TENANT_KEY, type: 'SecureString' });
+    seen.length = 0;
+    const { handle } = coldStart(env('Discovery'));
+    const machine = {
+      ...tokenEvent,
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'idp-client-1',
+        client_secret: 'junk',
+      }).toString(),
+    };
+    await handle(machine);
+    const sent = new URLSearchParams(seen.find((s) => s.path === '/token')!.body);
+    expect(sent.get('api_key')).toBeNull(); // the SSM-backed value stays for the grants that sign users in
+    expect(sent.get('client_secret')).toBe('junk'); // the client's own, for the IdP to judge
+    expect(sent.get('audience')).toBe('mcp'); // plain parameters still apply
+  });
+
   it('reaches the IdP: the token request and the registration carry the values read from SSM', async () => {
     ssm.set(TOKEN_PARAM, { value: API_KEY, type: 'SecureString' });
     ssm.set(REGISTER_PARAM, { value: TENANT_KEY, type: 'SecureString' });

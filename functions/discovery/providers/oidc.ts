@@ -189,14 +189,16 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
   };
 
   /** `/token` or `/register` body params, SSM-backed values read through the secret cache. */
-  const bodyParams = (p: string): Promise<[string, string][]> =>
+  const bodyParams = (p: string, forMachine = false): Promise<[string, string][]> =>
     Promise.all(
-      (rules[p]?.addBodyParams ?? []).map(
-        async ({ name, value, secret }): Promise<[string, string]> => [
-          name,
-          secret ? await deps.secrets.resolve(secret) : value!,
-        ],
-      ),
+      (rules[p]?.addBodyParams ?? [])
+        .filter((r) => !forMachine || !authenticatesClient(r))
+        .map(
+          async ({ name, value, secret }): Promise<[string, string]> => [
+            name,
+            secret ? await deps.secrets.resolve(secret) : value!,
+          ],
+        ),
     );
 
   return {
@@ -260,7 +262,10 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
 
     async tokenParams(params: URLSearchParams): Promise<URLSearchParams> {
       const out = new URLSearchParams(params);
-      for (const [name, value] of await bodyParams('/token')) out.set(name, value);
+      // A client_credentials request is the client's own authentication: the facade never lends it
+      // a secret of the deployment's (else anyone could get a machine token with a junk secret).
+      const machine = params.get('grant_type') === 'client_credentials';
+      for (const [name, value] of await bodyParams('/token', machine)) out.set(name, value);
       return out;
     },
 
@@ -268,6 +273,11 @@ export function createStandardProvider(s: StandardIdpSettings, deps: ProviderDep
       return staticResponse(rules) ?? {};
     },
   };
+}
+
+/** Parameters that authenticate a client (RFC 6749 §2.3.1, RFC 7523), or a value from SSM. */
+function authenticatesClient(r: { readonly name: string; readonly secret?: unknown }): boolean {
+  return r.secret !== undefined || /^client_(id|secret|assertion|assertion_type)$/.test(r.name);
 }
 
 export function createOidcProvider(config: Config, deps: ProviderDeps): IdentityProvider {
