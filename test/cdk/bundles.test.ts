@@ -169,7 +169,9 @@ beforeAll(async () => {
     provider: 'oidc',
     base_url: upstream.url,
     default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
-    deploy: { stack_name: 'BundleTest' },
+    // The bundles run here without SSM to read a generated key from (signing-key.test.ts runs one
+    // through a local SSM): the relay stays off.
+    deploy: { stack_name: 'BundleTest', generate_signing_key: false },
   };
   const outdir = mkdtempSync(join(tmpdir(), 'cdk-bundle-'));
   const { app, stack } = buildApp(raw, { outdir, context: { 'aws:cdk:enable-asset-metadata': true } });

@@ -85,6 +85,7 @@ beforeAll(async () => {
     default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
     deploy: {
       stack_name: 'OriginSecretBundleTest',
+      generate_signing_key: false, // no SSM here to read a generated key from (signing-key.test.ts does)
       cloudfront: {
         domain_name: 'mcp.example.com',
         certificate_arn:
