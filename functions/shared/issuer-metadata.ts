@@ -61,7 +61,7 @@ export async function discoverMetadata(
 /** Exactly equal; or, for an issuer taken from a base URL, equal but for one trailing slash. */
 export function sameIssuer(documented: unknown, issuer: string, fromBaseUrl: boolean): boolean {
   if (documented === issuer) return true;
-  if (!fromBaseUrl || typeof documented !== 'string') return false;
+  if (!fromBaseUrl) return false; // (a documented issuer that is no string equals neither below)
   const bare = issuer.replace(/\/$/, '');
   return documented === bare || documented === `${bare}/`;
 }

@@ -8,6 +8,7 @@ import {
   discoverMetadata,
   type MetadataReply,
   metadataUrls,
+  sameIssuer,
 } from '../../functions/shared/issuer-metadata.ts';
 
 describe('metadataUrls', () => {
@@ -133,5 +134,33 @@ describe('discoverMetadata', () => {
 
   it('stops when a candidate throws', async () => {
     await expect(run({}, [], ['https://i.example/x'])).rejects.toThrow('unexpected https://i.example/x');
+  });
+});
+
+describe('sameIssuer: exact, or one trailing slash apart for an issuer taken from a base URL', () => {
+  it.each<[unknown, string, boolean, boolean]>([
+    ['https://t.auth0.com/', 'https://t.auth0.com', true, true],
+    ['https://t.auth0.com', 'https://t.auth0.com/', true, true],
+    ['https://t.auth0.com/', 'https://t.auth0.com/', false, true],
+    ['https://t.auth0.com/', 'https://t.auth0.com', false, false],
+    ['https://t.auth0.com', 'https://t.auth0.com/', false, false],
+    ['https://t.auth0.com//', 'https://t.auth0.com', true, false],
+    ['https://t.auth0.com', 'https://t.auth0.com//', true, false],
+    ['https://t.auth0.com/x', 'https://t.auth0.com', true, false],
+    ['https://T.auth0.com/', 'https://t.auth0.com', true, false],
+    [undefined, 'https://t.auth0.com', true, false],
+    [42, 'https://t.auth0.com', true, false],
+  ])('sameIssuer(%j, %j, fromBaseUrl=%s) = %s', (documented, issuer, fromBaseUrl, want) => {
+    expect(sameIssuer(documented, issuer, fromBaseUrl)).toBe(want);
+  });
+
+  it('discoverMetadata takes the document’s spelling only when told the issuer is a base URL', async () => {
+    const doc = { issuer: 'https://i.example/', jwks_uri: 'https://i.example/jwks' };
+    const get = async () => ({ status: 200, json: doc });
+    expect((await discoverMetadata('https://i.example', ['u'], get, [], true)).ok).toBe(true);
+    expect(await discoverMetadata('https://i.example', ['u'], get, [], false)).toEqual({
+      ok: false,
+      reason: 'u has issuer https://i.example/, expected https://i.example',
+    });
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { wrapClientId } from '../../functions/discovery/client-id.ts';
 import {
   CALLBACK_PATH,
+  CODE_TTL_SECONDS,
   callbackUrl,
   clientIdHash,
   clientRedirect,
@@ -14,6 +15,7 @@ import {
   openCode,
   RELAY_TTL_SECONDS,
   readRelayState,
+  sealCode,
 } from '../../functions/discovery/relay.ts';
 import { digest, seal, unseal } from '../../functions/discovery/seal.ts';
 import { OAuthError } from '../../functions/shared/errors.ts';
@@ -242,5 +244,108 @@ describe('clientRedirect', () => {
     ['an empty code and no error', RU, 's', 'code=', 'authorization response has neither code nor error'],
   ])('%s', (_n, ru, st, idp, want) => {
     expect(go(ru, st, idp)).toBe(want);
+  });
+});
+
+describe('sealCode / openCode: the relayed code, bound to its client, redirect URI and 10 minutes', () => {
+  const CID = 'mcp-client';
+  const state = { ru: RU, cid: clientIdHash(CID), expiresAtMs: 0 };
+  /** Sealed inside each test (a value made while tests are collected escapes mutation testing). */
+  const sealedNow = () => sealCode(key, 'idp-code', state, NOW);
+  /** The refusal's internal reason (after checking it is the one invalid_grant clients read), or the code. */
+  const open = (value: string, clientId = CID, ru = RU, now = NOW) => {
+    try {
+      return openCode(key, value, clientId, ru, now);
+    } catch (e) {
+      if (!(e instanceof OAuthError)) throw e;
+      expect({ status: e.status, code: e.code, description: e.description }).toEqual({
+        status: 400,
+        code: 'invalid_grant',
+        description: 'invalid, expired or already used authorization code',
+      });
+      return e.reason;
+    }
+  };
+  const forged = (over: Record<string, unknown>) =>
+    seal(key, 'code', { c: 'idp-code', cid: clientIdHash(CID), ru: RU, exp: NOW / 1000 + 60, ...over });
+
+  it('opens to the IdP code, named by its digest, expiring 600 s after it was sealed', () => {
+    expect(CODE_TTL_SECONDS).toBe(600);
+    const sealed = sealedNow();
+    expect(open(sealed)).toEqual({ code: 'idp-code', id: digest(sealed), expiresAtMs: NOW + 600_000 });
+    expect(open(sealed, CID, RU, NOW + 600_000)).toMatchObject({ code: 'idp-code' }); // the last moment
+  });
+
+  it.each<[string, () => string, string?, string?, number?, string?]>([
+    ['junk', () => 'junk', undefined, undefined, undefined, 'code not relayed by this facade'],
+    [
+      'another key',
+      () => sealCode(Buffer.alloc(32, 9), 'c', state, NOW),
+      undefined,
+      undefined,
+      undefined,
+      'code not relayed by this facade',
+    ],
+    [
+      'a relay state as a code',
+      () => seal(key, 'relay', { c: 'c', cid: state.cid, ru: RU, exp: NOW / 1000 + 60 }),
+      undefined,
+      undefined,
+      undefined,
+      'code not relayed by this facade',
+    ],
+    [
+      'over 16 KiB',
+      () => forged({ pad: 'p'.repeat(16 * 1024) }),
+      undefined,
+      undefined,
+      undefined,
+      'code not relayed by this facade',
+    ],
+    ['expired by a millisecond', sealedNow, undefined, undefined, NOW + 600_001, 'relayed code expired'],
+    ['no expiry', () => forged({ exp: undefined }), undefined, undefined, undefined, 'relayed code expired'],
+    [
+      'an expiry that is no number',
+      () => forged({ exp: String(NOW / 1000 + 60) }),
+      undefined,
+      undefined,
+      undefined,
+      'relayed code expired',
+    ],
+    [
+      'no IdP code',
+      () => forged({ c: undefined }),
+      undefined,
+      undefined,
+      undefined,
+      'relayed code malformed',
+    ],
+    [
+      'a client hash that is no string',
+      () => forged({ cid: 7 }),
+      undefined,
+      undefined,
+      undefined,
+      'relayed code malformed',
+    ],
+    [
+      'a redirect URI that is no string',
+      () => forged({ ru: ['x'] }),
+      undefined,
+      undefined,
+      undefined,
+      'relayed code malformed',
+    ],
+    ['another client', sealedNow, 'mcp-other', undefined, undefined, 'code relayed to another client'],
+    [
+      'another redirect URI',
+      sealedNow,
+      undefined,
+      `${RU}/x`,
+      undefined,
+      'redirect_uri differs from the authorization request',
+    ],
+  ])('%s: refused', (_n, value, clientId, ru, now, reason) => {
+    expect(open(value(), clientId ?? CID, ru ?? RU, now ?? NOW)).toBe(reason);
   });
 });
