@@ -53,6 +53,7 @@ import {
   STREAM_MARGIN_SECONDS,
   ssmParameterRefs,
 } from './deployed-config.ts';
+import { acknowledge, inPacks } from './nag.ts';
 import {
   addAccessLogBucket,
   addAlarms,
@@ -1018,13 +1019,11 @@ export class McpAuthProxy extends Construct {
     const rateLimit = cf.rateLimit ?? DEFAULT_RATE_LIMIT;
     if (cf.webAclArn || rateLimit === 0) return undefined;
     const acl = createRateLimitWebAcl(this, 'WebAcl', rateLimit);
-    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security']) {
-      Validations.of(acl).acknowledge({
-        id: `${pack}-WAFv2LoggingEnabled`,
-        reason:
-          'The web ACL carries only the rate rule; every request it sees is in the CloudFront access logs (on by default). WAF logging needs a Firehose or an aws-waf-logs- bucket: bring your own web ACL (deploy.cloudfront.web_acl_arn) with logging to have it.',
-      });
-    }
+    acknowledge(
+      acl,
+      inPacks('WAFv2LoggingEnabled'),
+      'The web ACL carries only the rate rule; every request it sees is in the CloudFront access logs (on by default). WAF logging needs a Firehose or an aws-waf-logs- bucket: bring your own web ACL (deploy.cloudfront.web_acl_arn) with logging to have it.',
+    );
     return acl;
   }
 
@@ -1092,7 +1091,6 @@ export class McpAuthProxy extends Construct {
 
   /** cdk-nag Serverless, NIST 800-53 R5 and HIPAA findings on the functions, with their reasons. */
   private acknowledgeFunctionPackFindings(props: McpAuthProxyProps): void {
-    const packs = ['NIST.800.53.R5', 'HIPAA.Security'];
     for (const [fn, inVpc, reserved, key] of [
       [
         this.discoveryFunction,
@@ -1102,9 +1100,7 @@ export class McpAuthProxy extends Construct {
       ],
       [this.proxyFunction, props.vpc, props.proxyReservedConcurrency, 'deploy.proxy.reserved_concurrency'],
     ] as const) {
-      const ack = (ids: string[], reason: string, on: Construct = fn) => {
-        for (const id of ids) Validations.of(on).acknowledge({ id, reason });
-      };
+      const ack = (ids: string[], reason: string, on: Construct = fn) => acknowledge(on, ids, reason);
       const runtime = fn.runtime.name;
       if (runtime !== lambda.Runtime.NODEJS_LATEST.name) {
         ack(
@@ -1113,21 +1109,21 @@ export class McpAuthProxy extends Construct {
         );
       }
       ack(
-        ['Serverless-LambdaDLQ', ...packs.map((p) => `${p}-LambdaDLQ`)],
+        ['Serverless-LambdaDLQ', ...inPacks('LambdaDLQ')],
         'Only its Function URL invokes the function, synchronously: the caller gets every error as the HTTP response, and a dead-letter queue only receives failed asynchronous invocations, of which there are none.',
       );
       ack(
-        packs.map((p) => `${p}-LambdaFunctionPublicAccessProhibited`),
+        inPacks('LambdaFunctionPublicAccessProhibited'),
         'The public Function URL (auth NONE) is the service: MCP clients and browsers call it without AWS credentials, and the function authenticates every request itself (OAuth access tokens, registration and consent rules); reserved concurrency caps what anonymous calls can cost.',
       );
       ack(
-        packs.map((p) => `${p}-IAMNoInlinePolicy`),
+        inPacks('IAMNoInlinePolicy'),
         "The role's only policy is created, attached and deleted with this one role and lists exact resources; a customer managed policy would be a second, reusable object with the same statements.",
         fn.role!,
       );
       if (!inVpc) {
         ack(
-          packs.map((p) => `${p}-LambdaInsideVPC`),
+          inPacks('LambdaInsideVPC'),
           'The function calls only public HTTPS endpoints (IdP, JWKS, SSM, the upstream MCP server); attaching it to a VPC (deploy.vpc, which the operator chooses when the upstream is private) would add a NAT gateway and protect nothing here.',
         );
       }
@@ -1144,28 +1140,24 @@ export class McpAuthProxy extends Construct {
 
   /** Findings that exist only because the operator turned a default off (each names its switch). */
   private acknowledgeOptOuts(fn: NodejsFunction, unreservedBy: string | undefined, props: McpAuthProxyProps) {
-    const packs = ['NIST.800.53.R5', 'HIPAA.Security'];
-    const ack = (on: Construct, ids: string[], reason: string) => {
-      for (const id of ids) Validations.of(on).acknowledge({ id, reason });
-    };
     if (unreservedBy) {
-      ack(
+      acknowledge(
         fn,
-        packs.map((p) => `${p}-LambdaConcurrency`),
+        inPacks('LambdaConcurrency'),
         `Reservation turned off by the operator (${unreservedBy}: none), e.g. where the account's concurrency quota cannot keep 100 executions unreserved; the Throttles and Errors alarms still apply.`,
       );
     }
     if (props.tracing === false) {
-      ack(
+      acknowledge(
         fn,
         ['Serverless-LambdaTracing'],
         'X-Ray tracing turned off by the operator (deploy.tracing: false).',
       );
     }
     if (props.logEncryptionKey === false) {
-      ack(
+      acknowledge(
         fn.logGroup,
-        packs.map((p) => `${p}-CloudWatchLogGroupEncrypted`),
+        inPacks('CloudWatchLogGroupEncrypted'),
         'Customer key turned off by the operator (deploy.log_encryption: false); CloudWatch Logs still encrypts the log data at rest with keys it manages.',
       );
     }

@@ -4,7 +4,7 @@
  * optional AWS Budgets alarm, and the S3 bucket of the CloudFront access logs. Each piece is a
  * plain function of a scope, so `McpAuthProxy` only decides which of them to create.
  */
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -15,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { acknowledge, inPacks } from './nag.ts';
 
 export interface McpAuthProxyAlarmOptions {
   /**
@@ -39,13 +40,6 @@ export interface McpAuthProxyBudgetOptions {
   readonly monthlyLimitUsd: number;
   /** Address notified at 80 % of actual and 100 % of forecast cost. */
   readonly email: string;
-}
-
-/** The cdk-nag packs beside AwsSolutions whose rules share names. */
-const PACKS = ['NIST.800.53.R5', 'HIPAA.Security'] as const;
-
-function acknowledge(on: Construct, ids: readonly string[], reason: string): void {
-  for (const id of ids) Validations.of(on).acknowledge({ id, reason });
 }
 
 /** One function to watch: its id in alarm names and its cap (undefined = unreserved). */
@@ -108,7 +102,7 @@ function alarmTopic(scope: Construct, opts: McpAuthProxyAlarmOptions): sns.ITopi
   topic.addSubscription(new subscriptions.EmailSubscription(opts.email));
   acknowledge(
     topic,
-    ['AwsSolutions-SNS2', ...PACKS.map((p) => `${p}-SNSEncryptedKMS`)],
+    ['AwsSolutions-SNS2', ...inPacks('SNSEncryptedKMS')],
     'The topic carries only CloudWatch alarm state changes (alarm name, metric, threshold), no request data; the AWS managed aws/sns key would not let CloudWatch publish, and a customer key costs a monthly fee.',
   );
   acknowledge(
@@ -146,7 +140,7 @@ export function addAlarms(
     } else {
       acknowledge(
         a,
-        PACKS.map((p) => `${p}-CloudWatchAlarmAction`),
+        inPacks('CloudWatchAlarmAction'),
         'No notification target is configured (deploy.alarms.email or deploy.alarms.sns_topic_arn); the alarm still records its state in CloudWatch, where dashboards and other tooling can read it.',
       );
     }
@@ -222,22 +216,22 @@ export function addAccessLogBucket(scope: Construct, retentionDays: number): s3.
   });
   acknowledge(
     bucket,
-    ['AwsSolutions-S1', ...PACKS.map((p) => `${p}-S3BucketLoggingEnabled`)],
+    ['AwsSolutions-S1', ...inPacks('S3BucketLoggingEnabled')],
     'This bucket receives the CloudFront access logs; logging its own accesses into another bucket would need a bucket for that bucket, and so on. CloudTrail records its management events.',
   );
   acknowledge(
     bucket,
-    PACKS.map((p) => `${p}-S3BucketVersioningEnabled`),
+    inPacks('S3BucketVersioningEnabled'),
     'Log files are written once by CloudFront and expired by the lifecycle rule; versions would only keep expired logs longer.',
   );
   acknowledge(
     bucket,
-    PACKS.map((p) => `${p}-S3BucketReplicationEnabled`),
+    inPacks('S3BucketReplicationEnabled'),
     "Access logs are diagnostic data kept for a bounded time; a replica in another region would double their cost and is the operator's choice.",
   );
   acknowledge(
     bucket,
-    PACKS.map((p) => `${p}-S3DefaultEncryptionKMS`),
+    inPacks('S3DefaultEncryptionKMS'),
     'Encrypted with SSE-S3: CloudFront standard logging delivers to SSE-KMS buckets only with a key policy for its log delivery, and the logs hold no credential usable alone (token requests are POST bodies, which are not logged; an authorization code in a /callback query is single-use and bound by PKCE to the client).',
   );
   return bucket;

@@ -16,6 +16,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ORIGIN_SECRET_ENV, ORIGIN_SECRET_HEADER } from '../functions/shared/origin-secret.ts';
+import { acknowledge, inPacks } from './nag.ts';
 
 /** Length of the generated value (letters and digits). */
 export const ORIGIN_SECRET_LENGTH = 64;
@@ -49,18 +50,16 @@ export class OriginSecret extends Construct {
       reason:
         'Rotation must update the CloudFront distribution too (a stack update), so it is a documented procedure (docs/deploy.md §6: put a new value, deploy with deploy.cloudfront.origin_secret_version_id); a rotation Lambda could not make CloudFront send the new value.',
     });
-    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security']) {
-      Validations.of(this.secret).acknowledge({
-        id: `${pack}-SecretsManagerRotationEnabled`,
-        reason:
-          'Same as AwsSolutions-SMG4: rotation is a documented two-step procedure that also updates the distribution.',
-      });
-      Validations.of(this.secret).acknowledge({
-        id: `${pack}-SecretsManagerUsingKMSKey`,
-        reason:
-          'The value only proves a request came through this CloudFront distribution (it is not a credential to data); it is encrypted with the Secrets Manager key of the account, and only the two functions may read it.',
-      });
-    }
+    acknowledge(
+      this.secret,
+      inPacks('SecretsManagerRotationEnabled'),
+      'Same as AwsSolutions-SMG4: rotation is a documented two-step procedure that also updates the distribution.',
+    );
+    acknowledge(
+      this.secret,
+      inPacks('SecretsManagerUsingKMSKey'),
+      'The value only proves a request came through this CloudFront distribution (it is not a credential to data); it is encrypted with the Secrets Manager key of the account, and only the two functions may read it.',
+    );
   }
 
   /** The function may read the secret; it learns the secret's ARN from its environment. */

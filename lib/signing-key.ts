@@ -5,12 +5,13 @@
  * `/aws/reference/secretsmanager/<name>` parameter (GetParameters, a SecureString), so no code
  * path differs from a key the operator created. The value never appears in the template.
  */
-import { Names, Stack, Validations } from 'aws-cdk-lib';
+import { Names, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
+import { acknowledge, inPacks } from './nag.ts';
 
 /** SSM's name for a Secrets Manager secret (AWS Systems Manager user guide, "Referencing AWS Secrets Manager secrets"). */
 export const SECRETS_MANAGER_REFERENCE = '/aws/reference/secretsmanager/';
@@ -53,15 +54,12 @@ export class GeneratedSigningKey extends Construct {
     this.parameterName = `${SECRETS_MANAGER_REFERENCE}${name}`;
     const reason =
       'Rotating the signing key invalidates every facade client id and relay state (clients register again: docs/configuration.md, Known limitations), so it is rotated by the operator, not on a schedule.';
-    Validations.of(this.secret).acknowledge({ id: 'AwsSolutions-SMG4', reason });
-    for (const pack of ['NIST.800.53.R5', 'HIPAA.Security']) {
-      Validations.of(this.secret).acknowledge({ id: `${pack}-SecretsManagerRotationEnabled`, reason });
-      Validations.of(this.secret).acknowledge({
-        id: `${pack}-SecretsManagerUsingKMSKey`,
-        reason:
-          'Encrypted with the account’s Secrets Manager key; only the discovery function may read it. Name your own SecureString in discovery.signing_key_ssm_parameter to use a customer key.',
-      });
-    }
+    acknowledge(this.secret, ['AwsSolutions-SMG4', ...inPacks('SecretsManagerRotationEnabled')], reason);
+    acknowledge(
+      this.secret,
+      inPacks('SecretsManagerUsingKMSKey'),
+      'Encrypted with the account’s Secrets Manager key; only the discovery function may read it. Name your own SecureString in discovery.signing_key_ssm_parameter to use a customer key.',
+    );
   }
 
   /** The discovery function reads it (SSM GetParameters on the reference is granted with the config's). */
