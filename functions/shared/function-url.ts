@@ -29,6 +29,12 @@ const UNREPRESENTABLE = /^(CONNECT|TRACE|TRACK)$|[^!#$%&'*+.^_`|~0-9A-Z-]/;
  */
 export const SOURCE_IP_HEADER = 'x-mcp-auth-source-ip';
 
+/** The address Lambda saw the request come from (set by `eventToRequest`; a client cannot), if known. */
+export function sourceIpOf(req: Request): string | undefined {
+  const v = req.headers.get(SOURCE_IP_HEADER);
+  return v && v !== 'unknown' ? v : undefined;
+}
+
 /**
  * The Web `Request` of an event; for a method no endpoint can serve and a `Request` cannot even
  * carry (TRACE, CONNECT, …), the 405 answer instead — never a crash (a 5xx for the client's

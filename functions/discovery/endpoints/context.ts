@@ -4,7 +4,7 @@
  */
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange, Found } from '../../shared/endpoint.ts';
-import { SOURCE_IP_HEADER } from '../../shared/function-url.ts';
+import { sourceIpOf } from '../../shared/function-url.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ClientBinding } from '../client-binding/types.ts';
 import type { DiscoveryRoute } from '../metadata.ts';
@@ -45,7 +45,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   return new Uint8Array(await req.arrayBuffer());
 }
 
-/** The address Lambda saw the request come from (function-url.ts sets it; a client cannot). */
+/** The address Lambda saw the request come from, as a rate-limit key (`unknown` shares one). */
 export function sourceAddress(req: Request): string {
-  return req.headers.get(SOURCE_IP_HEADER) ?? 'unknown';
+  return sourceIpOf(req) ?? 'unknown';
 }

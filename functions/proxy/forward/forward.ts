@@ -6,7 +6,7 @@
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
 import { OAuthError } from '../../shared/errors.ts';
-import { SOURCE_IP_HEADER } from '../../shared/function-url.ts';
+import { sourceIpOf } from '../../shared/function-url.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
 import type { Identity } from '../token.ts';
 import { isTimeout, type UpstreamFetch, type UpstreamResponse } from './upstream.ts';
@@ -19,7 +19,6 @@ export interface Forwarded {
 }
 
 /** The adapter writes `unknown` when Lambda gave no address (the local runner always gives one). */
-const knownIp = (v: string | null): string | undefined => (v && v !== 'unknown' ? v : undefined);
 
 export async function forward(
   cfg: Config,
@@ -40,7 +39,7 @@ export async function forward(
         identity,
         identityPrefix: cfg.identityHeaderPrefix,
         publicOrigin: url.origin,
-        sourceIp: knownIp(req.headers.get(SOURCE_IP_HEADER)),
+        sourceIp: sourceIpOf(req),
       }),
       body,
       signal: abort.signal,
