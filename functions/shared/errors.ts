@@ -45,6 +45,18 @@ export interface OAuthErrorInit {
   readonly challenge?: Challenge;
   /** Extra response headers (`Allow`, `Retry-After`). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Answer with a JSON-RPC error body instead of the OAuth one (MCP endpoints, jsonRpcError). */
+  readonly jsonRpc?: JsonRpcErrorBody;
+}
+
+/** A JSON-RPC 2.0 id: the request's, or null when it could not be read. */
+export type JsonRpcId = string | number | null;
+
+/** The JSON-RPC error a refusal of an MCP message carries (JSON-RPC 2.0 §5.1 codes, MCP's own). */
+export interface JsonRpcErrorBody {
+  readonly id: JsonRpcId;
+  readonly code: number;
+  readonly message: string;
 }
 
 export class OAuthError extends Error {
@@ -54,6 +66,7 @@ export class OAuthError extends Error {
   readonly reason?: string;
   readonly challenge?: Challenge;
   readonly extraHeaders?: Readonly<Record<string, string>>;
+  readonly jsonRpc?: JsonRpcErrorBody;
 
   constructor(init: OAuthErrorInit) {
     super(init.reason ?? init.description);
@@ -64,6 +77,7 @@ export class OAuthError extends Error {
     this.reason = init.reason;
     this.challenge = init.challenge;
     this.extraHeaders = init.headers;
+    this.jsonRpc = init.jsonRpc;
   }
 }
 
@@ -95,6 +109,20 @@ export function methodNotAllowed(allow: string): OAuthError {
     description: 'method not allowed',
     headers: { allow },
   });
+}
+
+/**
+ * An MCP message refused with a JSON-RPC error body (`{"jsonrpc":"2.0","id":…,"error":{…}}`), at
+ * the HTTP status the transport prescribes (400 for a malformed message or a header mismatch).
+ * The OAuth `code` is what the access log records.
+ */
+export function jsonRpcError(
+  status: number,
+  rpc: JsonRpcErrorBody,
+  reason?: string,
+  code: OAuthErrorCode = 'invalid_request',
+): OAuthError {
+  return new OAuthError({ status, code, description: rpc.message, reason, jsonRpc: rpc });
 }
 
 /** 413: a request body over the endpoint's limit. */
@@ -156,6 +184,10 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
 export function errorResponse(err: OAuthError, headers: Record<string, string> = {}): Response {
   const h: Record<string, string> = { ...headers, ...err.extraHeaders };
   if (err.challenge) h['www-authenticate'] = bearerChallenge(err.challenge, err.code, err.description);
+  if (err.jsonRpc) {
+    const { id, code, message } = err.jsonRpc;
+    return jsonResponse(err.status, { jsonrpc: '2.0', id, error: { code, message } }, h);
+  }
   return jsonResponse(err.status, { error: err.code, error_description: err.description }, h);
 }
 

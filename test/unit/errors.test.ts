@@ -9,6 +9,7 @@ import {
   errorResponse,
   forbidden,
   invalidClient,
+  jsonRpcError,
   methodNotAllowed,
   notFound,
   toOAuthError,
@@ -76,5 +77,30 @@ describe('factories', () => {
     expect(res.status).toBe(status);
     expect(err.code).toBe(code);
     for (const [k, v] of Object.entries(headers)) expect(res.headers.get(k)).toBe(v);
+  });
+});
+
+describe('jsonRpcError', () => {
+  it('answers with a JSON-RPC error body, no-store, the reason kept off the wire', async () => {
+    const err = jsonRpcError(400, { id: 7, code: -32600, message: 'invalid request' }, 'duplicate key');
+    const res = errorResponse(err);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      jsonrpc: '2.0',
+      id: 7,
+      error: { code: -32600, message: 'invalid request' },
+    });
+    expect(text).not.toContain('duplicate key');
+  });
+
+  it('answers a message it could not read with id null', async () => {
+    const res = errorResponse(jsonRpcError(400, { id: null, code: -32700, message: 'parse error' }));
+    expect(await res.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32700, message: 'parse error' },
+    });
   });
 });
