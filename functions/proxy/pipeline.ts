@@ -82,7 +82,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       const resourceMetadata = prmUrl(origin, r.mcpPath);
       const identity = await authenticate(cfg, deps.verifier, x, { mcpPath: r.mcpPath, resourceMetadata });
       // 4. Authorize: the required scopes.
-      requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
+      requireScopes(cfg.token.requiredScopes, identity, resourceMetadata, cfg.mcpPolicy.hierarchy);
       // 5. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
       // 6. A long-lived stream takes one of the subject's slots on this instance.
