@@ -7,10 +7,13 @@
  * upstream does turns one into the other, so they are different names (and unlisted ones).
  */
 
+const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{White_Space}\p{Cc}\p{Cf}]/gu;
 
 /** NFKC, without invisible characters, case-folded (upper then lower: `ß` → `ss`, `ı` → `i`). */
 export function fold(name: string): string {
+  // Visible ASCII (every MCP method, most names): NFKC and the invisible set leave it unchanged.
+  if (VISIBLE_ASCII.test(name)) return name.toLowerCase();
   const n = name.normalize('NFKC').replace(INVISIBLE, '');
   return n.toUpperCase().toLowerCase().normalize('NFKC');
 }

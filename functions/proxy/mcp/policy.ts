@@ -117,17 +117,18 @@ export interface BodyDecision {
 }
 
 /** The kind and name a message names, if its method is one of the named ones (by fold). */
-function nameOf(m: McpMessage): { kind: OperationKind; name: unknown } | undefined {
+function nameOf(m: McpMessage, folded: string): { kind: OperationKind; name: unknown } | undefined {
   if (m.kind === 'response') return undefined;
-  const kind = NAMED.get(fold(m.method));
+  const kind = NAMED.get(folded);
   if (!kind) return undefined;
   return { kind, name: m.params?.[kind === 'resource' ? 'uri' : 'name'] };
 }
 
 function decideMessage(p: Policy, m: McpMessage, have: ReadonlySet<string>): MessageDecision {
   if (m.kind === 'response') return { needs: [], missing: [] };
-  const named = nameOf(m);
-  const needs = new Set(scopesOf(p.methods, m.method));
+  const folded = fold(m.method);
+  const named = nameOf(m, folded);
+  const needs = new Set(p.methods.folded.get(folded) ?? []);
   let refused: MessageDecision['refused'];
   let name: string | undefined;
   if (named) {
