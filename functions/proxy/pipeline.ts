@@ -21,6 +21,7 @@ import { requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
 import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
+import { readMcpBody } from './mcp/body.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
 import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
@@ -85,11 +86,14 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       requireScopes(cfg.token.requiredScopes, identity, resourceMetadata, cfg.mcpPolicy.hierarchy);
       // 5. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
+      // 5b. The POST body, read once (bounded), parsed strictly, agreeing with its MCP headers;
+      // later steps decide on `body.parsed`, forward sends `body.bytes` (mcp/body.ts).
+      const body = await readMcpBody(cfg, x.req);
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
-        const forwarded = await forward(cfg, upstream, x, identity);
+        const forwarded = await forward(cfg, upstream, x, identity, body?.bytes);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
       } catch (e) {
