@@ -61,7 +61,11 @@ export function parseStrictJson(text: string, maxDepth: number): unknown {
   // distinct key, so the counts differ exactly when an object repeats a key. Only then (or when
   // the nesting is too deep) the slower scan runs, to say where.
   const members = countMembersInText(text, maxDepth);
-  if (members < 0 || members !== countMembers(value)) scanKeys(text, maxDepth);
+  if (members < 0 || members !== countMembers(value)) {
+    scanKeys(text, maxDepth);
+    // Unreachable when the two passes agree; refused all the same if they ever do not.
+    throw new StrictJsonError({ kind: 'duplicate', key: '', depth: 0 });
+  }
   return value;
 }
 
