@@ -355,7 +355,12 @@ describe('Streamable HTTP', () => {
     try {
       const res = await fetch(`${down.url}/mcp`, { method: 'POST', headers: await auth(), body: '{}' });
       expect(res.status).toBe(502);
-      expect(await res.json()).toEqual({ error: 'bad_gateway', error_description: 'upstream unavailable' });
+      // A JSON-RPC error (test/faults/upstream.test.ts has every case); `{}` has no id to carry.
+      expect(await res.json()).toEqual({
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: -32000, message: 'upstream unavailable' },
+      });
     } finally {
       await down.close();
     }

@@ -5,11 +5,11 @@
  */
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
-import { OAuthError } from '../../shared/errors.ts';
 import { sourceIpOf } from '../../shared/function-url.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
 import type { Identity } from '../token.ts';
-import { isTimeout, type UpstreamFetch, type UpstreamResponse } from './upstream.ts';
+import type { UpstreamFetch, UpstreamResponse } from './upstream.ts';
+import { requestIdOf, upstreamError } from './upstream-error.ts';
 
 export interface Forwarded {
   readonly up: UpstreamResponse;
@@ -47,19 +47,7 @@ export async function forward(
     });
     return { up, abort, upstreamUrl };
   } catch (e) {
-    if (isTimeout(e)) {
-      throw new OAuthError({
-        status: 504,
-        code: 'gateway_timeout',
-        description: 'upstream timed out',
-        reason: String(e),
-      });
-    }
-    throw new OAuthError({
-      status: 502,
-      code: 'bad_gateway',
-      description: 'upstream unavailable',
-      reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-    });
+    // 502/504 with a JSON-RPC error body carrying the request's id (upstream-error.ts).
+    throw upstreamError(e, requestIdOf(body));
   }
 }
