@@ -184,10 +184,26 @@ async function resolveIssuer(
 /**
  * After a failed JWKS fetch, the next one waits the cooldown, at most 5 s (the `Retry-After` of
  * the 503 the clients get meanwhile): a failing IdP sees one attempt per hold-back and instance,
- * not one per unknown `kid`, and an IdP back from a blip is used again within seconds.
+ * not one per unknown `kid` (neither jose nor aws-jwt-verify cools down after a failure), and an
+ * IdP back from a blip is used again within seconds. Shared by both verifiers.
  */
-export function jwksHoldBackMs(cooldownSeconds: number): number {
-  return Math.min(cooldownSeconds, 5) * 1000;
+export function jwksHoldBack(cooldownSeconds: number) {
+  const holdBackMs = Math.min(cooldownSeconds, 5) * 1000;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  return {
+    holdBackMs,
+    /** Runs `fetch`, remembering when it fails; while held back, throws without fetching. */
+    async run<T>(fetch: () => Promise<T>): Promise<T> {
+      const since = Date.now() - failedAt;
+      if (since < holdBackMs) throw new VerifierUnavailable(`JWKS failed ${since} ms ago; not retried yet`);
+      try {
+        return await fetch();
+      } catch (e) {
+        failedAt = Date.now();
+        throw e;
+      }
+    },
+  };
 }
 
 /**
@@ -203,9 +219,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
   /** The exact `iss` accepted (resolveIssuer), known once the key set is. */
   let issuer = opts.issuer;
   let pending: Promise<ReturnType<typeof jose.createRemoteJWKSet>> | undefined;
-  /** When the last JWKS fetch failed, and how long the next one waits after that. */
-  let failedAt = Number.NEGATIVE_INFINITY;
-  const holdBackMs = jwksHoldBackMs(opts.jwksCooldownSeconds ?? 30);
+  const holdBack = jwksHoldBack(opts.jwksCooldownSeconds ?? 30);
 
   const keySet = async () => {
     if (jwks) return jwks;
@@ -217,26 +231,19 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
         cacheMaxAge: 10 * 60_000,
         timeoutDuration: timeoutMs,
         // An unreachable or failing JWKS is our outage (503), never the client's fault (401).
-        [jose.customFetch]: async (input: string | URL | Request, init?: RequestInit) => {
-          // jose cools down only after a successful fetch: while the JWKS fails, every unknown
-          // `kid` would try it again. Hold attempts back after a failure (jwksHoldBackMs).
-          const since = Date.now() - failedAt;
-          if (since < holdBackMs)
-            throw new VerifierUnavailable(`JWKS failed ${since} ms ago; not retried yet`);
-          let res: Response;
-          try {
-            res = await fetchImpl(input, init);
-          } catch (e) {
-            failedAt = Date.now();
-            // A timeout too: the answer never came (a body that stalls is jose's JWKSTimeout).
-            throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
-          }
-          if (res.status !== 200) {
-            failedAt = Date.now();
-            throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);
-          }
-          return res;
-        },
+        // Held back after a failure (jwksHoldBack): jose would retry on every unknown `kid`.
+        [jose.customFetch]: (input: string | URL | Request, init?: RequestInit) =>
+          holdBack.run(async () => {
+            let res: Response;
+            try {
+              res = await fetchImpl(input, init);
+            } catch (e) {
+              // A timeout too: the answer never came (a body that stalls is jose's JWKSTimeout).
+              throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
+            }
+            if (res.status !== 200) throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);
+            return res;
+          }),
       });
       return jwks;
     })().finally(() => {
