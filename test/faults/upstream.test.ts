@@ -76,7 +76,12 @@ const CASES: readonly { name: string; method: string; body?: string; id: unknown
     body: '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]',
     id: null,
   },
-  { name: 'a body that is not JSON', method: 'POST', body: 'not json', id: null },
+  {
+    name: "a client's response to a server request",
+    method: 'POST',
+    body: '{"jsonrpc":"2.0","id":3,"result":{}}',
+    id: null,
+  },
   { name: 'a GET (stream)', method: 'GET', id: null },
   { name: 'a DELETE (session end)', method: 'DELETE', id: null },
 ];

@@ -7,6 +7,7 @@ import type { Config } from '../../shared/config/index.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
 import { sourceIpOf } from '../../shared/function-url.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
+import type { McpBody } from '../mcp/body.ts';
 import type { Identity } from '../token.ts';
 import type { UpstreamFetch, UpstreamResponse } from './upstream.ts';
 import { requestIdOf, upstreamError } from './upstream-error.ts';
@@ -25,12 +26,12 @@ export async function forward(
   upstream: UpstreamFetch,
   x: Exchange<unknown>,
   identity: Identity,
+  /** The body step's POST body (mcp/body.ts): its bytes are sent, nothing else ever is. */
+  body?: McpBody,
 ): Promise<Forwarded> {
   const { req, url } = x;
   const upstreamUrl = `${cfg.upstream.baseUrl}${url.pathname}${url.search}`;
   const abort = new AbortController();
-  const body =
-    req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
   try {
     const up = await upstream({
       url: upstreamUrl,
@@ -41,13 +42,13 @@ export async function forward(
         publicOrigin: url.origin,
         sourceIp: sourceIpOf(req),
       }),
-      body,
+      body: body?.bytes,
       signal: abort.signal,
       headersTimeoutMs: cfg.upstream.timeoutSeconds * 1000,
     });
     return { up, abort, upstreamUrl };
   } catch (e) {
     // 502/504 with a JSON-RPC error body carrying the request's id (upstream-error.ts).
-    throw upstreamError(e, requestIdOf(body));
+    throw upstreamError(e, requestIdOf(body?.parsed));
   }
 }

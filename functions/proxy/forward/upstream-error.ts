@@ -7,32 +7,21 @@
  * unreachable upstream, -32001 for a timeout (the MCP SDKs' `RequestTimeout`).
  */
 import { type JsonRpcId, jsonRpcError, type OAuthError } from '../../shared/errors.ts';
+import type { ParsedBody } from '../mcp/types.ts';
 import { isTimeout } from './upstream.ts';
 
 export const UPSTREAM_UNAVAILABLE = -32000;
 export const UPSTREAM_TIMEOUT = -32001;
 
 /**
- * The id a JSON-RPC error for this request body carries: a single request's `id`; null for
- * anything else — a GET or DELETE (no body), a notification or response, a body that is not
- * JSON-RPC, and a batch (the HTTP request failed as a whole and is answered with one error
+ * The id a JSON-RPC error for this request carries (from the parsed body, mcp/jsonrpc.ts): a
+ * single request's `id`; null for anything else — a GET or DELETE (no body), a notification or a
+ * response, and a batch (the HTTP request failed as a whole and is answered with one error
  * object; JSON-RPC 2.0 §5 uses a null id where no single request's id applies).
- *
- * Interim, minimal reader: once the JSON-RPC parser (mcp/jsonrpc.ts) runs in the pipeline, the
- * id comes from its parsed body instead and this function goes.
  */
-export function requestIdOf(body: Uint8Array | undefined): JsonRpcId {
-  if (!body?.length) return null;
-  let msg: unknown;
-  try {
-    msg = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return null;
-  }
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return null;
-  const { id, method } = msg as { id?: unknown; method?: unknown };
-  if (typeof method !== 'string') return null;
-  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
+export function requestIdOf(parsed: ParsedBody | undefined): JsonRpcId {
+  const only = parsed && !parsed.batch && parsed.messages.length === 1 ? parsed.messages[0] : undefined;
+  return only?.kind === 'request' ? only.id : null;
 }
 
 export function upstreamError(e: unknown, id: JsonRpcId): OAuthError {
