@@ -77,7 +77,10 @@ describe('upstream TCP reset mid-stream', () => {
           accept: 'application/json, text/event-stream',
           'content-type': 'application/json',
         },
-        body: method === 'POST' ? '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}}' : undefined,
+        body:
+          method === 'POST'
+            ? '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow"}}'
+            : undefined,
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/event-stream');
