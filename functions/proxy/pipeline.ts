@@ -98,7 +98,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
-        const forwarded = await forward(cfg, upstream, x, identity, body?.bytes);
+        const forwarded = await forward(cfg, upstream, x, identity, body);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
       } catch (e) {

@@ -375,7 +375,12 @@ describe('Streamable HTTP', () => {
         body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       });
       expect(res.status).toBe(502);
-      expect(await res.json()).toEqual({ error: 'bad_gateway', error_description: 'upstream unavailable' });
+      // A JSON-RPC error carrying the request's id (test/faults/upstream.test.ts has every case).
+      expect(await res.json()).toEqual({
+        jsonrpc: '2.0',
+        id: 1,
+        error: { code: -32000, message: 'upstream unavailable' },
+      });
     } finally {
       await down.close();
     }
