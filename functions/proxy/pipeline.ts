@@ -21,6 +21,7 @@ import { requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
 import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
+import type { ListingFilter } from './mcp/types.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
 import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
@@ -30,6 +31,11 @@ export interface ProxyDeps {
   readonly verifier: TokenVerifier;
   readonly upstream?: UpstreamFetch;
   readonly log?: Logger;
+  /**
+   * The listing filter of one request (mcp/listing.ts), from a copy of the request. A seam until
+   * the scope policy builds it here (issue 11); none: listings pass unfiltered.
+   */
+  readonly listing?: (identity: Identity, req: Request) => Promise<ListingFilter | undefined>;
 }
 
 export interface RequestOptions extends EndpointOptions {
@@ -88,10 +94,11 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
+        const listing = await deps.listing?.(identity, x.req.clone());
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
         const forwarded = await forward(cfg, upstream, x, identity);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
-        return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
+        return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release, listing);
       } catch (e) {
         release();
         throw e;

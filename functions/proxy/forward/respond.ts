@@ -9,9 +9,11 @@ import { corsHeaders } from '../../shared/cors.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
 import type { Logger } from '../../shared/log.ts';
 import { clientResponseHeaders, isEventStream } from '../headers.ts';
+import type { ListingFilter } from '../mcp/types.ts';
 import type { Route } from '../routes.ts';
-import { rewriteEndpointUrl, SseStream } from '../sse.ts';
+import { MAX_EVENT_CHARS, rewriteEndpointUrl, SseStream } from '../sse.ts';
 import type { Forwarded } from './forward.ts';
+import { filteredJsonBody, isJsonBody, listingTransform, requireIdentityEncoding } from './listing-body.ts';
 import { streamBody } from './stream.ts';
 
 type McpRoute = Extract<Route, { kind: 'mcp' }>;
@@ -25,7 +27,9 @@ export function respond(
   budgetMs = Number.POSITIVE_INFINITY,
   /** Called once when the response body ends, however it ends. */
   onClosed: () => void = () => {},
-): Response {
+  /** This token's listing filter (mcp/listing.ts); none: nothing is filtered. */
+  listing?: ListingFilter,
+): Response | Promise<Response> {
   const { req, url } = x;
   const { up, abort, upstreamUrl } = forwarded;
   const headers = clientResponseHeaders(up.headers);
@@ -45,17 +49,33 @@ export function respond(
     if (next === undefined) log.warn('dropped endpoint event pointing outside the upstream', fields);
     return next;
   };
+  const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
+  // Listings: a POST's own responses by id; other streams (GET) carry answers to other requests.
+  const filter = listing && !nullBody && up.status >= 200 && up.status < 300 ? listing : undefined;
+  const by = req.method === 'POST' ? 'id' : 'shape';
+  if (filter) requireIdentityEncoding(headers, up, abort);
+  const maxMs = Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs);
+  if (filter && !sse && isJsonBody(headers.get('content-type'))) {
+    return filteredJsonBody(up, abort, filter, by, maxMs)
+      .then((bytes) => {
+        headers.set('content-length', String(bytes.length));
+        return new Response(bytes, { status: up.status, headers });
+      })
+      .finally(onClosed);
+  }
+  const transform = filter && sse ? listingTransform(filter, by) : undefined;
   const streamStarted = Date.now();
   const body = streamBody(up, abort, {
-    events: sse ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined) : undefined,
+    events: sse
+      ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined, MAX_EVENT_CHARS, transform)
+      : undefined,
     heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
-    maxMs: Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs),
+    maxMs,
     onDone: (why) => {
       onClosed();
       log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted });
     },
   });
-  const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
   if (nullBody) body.cancel().catch(() => {});
   return new Response(nullBody ? null : body, { status: up.status, headers });
 }
