@@ -6,6 +6,7 @@
  * closed with a JSON-RPC error; the upstream is aborted.
  */
 import { jsonRpcError, type OAuthError } from '../../shared/errors.ts';
+import { isEventStream } from '../headers.ts';
 import {
   type Correlation,
   filterListingText,
@@ -15,6 +16,7 @@ import {
 } from '../mcp/listing.ts';
 import type { ListingFilter } from '../mcp/types.ts';
 import type { MessageTransform } from '../sse.ts';
+import type { Forwarded } from './forward.ts';
 import type { UpstreamResponse } from './upstream.ts';
 
 /** The most a JSON response holding a listing may be (bytes) for the proxy to filter it. */
@@ -33,7 +35,7 @@ export function isJsonBody(contentType: string | null): boolean {
 }
 
 /** Only bytes as sent can be filtered: a compressed body where a listing may be fails closed. */
-export function requireIdentityEncoding(
+function requireIdentityEncoding(
   headers: Headers,
   up: UpstreamResponse,
   abort: AbortController,
@@ -43,6 +45,35 @@ export function requireIdentityEncoding(
   abort.abort();
   up.body.destroy();
   throw unreadable(`listing response with content-encoding ${enc}`);
+}
+
+/** How one response is filtered: its JSON body as a whole, or its SSE message events. */
+export type ListingPlan =
+  | {
+      readonly kind: 'json';
+      readonly listing: ListingFilter;
+      readonly by: Correlation;
+      readonly transform?: undefined;
+    }
+  | { readonly kind: 'sse'; readonly transform: MessageTransform };
+
+/**
+ * Whether (and how) to filter this response: only 2xx JSON or SSE bodies, the only ones a client
+ * reads JSON-RPC from. A POST's own responses are matched by id; a GET stream carries answers to
+ * other requests (legacy `/sse`, a resumed stream), so there listings are recognised by shape.
+ */
+export function planListing(
+  listing: ListingFilter | undefined,
+  method: string,
+  { up, abort }: Forwarded,
+  headers: Headers,
+): ListingPlan | undefined {
+  if (!listing || up.status < 200 || up.status >= 300) return undefined;
+  const sse = isEventStream(headers.get('content-type'));
+  if (!sse && !isJsonBody(headers.get('content-type'))) return undefined;
+  requireIdentityEncoding(headers, up, abort);
+  const by: Correlation = method === 'POST' ? 'id' : 'shape';
+  return sse ? { kind: 'sse', transform: listingTransform(listing, by) } : { kind: 'json', listing, by };
 }
 
 /** The SSE hook: a message event's data filtered; data that is not JSON passes (no reader takes it for a listing). */
@@ -100,6 +131,18 @@ async function readWithin(up: UpstreamResponse, abort: AbortController, maxMs: n
     abort.abort();
     up.body.destroy();
   }
+}
+
+/** The filtered JSON response, with its new `Content-Length`. */
+export async function filteredJsonResponse(
+  { up, abort }: Forwarded,
+  plan: Extract<ListingPlan, { kind: 'json' }>,
+  headers: Headers,
+  maxMs: number,
+): Promise<Response> {
+  const bytes = await filteredJsonBody(up, abort, plan.listing, plan.by, maxMs);
+  headers.set('content-length', String(bytes.length));
+  return new Response(bytes, { status: up.status, headers });
 }
 
 /** A JSON body filtered: the upstream's bytes unchanged when nothing was removed. */

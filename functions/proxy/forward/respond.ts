@@ -13,7 +13,7 @@ import type { ListingFilter } from '../mcp/types.ts';
 import type { Route } from '../routes.ts';
 import { MAX_EVENT_CHARS, rewriteEndpointUrl, SseStream } from '../sse.ts';
 import type { Forwarded } from './forward.ts';
-import { filteredJsonBody, isJsonBody, listingTransform, requireIdentityEncoding } from './listing-body.ts';
+import { filteredJsonResponse, planListing } from './listing-body.ts';
 import { streamBody } from './stream.ts';
 
 type McpRoute = Extract<Route, { kind: 'mcp' }>;
@@ -50,24 +50,14 @@ export function respond(
     return next;
   };
   const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
-  // Listings: a POST's own responses by id; other streams (GET) carry answers to other requests.
-  const filter = listing && !nullBody && up.status >= 200 && up.status < 300 ? listing : undefined;
-  const by = req.method === 'POST' ? 'id' : 'shape';
-  if (filter) requireIdentityEncoding(headers, up, abort);
   const maxMs = Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs);
-  if (filter && !sse && isJsonBody(headers.get('content-type'))) {
-    return filteredJsonBody(up, abort, filter, by, maxMs)
-      .then((bytes) => {
-        headers.set('content-length', String(bytes.length));
-        return new Response(bytes, { status: up.status, headers });
-      })
-      .finally(onClosed);
-  }
-  const transform = filter && sse ? listingTransform(filter, by) : undefined;
+  // Listings (listing-body.ts): a JSON body is buffered and filtered, SSE events as they pass.
+  const plan = nullBody ? undefined : planListing(listing, req.method, forwarded, headers);
+  if (plan?.kind === 'json') return filteredJsonResponse(forwarded, plan, headers, maxMs).finally(onClosed);
   const streamStarted = Date.now();
   const body = streamBody(up, abort, {
     events: sse
-      ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined, MAX_EVENT_CHARS, transform)
+      ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined, MAX_EVENT_CHARS, plan?.transform)
       : undefined,
     heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
     maxMs,
