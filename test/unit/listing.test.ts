@@ -4,6 +4,7 @@
  * shape, untouched messages returned as the very same text, errors untouched, malformed listings
  * failing closed; the SSE hook (sse.ts) and the bounded JSON body (forward/listing-body.ts).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   filteredJsonBody,
@@ -238,6 +239,22 @@ describe('malformed listings fail closed', () => {
     },
   );
 
+  it.each<[string, string]>([
+    ['an escaped member name', '{"jsonrpc":"2.0","id":1,"result":{"\\u0074ools":[{"name":"rm"}]}}'],
+    ['an escaped entry key', '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"n\\u0061me":"rm"}]}}'],
+    ['the id spelled 1.0', '{"jsonrpc":"2.0","id":1.0,"result":{"tools":[{"name":"rm"}]}}'],
+    ['the id spelled 1e0', '{"jsonrpc":"2.0","id":1e0,"result":{"tools":[{"name":"rm"}]}}'],
+    ['an escaped string id', '{"jsonrpc":"2.0","id":"\\u0073","result":{"tools":[{"name":"rm"}]}}'],
+  ])('reads JSON as a client does: %s is still filtered', (_n, text) => {
+    expect(JSON.parse(run(text)).result.tools).toEqual([]);
+  });
+
+  it('a __proto__ member is data, not a way to hide the listing', () => {
+    const text = '{"jsonrpc":"2.0","id":1,"result":{"__proto__":{"tools":[{"name":"rm"}]}}}';
+    expect(JSON.parse(run(text)).error.code).toBe(UNREADABLE_LISTING);
+    expect(run(text, 'shape', streamListingFilter(view))).toBe(text);
+  });
+
   it('reads duplicate keys as JSON.parse does (the last one) and re-serialises what it changes', () => {
     const text =
       '{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo"}]},"result":{"tools":[{"name":"rm"}]}}';
@@ -323,6 +340,23 @@ describe('the SSE hook: message events filtered, the rest byte for byte', () => 
     ['an allowed listing', `id: 4\ndata: ${kept}\n\n`],
   ])('passes %s unchanged', (_n, input) => {
     expect(stream([input])).toBe(input);
+  });
+
+  it.each<[string, string, string]>([
+    [
+      'the last event name wins (message)',
+      `event: other\nevent: message\ndata: ${denied}\n\n`,
+      `event: message\ndata: ${kept}\n\n`,
+    ],
+    [
+      'the last event name wins (other)',
+      `event: message\nevent: other\ndata: ${denied}\n\n`,
+      `event: message\nevent: other\ndata: ${denied}\n\n`,
+    ],
+    ['CR line ends', `data: ${denied}\r\r`, `data: ${kept}\n\n`],
+    ['no space after the colon', `data:${denied}\n\n`, `data: ${kept}\n\n`],
+  ])('frames as EventSource does: %s', (_n, input, want) => {
+    expect(stream([input])).toBe(want);
   });
 
   it('emits an event as soon as it ends, however it is chunked', () => {
@@ -418,5 +452,62 @@ describe('the buffered JSON body (forward/listing-body.ts)', () => {
     [null, false],
   ])('isJsonBody(%j) = %s', (ct, want) => {
     expect(isJsonBody(ct)).toBe(want);
+  });
+});
+
+describe('properties (fast-check)', () => {
+  const pool = ['echo', 'add', 'rm', 'Echo', 'ech\u043e', 'admin'];
+  const entry = fc.oneof(
+    fc.record({ name: fc.constantFrom(...pool), description: fc.string({ maxLength: 4 }) }),
+    fc.constantFrom(null, 7, 'echo', { title: 'echo' }),
+  );
+  const page = fc.record({
+    tools: fc.array(entry, { maxLength: 12 }),
+    nextCursor: fc.option(fc.string(), { nil: undefined }),
+  });
+
+  it('a page keeps exactly its allowed entries, in order, with its cursor; unchanged text iff nothing dropped', () => {
+    fc.assert(
+      fc.property(page, fc.constantFrom<Correlation>('id', 'shape'), (result, by) => {
+        const text = res(1, result);
+        const out = run(text, by);
+        const want = result.tools.filter(
+          (e) => typeof e === 'object' && e !== null && 'name' in e && ALLOWED.tool.includes(e.name),
+        );
+        expect(JSON.parse(out).result).toEqual(JSON.parse(JSON.stringify({ ...result, tools: want })));
+        expect(out === text).toBe(want.length === result.tools.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('SSE output does not depend on how the stream is chunked', () => {
+    const events = fc.array(
+      fc.oneof(
+        page.map((r) => `id: 1\ndata: ${res(1, r)}\n\n`),
+        fc.constantFrom(
+          ': c\n\n',
+          'data: x\r\n\r\n',
+          `event: other\ndata: ${res(1, { tools: [{ name: 'rm' }] })}\n\n`,
+        ),
+      ),
+      { maxLength: 6 },
+    );
+    fc.assert(
+      fc.property(events, fc.array(fc.nat(), { maxLength: 8 }), (evs, cuts) => {
+        const whole = evs.join('');
+        const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+        const parts = [...points, whole.length].map((p, i, a) => whole.slice(i ? a[i - 1] : 0, p));
+        const feed = (ps: string[]) => {
+          const s = new SseStream(undefined, undefined, listingTransform(byId, 'id'));
+          return ps.map((p) => new TextDecoder().decode(s.feed(new TextEncoder().encode(p)))).join('');
+        };
+        // Line ends compared as a client reads them: a CRLF split across chunks at the very end
+        // of the stream loses its LF, which ends nothing (sse-rewrite.test.ts).
+        const lines = (t: string) => t.replace(/\r\n?/g, '\n');
+        expect(lines(feed(parts))).toBe(lines(feed([whole])));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
