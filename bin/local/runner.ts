@@ -3,7 +3,6 @@
  * Used by `npm start` and by the tests, so all three hosts run the same core.
  */
 import type { DiscoveryHandlerOptions } from '../../functions/discovery/index.ts';
-import type { ProxyHandlerOptions } from '../../functions/proxy/index.ts';
 import type { Config } from '../../functions/shared/config/index.ts';
 import { writeLogLine } from '../../functions/shared/log.ts';
 import {
@@ -31,8 +30,6 @@ export interface LocalProxyOptions {
    * do not, like a direct call to a Function URL. @default no origin check
    */
   readonly originSecret?: string;
-  /** The proxy's listing filter seam (functions/proxy/pipeline.ts `ProxyDeps.listing`). */
-  readonly listing?: ProxyHandlerOptions['listing'];
 }
 
 /** The origin check of the CloudFront variant, with a fixed secret instead of Secrets Manager. */
@@ -46,10 +43,7 @@ export async function startLocalProxy(config: Config, opts: LocalProxyOptions = 
   return startFunctionUrlServer({
     fn: {
       name: 'mcp-auth-proxy',
-      handler: buildHandler(config, {
-        originGuard: localOriginGuard(opts.originSecret),
-        listing: opts.listing,
-      }),
+      handler: buildHandler(config, { originGuard: localOriginGuard(opts.originSecret) }),
       timeoutMs: opts.timeoutMs,
     },
     port: opts.port ?? config.listenPort,
@@ -107,10 +101,7 @@ export async function startLocalSingleOrigin(
   if (!issuer) throw new Error('startLocalSingleOrigin: config.discovery.base_url must be the shared origin');
   const proxy: HostedFunction = {
     name: 'mcp-auth-proxy',
-    handler: buildHandler(config, {
-      originGuard: localOriginGuard(opts.originSecret),
-      listing: opts.listing,
-    }),
+    handler: buildHandler(config, { originGuard: localOriginGuard(opts.originSecret) }),
     timeoutMs: opts.timeoutMs,
   };
   const discovery = await discoveryFunction(config, { originSecret: opts.originSecret, ...opts.discovery });

@@ -9,7 +9,7 @@ import { type Config, configFromEnv, logIgnoredKeys } from '../shared/config/ind
 import { eventToRequest, originOf, writeStreamingResponse } from '../shared/function-url.ts';
 import { createLogger } from '../shared/log.ts';
 import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
-import { createProxy, type ProxyDeps } from './pipeline.ts';
+import { createProxy } from './pipeline.ts';
 import { createVerifier } from './verifiers.ts';
 
 /** Leave this much of the Lambda timeout to end the stream cleanly. */
@@ -18,15 +18,13 @@ const SAFETY_MS = 3000;
 export interface ProxyHandlerOptions {
   /** The CloudFront variant's origin check (origin-secret.ts). @default none */
   readonly originGuard?: OriginGuard;
-  /** The listing filter seam (pipeline.ts `ProxyDeps.listing`). @default none */
-  readonly listing?: ProxyDeps['listing'];
 }
 
 export function buildHandler(config: Config, opts: ProxyHandlerOptions = {}) {
   const log = createLogger('proxy');
   logIgnoredKeys(config, log);
   const verifier = createVerifier(config);
-  const proxy = createProxy(config, { verifier, log, listing: opts.listing });
+  const proxy = createProxy(config, { verifier, log });
   verifier
     .warm()
     .catch((e) => log.warn('JWKS warm-up failed; will retry on first request', { reason: String(e) }));

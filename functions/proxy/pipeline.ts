@@ -17,10 +17,13 @@ import {
 import { errorResponse, tooManyRequests } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { authenticate } from './auth/authenticate.ts';
-import { requireScopes } from './auth/authorize.ts';
+import { authorizeBody, requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
 import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
+import { type McpBody, readMcpBody } from './mcp/body.ts';
+import { streamListingFilter } from './mcp/listing.ts';
+import { compilePolicy, listingFilter, type Policy, policyView } from './mcp/policy.ts';
 import type { ListingFilter } from './mcp/types.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
@@ -31,11 +34,6 @@ export interface ProxyDeps {
   readonly verifier: TokenVerifier;
   readonly upstream?: UpstreamFetch;
   readonly log?: Logger;
-  /**
-   * The listing filter of one request (mcp/listing.ts), from a copy of the request. A seam until
-   * the scope policy builds it here (issue 11); none: listings pass unfiltered.
-   */
-  readonly listing?: (identity: Identity, req: Request) => Promise<ListingFilter | undefined>;
 }
 
 export interface RequestOptions extends EndpointOptions {
@@ -56,6 +54,16 @@ export function tokenLifetimeMs(cfg: Config, identity: Identity, now = Date.now(
   return Math.max(0, (exp + cfg.token.clockSkewSeconds) * 1000 - now);
 }
 
+/**
+ * What the response's listings may show (mcp/listing.ts): a POST's own listing responses by id; a
+ * request without a body (a GET stream: legacy `/sse`, a resumed Streamable HTTP stream) carries
+ * answers to other requests, so any listing on it, by shape. None when the policy hides nothing.
+ */
+function listingOf(policy: Policy, body: McpBody | undefined, identity: Identity): ListingFilter | undefined {
+  if (body) return listingFilter(policy, body.parsed, identity.scopes);
+  return policy.filtersListings ? streamListingFilter(policyView(policy, identity.scopes)) : undefined;
+}
+
 /** A stream slot of this subject (stream-slots.ts), else 429 before anything reaches the upstream. */
 function takeStreamSlot(streams: StreamSlots, identity: Identity): () => void {
   const release = streams.acquire(`${identity.issuer} ${identity.subject}`);
@@ -71,6 +79,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
   const upstream = deps.upstream ?? undiciUpstream;
   const log = deps.log ?? createLogger('proxy');
   const streams = createStreamSlots(cfg.stream.maxPerSubject);
+  const policy = compilePolicy(cfg);
 
   return serve<Route, RequestOptions>({
     log,
@@ -87,17 +96,24 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       // 3. Authenticate: bearer token, verified.
       const resourceMetadata = prmUrl(origin, r.mcpPath);
       const identity = await authenticate(cfg, deps.verifier, x, { mcpPath: r.mcpPath, resourceMetadata });
-      // 4. Authorize: the required scopes.
-      requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
-      // 5. MCP-Protocol-Version syntax.
+      // 4. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
+      // 5. The POST body, read once (bounded), parsed strictly, agreeing with its MCP headers;
+      // later steps decide on `body.parsed`, forward sends `body.bytes` (mcp/body.ts).
+      const body = await readMcpBody(cfg, x.req);
+      // 5b. Authorize: the required scopes, and for a body those of every message (mcp/policy.ts),
+      // all in one challenge; one audit line per message.
+      if (body)
+        authorizeBody(policy, body.parsed, identity, { resourceMetadata, log, requestId: x.requestId });
+      else requireScopes(cfg.token.requiredScopes, identity, resourceMetadata, cfg.mcpPolicy.hierarchy);
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
-        const listing = await deps.listing?.(identity, x.req.clone());
-        // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
-        const forwarded = await forward(cfg, upstream, x, identity);
+        // 7. Forward to the upstream; 8. stream its response back, no longer than the token is
+        // valid, its listings filtered to what the token may use.
+        const forwarded = await forward(cfg, upstream, x, identity, body?.bytes);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
+        const listing = listingOf(policy, body, identity);
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release, listing);
       } catch (e) {
         release();

@@ -1,7 +1,7 @@
 /** Start the proxy's real Lambda handler behind the local Function URL emulation. */
 
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
-import { type LocalProxyOptions, startLocalProxy } from '../../bin/local/runner.ts';
+import { startLocalProxy } from '../../bin/local/runner.ts';
 import { type Config, parseConfig } from '../../functions/shared/config/index.ts';
 import { freePort } from './net.ts';
 
@@ -11,7 +11,7 @@ export interface ProxyUnderTest extends RunningServer {
 
 export async function startProxy(
   raw: Record<string, unknown>,
-  opts: Pick<LocalProxyOptions, 'timeoutMs' | 'propagateDisconnect' | 'listing'> = {},
+  opts: { timeoutMs?: number; propagateDisconnect?: boolean } = {},
 ): Promise<ProxyUnderTest> {
   const port = typeof raw.listen_port === 'number' ? raw.listen_port : await freePort();
   const config = parseConfig({ ...raw, listen_port: port });

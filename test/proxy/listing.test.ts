@@ -5,9 +5,8 @@
  * what its token may use; a handwritten upstream pages its tools (cursors still work), streams
  * (events pass without delay), and answers in ways the filter cannot read (fail closed).
  *
- * The listing filter comes through the proxy's seam (`ProxyDeps.listing`), built here by
- * `listingFilterFor` / `streamListingFilter` from a minimal reading of the POST body and a view
- * that allows `<kind>:<name>` scopes, standing in for the parser and the scope policy.
+ * The filter is the real one: the config's `mcp_policy` (one scope per tool, prompt, resource and
+ * template), compiled by mcp/policy.ts, for the POST body the proxy parsed (mcp/body.ts).
  */
 import { gzipSync } from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,33 +17,11 @@ import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_LISTING_BYTES } from '../../functions/proxy/forward/listing-body.ts';
-import {
-  listingFilterFor,
-  streamListingFilter,
-  UNREADABLE_LISTING,
-} from '../../functions/proxy/mcp/listing.ts';
-import type { McpMessage, PolicyView } from '../../functions/proxy/mcp/types.ts';
-import type { Identity } from '../../functions/proxy/token.ts';
+import { UNREADABLE_LISTING } from '../../functions/proxy/mcp/listing.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { serve, type TestServer } from '../helpers/net.ts';
 import { type ProxyUnderTest, startProxy } from '../helpers/proxy.ts';
 import { type FakeUpstream, type SeenRequest, startFakeUpstream } from '../helpers/upstream.ts';
-
-const viewOf = (identity: Identity): PolicyView => ({
-  allows: (kind, name) => identity.scopes.includes(`${kind}:${name}`),
-});
-
-/** The seam: what the parser and the policy will hand the response step. */
-async function listing(identity: Identity, req: Request) {
-  const view = viewOf(identity);
-  if (req.method !== 'POST') return streamListingFilter(view);
-  const parsed: unknown = JSON.parse(await req.text());
-  const all = (Array.isArray(parsed) ? parsed : [parsed]) as Record<string, unknown>[];
-  const messages: McpMessage[] = all
-    .filter((m) => typeof m.method === 'string' && (typeof m.id === 'string' || typeof m.id === 'number'))
-    .map((m) => ({ kind: 'request', id: m.id as string | number, method: m.method as string }));
-  return listingFilterFor({ batch: Array.isArray(parsed), messages }, view);
-}
 
 const TOOLS = ['echo', 'add', 'rm', 'admin_reset'];
 const PROMPTS = ['greet', 'leak'];
@@ -97,21 +74,32 @@ let unfiltered: ProxyUnderTest;
 let fake: FakeUpstream;
 let fakeProxy: ProxyUnderTest;
 
-const proxyConfig = (baseUrl: string) => ({
+/** `tool:<name>`, `prompt:<name>`, `resource:<uri or template>` for each. */
+const ruled = (kind: string, names: string[]) => Object.fromEntries(names.map((n) => [n, `${kind}:${n}`]));
+const POLICY = {
+  tools: ruled('tool', TOOLS),
+  prompts: ruled('prompt', PROMPTS),
+  resources: ruled('resource', [...RESOURCES, ...TEMPLATES]),
+};
+
+const proxyConfig = (baseUrl: string, mcpPolicy?: unknown) => ({
   provider: 'oidc',
   base_url: baseUrl,
   default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
   token: { audience: ['mcp-test'] },
   stream: { heartbeat_seconds: 0 },
+  ...(mcpPolicy ? { mcp_policy: mcpPolicy } : {}),
 });
 
 beforeAll(async () => {
   idp = await startTestIssuer();
   sdkUpstream = await startSdkUpstream(mode);
-  proxy = await startProxy(proxyConfig(sdkUpstream.url), { listing });
+  proxy = await startProxy(proxyConfig(sdkUpstream.url, POLICY));
   unfiltered = await startProxy(proxyConfig(sdkUpstream.url));
   fake = await startFakeUpstream();
-  fakeProxy = await startProxy(proxyConfig(fake.url), { listing });
+  // Only echo and add, each with its scope: every other tool of the paging upstream is hidden.
+  const paging = { tools: { echo: 'tool:echo', add: 'tool:add' }, unlisted: 'deny' };
+  fakeProxy = await startProxy(proxyConfig(fake.url, paging));
 });
 afterAll(async () => {
   for (const s of [proxy, unfiltered, fakeProxy, sdkUpstream, fake, idp]) await s?.close();

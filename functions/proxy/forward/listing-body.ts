@@ -35,11 +35,7 @@ export function isJsonBody(contentType: string | null): boolean {
 }
 
 /** Only bytes as sent can be filtered: a compressed body where a listing may be fails closed. */
-function requireIdentityEncoding(
-  headers: Headers,
-  up: UpstreamResponse,
-  abort: AbortController,
-): void {
+function requireIdentityEncoding(headers: Headers, up: UpstreamResponse, abort: AbortController): void {
   const enc = (headers.get('content-encoding') ?? '').trim().toLowerCase();
   if (!enc || enc === 'identity') return;
   abort.abort();

@@ -5,8 +5,8 @@
  * `_meta`) is kept, so pagination works page by page. Pure: JSON-RPC text in, text out.
  *
  * Which responses are listings:
- * - `id`: a response whose id the request's ListingFilter says answered a listing call (the POST's
- *   own response, JSON or SSE);
+ * - `id`: a response whose id the request's ListingFilter (policy.ts `listingFilter`) says
+ *   answered a listing call (the POST's own response, JSON or SSE);
  * - `shape`: any response whose `result` holds one of the four listing arrays (streams that carry
  *   answers to other HTTP requests: the legacy GET /sse stream, a resumed Streamable HTTP GET
  *   stream; their ids cannot be correlated across Lambda instances), fail closed.
@@ -17,7 +17,7 @@
  * returned as the very same text (never re-serialised). JSON is read as `JSON.parse` reads it.
  */
 import { isObject } from '../../shared/encoding.ts';
-import type { JsonRpcId, ListingFilter, ListMethod, OperationKind, ParsedBody, PolicyView } from './types.ts';
+import type { ListingFilter, ListMethod, OperationKind, PolicyView } from './types.ts';
 
 interface ListShape {
   /** The array in `result`. */
@@ -47,22 +47,6 @@ export class UnreadableListing extends Error {
 }
 
 type Json = Record<string, unknown>;
-
-const isListMethod = (m: string): m is ListMethod => Object.hasOwn(LIST_SHAPES, m);
-
-/**
- * The filter for one POST body: the listing method each request id asked for, or undefined when
- * the body holds no listing call (its response is then never buffered). An id used twice in a
- * batch counts as a listing if any of its requests is one (fail closed).
- */
-export function listingFilterFor(body: ParsedBody, view: PolicyView): ListingFilter | undefined {
-  const methods = new Map<JsonRpcId, ListMethod>();
-  for (const m of body.messages) {
-    if (m.kind === 'request' && isListMethod(m.method) && !methods.has(m.id)) methods.set(m.id, m.method);
-  }
-  if (!methods.size) return undefined;
-  return { methodOf: (id) => methods.get(id), view };
-}
 
 /** The filter for a stream answering other requests (GET): listings recognised by shape only. */
 export function streamListingFilter(view: PolicyView): ListingFilter {
