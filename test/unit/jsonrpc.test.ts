@@ -1,7 +1,7 @@
 /** The strict JSON-RPC parser of MCP POST bodies (functions/proxy/mcp/jsonrpc.ts, json-scan.ts). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseStrictJson, StrictJsonError } from '../../functions/proxy/mcp/json-scan.ts';
+import { parseStrictJson, type StrictJsonError } from '../../functions/proxy/mcp/json-scan.ts';
 import { fold, MCP_METHODS, parseMcpBody } from '../../functions/proxy/mcp/jsonrpc.ts';
 import { OAuthError } from '../../functions/shared/errors.ts';
 
@@ -294,7 +294,10 @@ describe('parseMcpBody properties', () => {
         const value = body(m) as Record<string, unknown>;
         const paths = objects(value);
         const path = paths[pick % paths.length]!;
-        const target = path.reduce<any>((o, k) => o[k], value) as Record<string, unknown>;
+        const target = path.reduce<unknown>(
+          (o, k) => (o as Record<string | number, unknown>)[k],
+          value,
+        ) as Record<string, unknown>;
         const key = Object.keys(target)[0] ?? fallback;
         // Write the object's text by hand, with `key` once more at the end.
         const marker = '"__dup_marker__":0';
