@@ -231,6 +231,20 @@ describe('names are exact; look-alikes never need fewer scopes', () => {
   });
 });
 
+describe('a tool name that is not a string cannot dodge its rule', () => {
+  it.each<[string, unknown]>([
+    ['a list holding the name', call(['echo_tool'])],
+    ['an object', call({ toString: 'echo_tool' })],
+    ['no name at all', msg('tools/call', { arguments: {} })],
+  ])('%s → 400, nothing forwarded', async (_n, body) => {
+    const r = await post(open, body, 'base');
+    expect(r.status).toBe(400);
+    expect(r.challenge).toBeNull();
+    expect(JSON.parse(r.body).error.code).toBe(-32602);
+    expect(upstream.seen).toHaveLength(0);
+  });
+});
+
 describe('method names: case variants never dodge a rule', () => {
   it.each<[string, string, string]>([
     ['Tools/call', 'tools/call', 'echo_tool'],

@@ -253,6 +253,14 @@ describe('decideBody', () => {
     expect(d.messages[0]!.refused).toBe('no-name');
   });
 
+  it('a named method without a name is left to the upstream when no rule of its kind exists', () => {
+    const p = policyOf({ mcp_policy: { prompts: { p: 's' } } });
+    expect(decideBody(p, one(req('tools/call')), []).allowed).toBe(true);
+    expect(decideBody(p, one(req('prompts/get', {})), ['s']).messages[0]!.refused).toBe('no-name');
+    const deny = policyOf({ mcp_policy: { unlisted: 'deny' } });
+    expect(decideBody(deny, one(req('tools/call')), []).messages[0]!.refused).toBe('no-name');
+  });
+
   it('resources are ruled by params.uri, with folded look-alikes', () => {
     const p = policyOf({ mcp_policy: { resources: { 'file:///etc/passwd': 'r' } } });
     for (const uri of [

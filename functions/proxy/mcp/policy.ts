@@ -132,10 +132,13 @@ function decideMessage(p: Policy, m: McpMessage, have: ReadonlySet<string>): Mes
   let refused: MessageDecision['refused'];
   let name: string | undefined;
   if (named) {
-    if (typeof named.name !== 'string') refused = 'no-name';
-    else {
+    const rules = p.names[named.kind];
+    // Without a string name no rule can match: refused where rules of its kind exist (an upstream
+    // could coerce `["echo"]` to `echo`), else irrelevant to the policy (the upstream answers).
+    if (typeof named.name !== 'string') {
+      if (rules.exact.size || p.unlisted === 'deny') refused = 'no-name';
+    } else {
       name = named.name;
-      const rules = p.names[named.kind];
       for (const s of scopesOf(rules, name)) needs.add(s);
       if (p.unlisted === 'deny' && !rules.exact.has(name)) refused = 'unlisted';
     }
