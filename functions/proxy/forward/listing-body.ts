@@ -5,6 +5,7 @@
  * cannot read where a listing must be (compressed, too large, not UTF-8 JSON, too slow) fails
  * closed with a JSON-RPC error; the upstream is aborted.
  */
+import { collectBounded } from '../../shared/body.ts';
 import { jsonRpcError, type OAuthError } from '../../shared/errors.ts';
 import { isEventStream } from '../headers.ts';
 import {
@@ -85,17 +86,12 @@ export function listingTransform(listing: ListingFilter, by: Correlation): Messa
   };
 }
 
-async function readBounded(up: UpstreamResponse, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+async function readBody(up: UpstreamResponse, limit: number): Promise<Uint8Array> {
   const declared = Number(up.headers['content-length']);
   if (declared > limit) throw unreadable(`listing response of ${declared} bytes over ${limit}`);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of up.body) {
-    size += chunk.length;
-    if (size > limit) throw unreadable(`listing response over ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  const bytes = await collectBounded(up.body, limit);
+  if (!bytes) throw unreadable(`listing response over ${limit} bytes`);
+  return bytes;
 }
 
 /** The whole body, within `maxMs`; the upstream is aborted however this ends. */
@@ -118,7 +114,7 @@ async function readWithin(up: UpstreamResponse, abort: AbortController, maxMs: n
     );
   });
   try {
-    return await Promise.race([readBounded(up, limit), late]);
+    return await Promise.race([readBody(up, limit), late]);
   } catch (e) {
     if ((e as OAuthError).jsonRpc) throw e;
     throw unreadable(`listing response body failed: ${String(e)}`);
@@ -138,7 +134,8 @@ export async function filteredJsonResponse(
 ): Promise<Response> {
   const bytes = await filteredJsonBody(up, abort, plan.listing, plan.by, maxMs);
   headers.set('content-length', String(bytes.length));
-  return new Response(bytes, { status: up.status, headers });
+  // Chunks from the upstream edge (Node Buffers) and encoded text are backed by an ArrayBuffer.
+  return new Response(bytes as Uint8Array<ArrayBuffer>, { status: up.status, headers });
 }
 
 /** A JSON body filtered: the upstream's bytes unchanged when nothing was removed. */
@@ -149,7 +146,7 @@ export async function filteredJsonBody(
   by: Correlation,
   maxMs: number,
   limit = MAX_LISTING_BYTES,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Promise<Uint8Array> {
   const bytes = await readWithin(up, abort, maxMs, limit);
   if (!bytes.length) return bytes; // nothing to show
   let text: string;
