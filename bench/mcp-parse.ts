@@ -38,7 +38,10 @@ export function parseCost(bytes = 10 * 1024, rounds = 200, perRound = 50) {
     for (let i = 0; i < perRound; i++) f();
     return Number(process.hrtime.bigint() - s) / perRound / 1000;
   };
-  for (let i = 0; i < 20; i++) time(strict), time(plain); // warm the JIT
+  for (let i = 0; i < 20; i++) {
+    time(strict); // warm the JIT
+    time(plain);
+  }
   const a: number[] = [];
   const b: number[] = [];
   for (let r = 0; r < rounds; r++) {

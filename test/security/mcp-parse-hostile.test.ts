@@ -65,13 +65,7 @@ const call = (params: string, id = 7) =>
 const PING = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
 const V26 = { 'mcp-protocol-version': '2026-07-28' };
 
-type Case = [
-  name: string,
-  body: string,
-  headers: Record<string, string>,
-  code: number,
-  id: unknown,
-];
+type Case = [name: string, body: string, headers: Record<string, string>, code: number, id: unknown];
 
 const P = -32700;
 const R = -32600;
