@@ -199,11 +199,11 @@ describe("the original Go proxy's keys", () => {
     ]);
   });
 
-  it('`required_scopes` (per-method scopes) is refused: ignoring it would let requests through', () => {
-    expect(
-      errorOf(() => parseConfig({ ...OIDC, required_scopes: { 'tools/call': 'mcp_tools' } })).message,
-    ).toBe(
-      "invalid config: `required_scopes` is the original's per-method scope map, which this proxy does not enforce (requests would pass without those scopes): list the scopes every request needs in `token.required_scopes` and remove it",
+  it("the original's top-level `required_scopes` (method → scope) is enforced, a list refused", () => {
+    const c = parseConfig({ ...OIDC, required_scopes: { 'tools/call': 'mcp_tools' } });
+    expect(c.mcpPolicy.methods.get('tools/call')).toEqual(['mcp_tools']);
+    expect(errorOf(() => parseConfig({ ...OIDC, required_scopes: ['mcp_tools'] })).message).toBe(
+      "invalid config: `required_scopes` is the original's per-method scope map (`method: scope`); scopes every request needs go in `token.required_scopes`",
     );
   });
 });

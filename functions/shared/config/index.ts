@@ -20,6 +20,7 @@ import { parseIdentityHeaderPrefix } from './identity-headers.ts';
 import { rejectInlineSecrets } from './inline-secrets.ts';
 import { keyTables } from './keys.ts';
 import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
+import { parseMcpPolicy } from './mcp-policy.ts';
 import { checkPaths, parsePaths } from './paths.ts';
 import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
 import { parseProvider } from './providers/index.ts';
@@ -33,6 +34,7 @@ export { PROVIDERS, type ProviderName } from './base.ts';
 export { ConfigError } from './errors.ts';
 export { looksSecret, rejectInlineSecrets } from './inline-secrets.ts';
 export { checkKnownKeys, type KnownKeys, section } from './known-keys.ts';
+export type { McpPolicyConfig, ScopeHierarchy, ScopeRules } from './mcp-policy.ts';
 export type { AsgardeoConfig } from './providers/asgardeo.ts';
 export { asgardeoTenantBase } from './providers/asgardeo.ts';
 export type { CognitoConfig } from './providers/cognito.ts';
@@ -64,7 +66,8 @@ export function parseConfig(input: unknown): Config {
   const cors = parseCors(r);
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
-  const protectedResourceMetadata = parseProtectedResourceMetadata(r);
+  const { prm: protectedResourceMetadata, scopeMap } = parseProtectedResourceMetadata(r);
+  const mcpPolicy = parseMcpPolicy(r, scopeMap);
   // The original's `protected_resource_metadata.audience` is the audience its tokens carry.
   const prmAudience = protectedResourceMetadata.audience;
   const token =
@@ -81,6 +84,7 @@ export function parseConfig(input: unknown): Config {
     cors,
     protectedResourceMetadata,
     token,
+    mcpPolicy,
     identityHeaderPrefix,
     stream,
     discovery,

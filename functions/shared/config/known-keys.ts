@@ -61,10 +61,8 @@ export const ORIGINAL_ONLY: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Keys of the original refused with a reason: ignoring them would let requests through it denied. */
-const ORIGINAL_REFUSED: Readonly<Record<string, string>> = {
-  required_scopes:
-    "is the original's per-method scope map, which this proxy does not enforce (requests would pass without those scopes): list the scopes every request needs in `token.required_scopes` and remove it",
-};
+// (Its older top-level `required_scopes` method → scope map is honoured: mcp-policy.ts.)
+const ORIGINAL_REFUSED: Readonly<Record<string, string>> = {};
 
 // ---------------------------------------------------------------------------------------------
 // The closest known key.
