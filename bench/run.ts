@@ -15,6 +15,7 @@ import { createJwtVerifier } from '../functions/proxy/token.ts';
 import { silentLogger } from '../functions/shared/log.ts';
 import { startTestIssuer } from '../test/helpers/issuer.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
+import { parseCost } from './mcp-parse.ts';
 
 const { values } = parseArgs({
   options: {
@@ -233,6 +234,11 @@ async function main() {
     `\nrequests=${REQUESTS} concurrency=${CONCURRENCY} sse_events=${EVENTS} node=${process.version}\n\n` +
       `| case | throughput | p50 | p99 | cost ratio vs baseline |\n|---|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n` +
       `(cost ratio: baseline throughput / case throughput for concurrent POSTs; case p50 / baseline p50 otherwise)\n`,
+  );
+  const parse = parseCost();
+  process.stdout.write(
+    `strict JSON-RPC parse + header check, ${parse.bytes}-byte tools/call: ${parse.strictUs.toFixed(1)} µs median ` +
+      `(decode + JSON.parse alone ${parse.plainUs.toFixed(1)} µs, ratio ${parse.ratio.toFixed(2)})\n`,
   );
   if (proxied.errors || direct.errors || rejected.errors !== REQUESTS) {
     process.stderr.write(

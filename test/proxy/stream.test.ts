@@ -279,7 +279,7 @@ describe('Streamable HTTP', () => {
         'mcp-method': 'tools/call',
         'mcp-param-foo': 'bar',
       },
-      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}',
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('mcp-session-id')).toBe('sess-1');
@@ -287,7 +287,7 @@ describe('Streamable HTTP', () => {
     expect(await res.json()).toEqual({
       jsonrpc: '2.0',
       id: 1,
-      result: { echoed: { jsonrpc: '2.0', id: 1, method: 'tools/call' } },
+      result: { echoed: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } } },
     });
     const seen = upstream.seen[0]!;
     expect(seen.method).toBe('POST');

@@ -145,6 +145,7 @@ const cases: Case[] = [
   ['params by position', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["rm"]}', {}, R, 1],
   ['a request with a null id', '{"jsonrpc":"2.0","id":null,"method":"ping"}', {}, R, null],
   ['tools/call without a name', call('{"arguments":{}}'), {}, I, 7],
+  ['tools/call without params', '{"jsonrpc":"2.0","id":7,"method":"tools/call"}', {}, I, 7],
   [
     'nesting deeper than 64',
     call(`{"name":"t","arguments":{"a":${'['.repeat(100)}${']'.repeat(100)}}}`),
