@@ -33,7 +33,12 @@ for (const part of ['handler', 'proxy'] as const) {
   mkdirSync(out, { recursive: true });
   process.env.BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${out}`;
   if (part === 'handler') {
-    const h = await startChild('handler-host.ts', { config, upstream: upstream.ready.url, token, body: BODY });
+    const h = await startChild('handler-host.ts', {
+      config,
+      upstream: upstream.ready.url,
+      token,
+      body: BODY,
+    });
     await h.call('run', { n });
     h.stop();
   } else {
