@@ -28,7 +28,7 @@ function sectionsOf(url: string): ((line: number) => string) | undefined {
   readFileSync(path, 'utf8')
     .split('\n')
     .forEach((l, i) => {
-      const m = /^\/\/ ((?:node_modules|functions|bin|lib)\/\S+)$/.exec(l);
+      const m = /^\/\/ (\S+\.(?:[cm]?js|ts))$/.exec(l);
       if (m) starts.push([i, m[1]!]);
     });
   if (!starts.length) return undefined;

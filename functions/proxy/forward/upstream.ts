@@ -29,7 +29,9 @@ export type UpstreamFetch = (req: UpstreamRequest) => Promise<UpstreamResponse>;
 
 let agent: InstanceType<typeof Agent> | undefined;
 function sharedAgent(): InstanceType<typeof Agent> {
-  agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 64, bodyTimeout: 0 });
+  // One Lambda instance serves one request at a time; the bound matters to the local runner,
+  // where each open stream holds a connection: the 65th stream used to wait for ever.
+  agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 256, bodyTimeout: 0 });
   return agent;
 }
 
