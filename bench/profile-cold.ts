@@ -28,16 +28,20 @@ const { proxy } = synthBundles({
   deploy: { stack_name: 'BenchColdProfile', generate_signing_key: false },
 });
 const banner = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
-const common = { bundle: true, mainFields: ['module', 'main'] };
-const esm = { ...common, format: 'esm' as const, platform: 'node' as const };
+const esm = {
+  bundle: true,
+  mainFields: ['module', 'main'],
+  format: 'esm' as const,
+  platform: 'node' as const,
+};
 await build({
-  ...common,
+  ...esm,
   entryPoints: [join(PROJECT_ROOT, 'functions/proxy/index.ts')],
   outfile: join(dir, 'proxy.mjs'),
   banner: { js: banner },
 });
 await build({
-  ...common,
+  ...esm,
   entryPoints: [join(PROJECT_ROOT, 'bench/cold-child.ts')],
   outfile: join(dir, 'child.mjs'),
 });
