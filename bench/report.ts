@@ -36,6 +36,13 @@ export function targets(r: BenchResult): Target[] {
       true,
     ),
     t(
+      'MCP layer (parse + headers + policy) on a 10 KB tools/call',
+      r.mcpLayer.totalUs / 1000,
+      0.1,
+      'ms',
+      true,
+    ),
+    t(
       'proxy bundle first response / floor',
       r.cold.proxy.firstResponseMs / r.cold.floorStreaming.firstResponseMs,
       1.2,
@@ -97,6 +104,12 @@ export function table(r: BenchResult): string {
     'JWT verify, warm JWKS: aws-jwt-verify',
     `${f(r.jwt.awsJwtVerifyOpsPerSec, 0)} ops/s`,
     `${f(r.jwt.oursOpsPerSec / r.jwt.awsJwtVerifyOpsPerSec)}× ours/theirs`,
+  ]);
+  const m = r.mcpLayer;
+  rows.push([
+    `MCP layer, ${m.bytes}-byte tools/call: parse + headers / policy + audit / together`,
+    `${f(m.parseUs, 1)} / ${f(m.decideUs, 1)} / ${f(m.totalUs, 1)} µs`,
+    `${f(m.ratio)}× decode + JSON.parse (${f(m.plainUs, 1)} µs)`,
   ]);
   const c = r.cold;
   for (const [k, floor] of [

@@ -20,6 +20,7 @@ import { coldBench, PROXY_HOST } from './cold.ts';
 import { BODY, openStream, sequential, type Target, throughput } from './http-load.ts';
 import { type Child, cpuMs, startChild, type Usage } from './ipc.ts';
 import { jwtBench } from './jwt.ts';
+import { mcpLayerCost } from './mcp-layer.ts';
 import { table, targets } from './report.ts';
 import type { Summary } from './stats.ts';
 
@@ -137,6 +138,9 @@ async function main() {
   phase('jwt');
   const jwt = await jwtBench({ issuer: idp.issuer, jwksUri: idp.jwksUri, audience: 'bench', token }, P.jwt);
 
+  phase('mcp layer');
+  const mcpLayer = mcpLayerCost(10 * 1024, P.smoke ? 5 : 200, P.smoke ? 5 : 50);
+
   phase('cold');
   const coldUpstream = await startChild<{ url: string }>('upstream.ts', {});
   const cold = await coldBench({
@@ -163,6 +167,7 @@ async function main() {
     sse: sse as Record<'direct' | 'passthrough' | 'proxy', Summary>,
     rss,
     jwt,
+    mcpLayer,
     cold,
   };
   const full = { ...result, targets: targets(result as BenchResult) };
@@ -188,6 +193,7 @@ export type BenchResult = {
   sse: Record<'direct' | 'passthrough' | 'proxy', Summary>;
   rss: Record<'passthrough' | 'proxy', { idle: number; afterRequests: number; withStreams: number }>;
   jwt: Awaited<ReturnType<typeof jwtBench>>;
+  mcpLayer: ReturnType<typeof mcpLayerCost>;
   cold: Awaited<ReturnType<typeof coldBench>>;
 };
 

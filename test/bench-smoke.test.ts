@@ -28,6 +28,7 @@ const SHAPE = {
   sse: { direct: SUMMARY, passthrough: SUMMARY, proxy: SUMMARY },
   rss: { passthrough: RSS, proxy: RSS },
   jwt: { oursOpsPerSec: 0, awsJwtVerifyOpsPerSec: 0 },
+  mcpLayer: { bytes: 0, parseUs: 0, decideUs: 0, totalUs: 0, plainUs: 0, ratio: 0 },
   cold: {
     synthMs: 0,
     bundleBytes: { proxy: 0, discovery: 0 },
@@ -57,7 +58,7 @@ it('the smoke run writes every figure as a finite number, and the targets', asyn
   expect(result.params.smoke).toBe(true);
   expect(result.sequential.proxy.n).toBe(result.params.sequential);
   expect(Object.values(result.cold.proxyBundleComposition).every((n) => Number.isFinite(n))).toBe(true);
-  expect(result.targets.length).toBe(7);
+  expect(result.targets.length).toBe(8);
   for (const t of result.targets) {
     expect(t).toMatchObject({ name: expect.any(String), met: expect.any(Boolean) });
     expect(Number.isFinite(t.value) && Number.isFinite(t.limit)).toBe(true);
