@@ -16,6 +16,7 @@ import {
 } from '../shared/endpoint.ts';
 import { errorResponse, tooManyRequests } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import { authenticate } from './auth/authenticate.ts';
 import { requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
@@ -30,6 +31,8 @@ export interface ProxyDeps {
   readonly verifier: TokenVerifier;
   readonly upstream?: UpstreamFetch;
   readonly log?: Logger;
+  /** EMF metrics (shared/metrics.ts). @default none */
+  readonly metrics?: Metrics;
 }
 
 export interface RequestOptions extends EndpointOptions {
@@ -68,6 +71,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
 
   return serve<Route, RequestOptions>({
     log,
+    metrics: deps.metrics,
     // 1. Route (routes.ts): the PRM, an MCP endpoint, else 404.
     route: (_req, url) => route(cfg, url.pathname),
 
@@ -89,7 +93,9 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
+        const sent = Date.now();
         const forwarded = await forward(cfg, upstream, x, identity);
+        deps.metrics?.upstreamLatency(Date.now() - sent);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
       } catch (e) {

@@ -3,10 +3,13 @@
  */
 import type { Config } from '../shared/config/index.ts';
 import { createCognitoVerifier } from './cognito-verifier.ts';
-import { createJwtVerifier, type TokenVerifier } from './token.ts';
+import { createJwtVerifier, type JwtVerifierOptions, type TokenVerifier } from './token.ts';
 
-export function createVerifier(config: Config): TokenVerifier & { warm(): Promise<void> } {
+export function createVerifier(
+  config: Config,
+  hooks: Pick<JwtVerifierOptions, 'onJwksFetch'> = {},
+): TokenVerifier & { warm(): Promise<void> } {
   // Cognito access tokens have no `aud`: checked by token_use and resource scope instead.
   if (config.provider === 'cognito') return createCognitoVerifier(config);
-  return createJwtVerifier(config.token);
+  return createJwtVerifier({ ...config.token, ...hooks });
 }

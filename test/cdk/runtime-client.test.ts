@@ -49,7 +49,7 @@ let idp: TestIssuer;
 let idpMeta: TestServer;
 let upstream: FakeUpstream;
 let bundles: SynthesizedBundles;
-let ric: { proxy: UnderRic; discovery: UnderRic; fixture: UnderRic };
+let ric: { proxy: UnderRic; discovery: UnderRic; fixture: UnderRic; firstProxyId?: string };
 // biome-ignore lint/suspicious/noExplicitAny: handlers loaded from the bundles
 let emulated: { proxy: any; discovery: any; fixture: any };
 
@@ -146,7 +146,7 @@ beforeAll(async () => {
     emulatedContext('warm', 'discovery'),
   );
   process.env = saved;
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   if (process.env.RIC_DUMP)
@@ -158,9 +158,11 @@ afterAll(async () => {
 });
 
 let seq = 0;
+const CONSENT_NONCE = 'n0nce-of-this-browser-'.padEnd(43, 'x');
 /** The same event under the real client and under the emulation (same request id). */
 async function both(fn: 'proxy' | 'discovery' | 'fixture', event: unknown) {
   const requestId = `ric-${++seq}-${Date.now()}`;
+  if (fn === 'proxy') ric.firstProxyId ??= requestId;
   const real = await ric[fn].api.invoke(event, { requestId });
   const emu = await invokeEmulated(emulated[fn], event, emulatedContext(requestId, fn));
   return { real, emu };
@@ -203,7 +205,12 @@ const mcpPost = (authorization?: string) => {
     },
   };
 };
-const token = () => idp.sign({ iss: idpMeta.url, aud: `https://${PROXY_HOST}/mcp` });
+const issued: string[] = [];
+const token = async () => {
+  const t = await idp.sign({ iss: idpMeta.url, aud: `https://${PROXY_HOST}/mcp` });
+  issued.push(t);
+  return t;
+};
 
 describe('the proxy bundle (streaming) under aws-lambda-ric = under the emulation', () => {
   it('metadata document and 401: same prelude (status, headers) and body', async () => {
@@ -309,7 +316,7 @@ describe('the discovery bundle (buffered) under aws-lambda-ric = under the emula
   });
 
   it('a redirect with a cookie (consent allowed): status, location and `cookies`', async () => {
-    const nonce = 'n'.repeat(43);
+    const nonce = CONSENT_NONCE;
     const query = new URLSearchParams({
       response_type: 'code',
       client_id: 'client-1',
@@ -361,5 +368,50 @@ describe('end() without a write (fixture handler)', () => {
     expect(data).toMatchObject({ contentType: PRELUDE_CONTENT_TYPE, prelude: undefined, body: 'data' });
     const written = decode((await both('fixture', { case: 'write-then-end' })).real);
     expect(written).toMatchObject({ prelude: { statusCode: 404, headers: { 'x-a': '1' } }, body: '' });
+  });
+});
+
+describe('logs and metrics under the real client (stdout of both functions)', () => {
+  const parsed = () =>
+    [...ric.proxy.lines, ...ric.discovery.lines].map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it('every line is JSON; ours carry the request id and the cold-start flag', async () => {
+    await sleep(200);
+    const ours = parsed().filter((l) => 'component' in l || '_aws' in l);
+    expect(ours.length).toBeGreaterThan(20);
+    for (const l of ours) {
+      expect(typeof l.coldStart).toBe('boolean');
+      // Without a request id only the init phase: the cold start.
+      if (l.requestId === undefined) expect(l.coldStart).toBe(true);
+    }
+    const first = ours.find((l) => l.requestId === ric.firstProxyId)!;
+    expect(first).toMatchObject({ coldStart: true });
+    expect(
+      ours.filter((l) => String(l.requestId).startsWith('sse-real-')).every((l) => l.coldStart === false),
+    ).toBe(true);
+  });
+
+  it('EMF: requests by status and decision, upstream latency, stream duration and bytes, JWKS fetches', () => {
+    const emf = parsed().filter((l) => '_aws' in l);
+    const proxyFn = bundles.proxy.env.AWS_LAMBDA_FUNCTION_NAME ?? 'proxy';
+    expect(emf.find((l) => l.Requests === 1 && l.Status === '401')).toMatchObject({ FunctionName: proxyFn });
+    expect(emf.find((l) => l.Requests === 1 && l.Status === '302')).toMatchObject({ Decision: 'ok' });
+    expect(emf.some((l) => typeof l.UpstreamLatency === 'number')).toBe(true);
+    const big = emf.find(
+      (l) => typeof l.StreamBytes === 'number' && (l.StreamBytes as number) > 3 * 1024 * 1024,
+    );
+    expect(big).toMatchObject({ Close: 'upstream-end' });
+    expect(emf.find((l) => l.Close === 'upstream-error')).toBeDefined();
+    expect(emf.find((l) => l.JwksRefreshes === 1)).toMatchObject({ Outcome: 'ok' });
+  });
+
+  it('no line carries a token, a token signature or the consent nonce', () => {
+    const all = [...ric.proxy.lines, ...ric.discovery.lines].join('\n');
+    expect(issued.length).toBeGreaterThan(3);
+    for (const t of issued) {
+      expect(all).not.toContain(t);
+      expect(all).not.toContain(t.split('.')[2]!);
+    }
+    expect(all).not.toContain(CONSENT_NONCE);
   });
 });

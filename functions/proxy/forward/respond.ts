@@ -50,9 +50,10 @@ export function respond(
     events: sse ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined) : undefined,
     heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
     maxMs: Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs),
-    onDone: (why) => {
+    onDone: (why, bytes) => {
       onClosed();
       log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted });
+      x.metrics?.stream(Date.now() - streamStarted, bytes, why);
     },
   });
   const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
