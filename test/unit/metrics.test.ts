@@ -3,7 +3,9 @@
  * specification, and the invocation fields and debug sampling of every log line (shared/log.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { configureLogging, createLogger, runInvocation } from '../../functions/shared/log.ts';
+import { serve } from '../../functions/shared/endpoint.ts';
+import { DependencyError, errorResponse, forbidden } from '../../functions/shared/errors.ts';
+import { configureLogging, createLogger, runInvocation, silentLogger } from '../../functions/shared/log.ts';
 import { createMetrics, emfDocument, METRICS_NAMESPACE } from '../../functions/shared/metrics.ts';
 
 const UNITS = new Set(['Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Count', 'Percent']);
@@ -161,5 +163,36 @@ describe('log lines of an invocation', () => {
     );
     expect(lines.map((l) => l.message)).toEqual(['kept', 'info stays']);
     expect(lines[0]).toMatchObject({ level: 'DEBUG', requestId: 'sampled' });
+  });
+});
+
+describe('the request frame counts every answer (shared/endpoint.ts)', () => {
+  it('by status and decision, and an IdP outage as a dependency error', async () => {
+    const { lines, sink } = collect();
+    const handler = serve<{ kind: 'ok' | 'idp' | 'no' | 'none' }, Record<string, never>>({
+      log: silentLogger,
+      metrics: createMetrics('discovery', sink, 'fn'),
+      route: (_r, url) => ({ kind: url.pathname.slice(1) as 'ok' }),
+      async handle(x) {
+        if (x.route.kind === 'idp')
+          throw new DependencyError('identity provider', 'unreachable', 'token endpoint timed out');
+        if (x.route.kind === 'no') throw forbidden('not allowed', 'a reason that stays in the log');
+        return new Response('ok');
+      },
+      failure: (err) => errorResponse(err),
+    });
+    for (const p of ['ok', 'idp', 'no', 'none']) await handler(new Request(`https://fn.example/${p}`));
+    const requests = lines.filter((l) => l.Requests === 1).map((l) => [l.Status, l.Decision]);
+    expect(requests).toEqual([
+      ['200', 'ok'],
+      ['503', 'temporarily_unavailable'],
+      ['403', 'forbidden'],
+      ['404', 'not_found'],
+    ]);
+    expect(lines.filter((l) => l.DependencyErrors === 1)).toMatchObject([
+      { Dependency: 'identity provider' },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('a reason that stays in the log');
+    for (const doc of lines) expect(emfViolations(doc)).toEqual([]);
   });
 });
