@@ -545,6 +545,8 @@ interface FunctionBasics {
   readonly tracing: lambda.Tracing;
   /** KMS key of the log groups (none: CloudWatch Logs' own encryption). */
   readonly logKey?: IKey;
+  /** `logging.debug_sample_percent` > 0: Lambda must keep DEBUG lines, the functions log INFO unless sampled. */
+  readonly sampledDebug: boolean;
 }
 
 /** Options of one function (see `McpAuthProxy.makeFunction`). */
@@ -660,6 +662,7 @@ export class McpAuthProxy extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       configJson: Stack.of(this).toJsonString(functionRaw),
       subnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      sampledDebug: config.logging.debugSamplePercent > 0,
     };
     this.discoveryFunction = this.addDiscoveryFunction(props, basics);
     this.discoveryFunctionUrl = this.addFunctionUrl(this.discoveryFunction, lambda.InvokeMode.BUFFERED);
@@ -845,10 +848,18 @@ export class McpAuthProxy extends Construct {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      // Lambda drops JSON lines below this level (EMF lines have none: INFO). Sampled debug lines
+      // (shared/log.ts) need DEBUG; the functions' own level then stays INFO.
+      applicationLogLevelV2: basics.sampledDebug
+        ? lambda.ApplicationLogLevel.DEBUG
+        : lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       // Stack traces through the minified bundle point at the TypeScript sources.
-      environment: { ...o.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...o.environment,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(basics.sampledDebug ? { MCP_AUTH_PROXY_LOG_LEVEL: 'INFO' } : {}),
+      },
       vpc: o.vpc,
       vpcSubnets: o.vpc ? basics.subnets : undefined,
       securityGroups: o.vpc && o.securityGroup ? [o.securityGroup] : undefined,

@@ -55,9 +55,73 @@ export class RuntimeResponseStream extends Writable {
   }
 }
 
+/**
+ * What the runtime hands a streaming handler is not a `Writable` but an object with only these
+ * members of its request stream (methods bound to it, the properties read through): no `pipe`, no
+ * `_writableState`, no Writable prototype. Code that works here therefore uses nothing Lambda
+ * lacks. The lists are what aws-lambda-ric 4 exposes (test/cdk/runtime-client.test.ts compares).
+ */
+const HANDLER_METHODS = [
+  'addListener',
+  'cork',
+  'destroy',
+  'emit',
+  'end',
+  'eventNames',
+  'getMaxListeners',
+  'listenerCount',
+  'listeners',
+  'off',
+  'on',
+  'once',
+  'prependListener',
+  'prependOnceListener',
+  'rawListeners',
+  'removeAllListeners',
+  'removeListener',
+  'setContentType',
+  'setMaxListeners',
+  'uncork',
+  'write',
+] as const;
+const HANDLER_SETTABLE = ['destroyed', '_onBeforeFirstWrite'] as const;
+const HANDLER_READABLE = [
+  'writable',
+  'writableCorked',
+  'writableEnded',
+  'writableFinished',
+  'writableHighWaterMark',
+  'writableLength',
+  'writableNeedDrain',
+  'writableObjectMode',
+] as const;
+
+/** The response stream as a streaming handler receives it (see HANDLER_METHODS). */
+export function handlerStream(inner: RuntimeResponseStream): awslambda.HttpResponseStream {
+  const view: Record<string, unknown> = {};
+  const src = inner as unknown as Record<string, unknown>;
+  for (const m of HANDLER_METHODS) view[m] = (src[m] as (...a: unknown[]) => unknown).bind(inner);
+  for (const p of HANDLER_SETTABLE) {
+    Object.defineProperty(view, p, {
+      get: () => src[p],
+      set: (v) => {
+        src[p] = v;
+      },
+    });
+  }
+  for (const p of HANDLER_READABLE) Object.defineProperty(view, p, { get: () => src[p] });
+  return view as unknown as awslambda.HttpResponseStream;
+}
+
+/** The part of a response stream `HttpResponseStream.from` uses. */
+interface PreludeTarget {
+  setContentType(ct: string): void;
+  _onBeforeFirstWrite?: (write: (chunk: Uint8Array | string) => void) => void;
+}
+
 // biome-ignore lint/complexity/noStaticOnlyClass: mirrors the runtime's `awslambda.HttpResponseStream` class
 class HttpResponseStream {
-  static from(underlying: RuntimeResponseStream, prelude: Record<string, unknown>): RuntimeResponseStream {
+  static from<T extends PreludeTarget>(underlying: T, prelude: Record<string, unknown>): T {
     underlying.setContentType(PRELUDE_CONTENT_TYPE);
     // The runtime refuses NUL bytes inside the prelude: JSON.stringify never produces them.
     const json = JSON.stringify(prelude);

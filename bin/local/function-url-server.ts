@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   DELIMITER,
+  handlerStream,
   installAwsLambdaGlobal,
   PRELUDE_CONTENT_TYPE,
   RuntimeResponseStream,
@@ -262,7 +263,7 @@ async function invokeStreaming(
       if (propagateDisconnect) stream.destroy();
     }
   });
-  await fn.handler(event, stream, context);
+  await fn.handler(event, handlerStream(stream), context);
   if (!stream.writableFinished && !stream.destroyed) {
     // The runtime reports "Response stream is not finished"; the client sees a cut response.
     onLog?.(`[${fn.name}] handler resolved before its response stream finished`);

@@ -49,6 +49,7 @@ export function dispatch(
     corsHeaders(f.cfg.cors, x.req.headers.get('origin'), x.url.origin);
   return serve<FacadeRoute, EndpointOptions>({
     log: f.log,
+    metrics: f.metrics,
     route(_req, url) {
       const issuer = facadeIssuer(f.cfg.discovery.baseUrl, url.origin);
       return { ...discoveryRoute(issuer, url.pathname), issuer };

@@ -20,7 +20,8 @@ import { basicAuth } from '../shared/encoding.ts';
 import type { EndpointOptions, Handler } from '../shared/endpoint.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { eventToRequest, originOf, toBufferedResult } from '../shared/function-url.ts';
-import { createLogger, type Logger } from '../shared/log.ts';
+import { configureLogging, createLogger, type Logger, runInvocation } from '../shared/log.ts';
+import { createMetrics, type Metrics } from '../shared/metrics.ts';
 import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
 import { createDocumentFetch, createDocumentResolver, type DocumentFetchOptions } from './cimd-fetch.ts';
 import { directBinding } from './client-binding/direct.ts';
@@ -47,6 +48,8 @@ export interface DiscoveryDeps {
   /** HTTP client for the IdP token endpoint (through idp-http.ts). @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   readonly log?: Logger;
+  /** EMF metrics (shared/metrics.ts). @default none */
+  readonly metrics?: Metrics;
   /** Resolves when the function is configured (secrets loaded); rejects to fail closed. */
   readonly ready?: () => Promise<void>;
   /** Timeout of calls to the IdP token endpoint (ms). @default IDP_TIMEOUT_MS */
@@ -93,6 +96,7 @@ export function createDiscovery(cfg: Config, deps: DiscoveryDeps): DiscoveryHand
     provider,
     binding,
     log: deps.log ?? createLogger('discovery'),
+    metrics: deps.metrics,
     idp: { fetch: deps.fetch ?? fetch, timeoutMs: deps.idpTimeoutMs ?? IDP_TIMEOUT_MS },
     registrations: createRateLimiter(cfg.discovery.registrationRatePerMinute),
     tokenFailures: createRateLimiter(cfg.discovery.tokenFailuresPerMinute),
@@ -117,6 +121,7 @@ export interface DiscoveryHandlerOptions {
   readonly fetch?: typeof fetch;
   readonly secrets?: SecretResolver & { preload?(refs: ReturnType<typeof secretRefsOf>): Promise<void> };
   readonly log?: Logger;
+  readonly metrics?: Metrics;
   /** Extra provider dependencies (e.g. a Cognito client for a local endpoint). */
   readonly providerDeps?: Partial<ProviderDeps> & Record<string, unknown>;
   /** The CloudFront variant's origin check (origin-secret.ts). @default none */
@@ -126,6 +131,7 @@ export interface DiscoveryHandlerOptions {
 }
 
 export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {}) {
+  configureLogging(config.logging);
   const log = opts.log ?? createLogger('discovery');
   logIgnoredKeys(config, log);
   const secrets = opts.secrets ?? createSecretResolver({ log });
@@ -173,16 +179,18 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     provider,
     fetch: opts.fetch,
     log,
+    metrics: opts.metrics ?? createMetrics('discovery'),
     ready,
     signingKey,
     upstreamSecret,
     documentIdpClient: documentIdpClient(config, secrets, ready),
     documentFetch: opts.documentFetch,
   });
-  return async (
-    event: APIGatewayProxyEventV2,
-    context?: Context,
-  ): Promise<APIGatewayProxyStructuredResultV2> => {
+  return (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> =>
+    // Every log line and metric of the invocation carries its request id (shared/log.ts).
+    runInvocation(context?.awsRequestId, () => invoke(event, context));
+
+  async function invoke(event: APIGatewayProxyEventV2, context?: Context) {
     // Behind CloudFront: a request without its origin secret gets 403 before anything else.
     const refused = await opts.originGuard?.admit(event);
     if (refused) return toBufferedResult(refused);
@@ -191,7 +199,7 @@ export function buildHandler(config: Config, opts: DiscoveryHandlerOptions = {})
     });
     if (req instanceof Response) return toBufferedResult(req);
     return toBufferedResult(await facade(req, { requestId: context?.awsRequestId }));
-  };
+  }
 }
 
 /** The IdP client of document clients, its secret (if any) resolved with the others. */

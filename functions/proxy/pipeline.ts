@@ -16,6 +16,7 @@ import {
 } from '../shared/endpoint.ts';
 import { errorResponse, tooManyRequests } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import type { Metrics } from '../shared/metrics.ts';
 import { authenticate } from './auth/authenticate.ts';
 import { authorizeBody, requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
@@ -34,6 +35,8 @@ export interface ProxyDeps {
   readonly verifier: TokenVerifier;
   readonly upstream?: UpstreamFetch;
   readonly log?: Logger;
+  /** EMF metrics (shared/metrics.ts). @default none */
+  readonly metrics?: Metrics;
 }
 
 export interface RequestOptions extends EndpointOptions {
@@ -83,6 +86,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
 
   return serve<Route, RequestOptions>({
     log,
+    metrics: deps.metrics,
     // 1. Route (routes.ts): the PRM, an MCP endpoint, else 404.
     route: (_req, url) => route(cfg, url.pathname),
 
@@ -111,7 +115,9 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is
         // valid, its listings filtered to what the token may use.
+        const sent = Date.now();
         const forwarded = await forward(cfg, upstream, x, identity, body);
+        deps.metrics?.upstreamLatency(Date.now() - sent);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         const listing = listingOf(policy, body, identity);
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release, listing);

@@ -134,6 +134,8 @@ export interface JwtVerifierOptions {
   readonly acceptedTypes?: readonly string[];
   readonly timeoutMs?: number;
   readonly fetchImpl?: typeof fetch;
+  /** Told of every JWKS fetch and whether it worked (the JWKS refresh metric). */
+  readonly onJwksFetch?: (ok: boolean) => void;
 }
 
 /**
@@ -238,9 +240,11 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
             try {
               res = await fetchImpl(input, init);
             } catch (e) {
+              opts.onJwksFetch?.(false);
               // A timeout too: the answer never came (a body that stalls is jose's JWKSTimeout).
               throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
             }
+            opts.onJwksFetch?.(res.status === 200);
             if (res.status !== 200) throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);
             return res;
           }),

@@ -3,12 +3,17 @@
  */
 import type { Config } from '../shared/config/index.ts';
 import { createCognitoVerifier } from './cognito-verifier.ts';
-import { createJwtVerifier, type TokenVerifier } from './token.ts';
+import { createJwtVerifier, type JwtVerifierOptions, type TokenVerifier } from './token.ts';
 import { cachingVerifier } from './verified-cache.ts';
 
-export function createVerifier(config: Config): TokenVerifier & { warm(): Promise<void> } {
+export function createVerifier(
+  config: Config,
+  hooks: Pick<JwtVerifierOptions, 'onJwksFetch'> = {},
+): TokenVerifier & { warm(): Promise<void> } {
   // Cognito access tokens have no `aud`: checked by token_use and resource scope instead.
   const verifier =
-    config.provider === 'cognito' ? createCognitoVerifier(config) : createJwtVerifier(config.token);
+    config.provider === 'cognito'
+      ? createCognitoVerifier(config)
+      : createJwtVerifier({ ...config.token, ...hooks });
   return cachingVerifier(verifier, { clockSkewSeconds: config.token.clockSkewSeconds });
 }

@@ -8,6 +8,7 @@
  */
 import { type CorsConfig, originAllowed, PUBLIC_CORS, preflightHeaders } from './cors.ts';
 import {
+  DependencyError,
   forbidden,
   jsonResponse,
   methodNotAllowed,
@@ -16,6 +17,7 @@ import {
   toOAuthError,
 } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 
 /** Fields of a request's access log line. */
 export type AccessLog = Record<string, unknown>;
@@ -31,6 +33,8 @@ export interface Exchange<R> {
   readonly requestId?: string;
   /** The access log line's fields; handlers add to it. */
   readonly access: AccessLog;
+  /** The function's metrics (metrics.ts), for events inside a request. */
+  readonly metrics?: Metrics;
 }
 
 type Routed = { readonly kind: string };
@@ -39,6 +43,8 @@ export type Found<R extends Routed> = Exclude<R, { kind: 'none' }>;
 
 export interface Frame<R extends Routed, O extends EndpointOptions> {
   readonly log: Logger;
+  /** Requests by status and decision, dependency failures (metrics.ts). @default none */
+  readonly metrics?: Metrics;
   /** Which route the request is for; `kind: 'none'` is a 404. */
   route(req: Request, url: URL): R;
   /** Access log fields naming the route (after requestId, method, path). */
@@ -61,15 +67,20 @@ export function serve<R extends Routed, O extends EndpointOptions>(frame: Frame<
       path: url.pathname,
       ...frame.routeFields?.(route),
     };
-    const x: Exchange<R> = { req, url, route, requestId: opts.requestId, access };
+    const x: Exchange<R> = { req, url, route, requestId: opts.requestId, access, metrics: frame.metrics };
+    let decision = 'ok';
     let res: Response;
     try {
       if (route.kind === 'none') throw notFound(`unrouted path ${url.pathname}`);
       res = await frame.handle(x as Exchange<Found<R>>, opts);
     } catch (e) {
-      res = frame.failure(toOAuthError(e), x);
+      const err = toOAuthError(e);
+      decision = err.code;
+      if (e instanceof DependencyError) frame.metrics?.dependencyError(e.dependency);
+      res = frame.failure(err, x);
     }
     frame.log.info('request', { ...access, status: res.status, ms: Date.now() - started });
+    frame.metrics?.request(res.status, decision);
     return res;
   };
 }

@@ -13,6 +13,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DELIMITER,
+  handlerStream,
   installAwsLambdaGlobal,
   PRELUDE_CONTENT_TYPE,
   RuntimeResponseStream,
@@ -89,7 +90,7 @@ async function invokeStreaming(
     (c) => chunks.push(c),
     () => ended(),
   );
-  await handler(event, stream, context(event, 'proxy', 870_000));
+  await handler(event, handlerStream(stream), context(event, 'proxy', 870_000));
   await done;
   const all = Buffer.concat(chunks);
   expect(stream.contentType).toBe(PRELUDE_CONTENT_TYPE);

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DELIMITER, installAwsLambdaGlobal, RuntimeResponseStream } from '../../bin/local/awslambda.ts';
+import {
+  DELIMITER,
+  handlerStream,
+  installAwsLambdaGlobal,
+  RuntimeResponseStream,
+} from '../../bin/local/awslambda.ts';
 import { ORIGIN_SECRET_ENV, ORIGIN_SECRET_HEADER } from '../../functions/shared/origin-secret.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
@@ -44,9 +49,11 @@ async function invokeProxy(e: APIGatewayProxyEventV2): Promise<number> {
   });
   await handlers.proxy(
     e,
-    new RuntimeResponseStream(
-      (c) => chunks.push(c),
-      () => ended(),
+    handlerStream(
+      new RuntimeResponseStream(
+        (c) => chunks.push(c),
+        () => ended(),
+      ),
     ),
     context,
   );

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   DELIMITER,
+  handlerStream,
   installAwsLambdaGlobal,
   RuntimeResponseStream,
   STREAMING,
@@ -50,7 +51,7 @@ it('is a streaming handler that releases the event loop and writes the prelude f
     body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2;
-  await handler(event, stream as never, context);
+  await handler(event, handlerStream(stream), context);
   expect(context.callbackWaitsForEmptyEventLoop).toBe(false);
   const all = Buffer.concat(chunks);
   const at = all.indexOf(DELIMITER);
@@ -105,7 +106,7 @@ it('rejects (so the runtime fails the stream) and never ends the stream when the
       body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2;
-    await expect(handler(event, stream as never, context)).rejects.toThrow('response body failed');
+    await expect(handler(event, handlerStream(stream), context)).rejects.toThrow('response body failed');
     expect(ended).toBe(false);
     expect(stream.writableFinished).toBe(false);
     const all = Buffer.concat(chunks);

@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { installAwsLambdaGlobal, RuntimeResponseStream } from '../../bin/local/awslambda.ts';
+import { handlerStream, installAwsLambdaGlobal, RuntimeResponseStream } from '../../bin/local/awslambda.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
 import { SOURCE_IP_HEADER } from '../../functions/shared/function-url.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
@@ -119,7 +119,7 @@ it('on Lambda, X-Forwarded-For is requestContext.http.sourceIp, not the event he
   );
   const context = { awsRequestId: 'r1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
   upstream.seen.length = 0;
-  await handler(event, stream as never, context);
+  await handler(event, handlerStream(stream), context);
   await done;
   expect(upstream.seen).toHaveLength(1);
   expect(upstream.seen[0]!.headers['x-forwarded-for']).toBe('198.51.100.9');

@@ -173,6 +173,7 @@ const EVERY_COMMON_KEY = {
     required_scopes: ['mcp'],
   },
   stream: { max_duration_seconds: 60, heartbeat_seconds: 10 },
+  logging: { debug_sample_percent: 5 },
   discovery: {
     base_url: 'https://auth.example.com',
     consent: 'required',

@@ -7,6 +7,7 @@ import type { Config } from '../../shared/config/index.ts';
 import type { Exchange, Found } from '../../shared/endpoint.ts';
 import { sourceIpOf } from '../../shared/function-url.ts';
 import type { Logger } from '../../shared/log.ts';
+import type { Metrics } from '../../shared/metrics.ts';
 import type { ClientBinding } from '../client-binding/types.ts';
 import type { DiscoveryRoute } from '../metadata.ts';
 import type { IdentityProvider } from '../providers/types.ts';
@@ -17,6 +18,8 @@ export interface Facade {
   readonly provider: IdentityProvider;
   readonly binding: ClientBinding;
   readonly log: Logger;
+  /** EMF metrics (shared/metrics.ts); none in tests that do not look. */
+  readonly metrics?: Metrics;
   /** The HTTP client and timeout of calls to the IdP token endpoint (idp-http.ts). */
   readonly idp: { readonly fetch: typeof fetch; readonly timeoutMs: number };
   /** Registrations per source address (`discovery.registration_rate_per_minute`, this instance). */

@@ -61,9 +61,10 @@ export function respond(
       : undefined,
     heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
     maxMs,
-    onDone: (why) => {
+    onDone: (why, bytes) => {
       onClosed();
       log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted });
+      x.metrics?.stream(Date.now() - streamStarted, bytes, why);
     },
   });
   if (nullBody) body.cancel().catch(() => {});

@@ -16,8 +16,8 @@ export interface StreamOptions {
   /** Idle time before a heartbeat (0: none). */
   readonly heartbeatMs: number;
   readonly maxMs: number;
-  /** Called once, however the stream ends. */
-  readonly onDone: (why: CloseReason) => void;
+  /** Called once, however the stream ends, with the body bytes sent. */
+  readonly onDone: (why: CloseReason, bytes: number) => void;
 }
 
 export function streamBody(
@@ -41,6 +41,7 @@ class UpstreamBody {
   private readonly it: AsyncIterator<Uint8Array>;
   private done = false;
   private lastWrite = Date.now();
+  private bytes = 0;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private ctrl!: ReadableStreamDefaultController<Uint8Array>;
@@ -97,7 +98,7 @@ class UpstreamBody {
       try {
         if (next.done) {
           const rest = events?.flush();
-          if (rest?.length) c.enqueue(rest);
+          if (rest?.length) this.send(c, rest);
           this.stop('upstream-end', true);
           return;
         }
@@ -110,10 +111,15 @@ class UpstreamBody {
       }
       if (chunk.length) {
         this.lastWrite = Date.now();
-        c.enqueue(chunk);
+        this.send(c, chunk);
         return;
       }
     }
+  }
+
+  private send(c: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    c.enqueue(chunk);
   }
 
   stop(why: CloseReason, close: boolean): void {
@@ -132,6 +138,6 @@ class UpstreamBody {
         // already closed or errored
       }
     }
-    this.opts.onDone(why);
+    this.opts.onDone(why, this.bytes);
   }
 }

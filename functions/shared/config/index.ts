@@ -20,6 +20,7 @@ import { parseIdentityHeaderPrefix } from './identity-headers.ts';
 import { rejectInlineSecrets } from './inline-secrets.ts';
 import { keyTables } from './keys.ts';
 import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
+import { parseLogging } from './logging.ts';
 import { parseMcpPolicy } from './mcp-policy.ts';
 import { checkPaths, parsePaths } from './paths.ts';
 import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
@@ -62,6 +63,7 @@ export function parseConfig(input: unknown): Config {
   const { blocks, token: tokenDefaults } = parseProvider(r, providerName);
   const parsedToken = parseToken(r, tokenDefaults);
   const stream = parseStream(r);
+  const logging = parseLogging(r);
   const identityHeaderPrefix = parseIdentityHeaderPrefix(r);
   const cors = parseCors(r);
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
@@ -87,6 +89,7 @@ export function parseConfig(input: unknown): Config {
     mcpPolicy,
     identityHeaderPrefix,
     stream,
+    logging,
     discovery,
     oidc: blocks.oidc,
     asgardeo: blocks.asgardeo,

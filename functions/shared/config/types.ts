@@ -4,6 +4,7 @@
 import type { ProviderName, UpstreamConfig } from './base.ts';
 import type { CorsConfig } from './cors.ts';
 import type { DiscoveryConfig } from './discovery.ts';
+import type { LoggingConfig } from './logging.ts';
 import type { McpPolicyConfig } from './mcp-policy.ts';
 import type { PathsConfig } from './paths.ts';
 import type { ProtectedResourceMetadataConfig } from './protected-resource-metadata.ts';
@@ -30,6 +31,8 @@ export interface Config {
   /** Prefix of the identity headers sent upstream; inbound headers with it are stripped. */
   readonly identityHeaderPrefix: string;
   readonly stream: StreamConfig;
+  /** Debug-log sampling (shared/log.ts). */
+  readonly logging: LoggingConfig;
   /** The discovery/registration function (authorization-server facade). */
   readonly discovery: DiscoveryConfig;
   /** `oidc` provider (original's `default` block). */
