@@ -17,11 +17,6 @@ import { type CliRun, startCli } from '../helpers/cli.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { freePort } from '../helpers/net.ts';
 
-const EVERYTHING = join(
-  import.meta.dirname,
-  '../../node_modules/@modelcontextprotocol/server-everything/dist/index.js',
-);
-
 let idp: TestIssuer;
 let run: CliRun;
 let port: number;
@@ -75,7 +70,7 @@ beforeAll(async () => {
 transport_mode: stdio
 stdio:
   enabled: true
-  user_command: "${process.execPath} ${EVERYTHING}"
+  user_command: "npx --no mcp-server-everything"
   args: [stdio]
   env:
     - "STDIO_TEST=1"
@@ -104,8 +99,11 @@ async function connect(transport: 'streamable' | 'sse', path: string): Promise<C
       : new SSEClientTransport(url, {
           requestInit,
           eventSourceInit: {
-            fetch: (u, init) =>
-              fetch(u, { ...init, headers: { ...Object.fromEntries(new Headers(init?.headers)), ...requestInit.headers } }),
+            fetch: (u, init) => {
+              const headers = new Headers(init?.headers);
+              headers.set('authorization', requestInit.headers.authorization);
+              return fetch(u, { ...init, headers });
+            },
           },
         }),
   );
@@ -135,6 +133,10 @@ it('a real SDK client lists the tools and calls echo over Streamable HTTP; DELET
   expect(tools.map((t) => t.name)).toContain('echo');
   const result = await client.callTool({ name: 'echo', arguments: { message: 'hello stdio' } });
   expect(JSON.stringify(result.content)).toContain('hello stdio');
+  // `stdio.env` reaches the server, on top of the runner's environment.
+  const env = await client.callTool({ name: 'get-env', arguments: {} });
+  expect(JSON.stringify(env.content)).toContain('STDIO_TEST');
+  expect(JSON.stringify(env.content)).toContain('PATH');
   await (client.transport as StreamableHTTPClientTransport).terminateSession();
   await client.close();
   expect(await until(() => children.every((p) => !alive(p)))).toBe(true);
