@@ -160,4 +160,6 @@ it('stopping the runner stops every stdio server it started (no orphans)', async
   expect(children.length).toBeGreaterThan(0);
   await run.stop();
   expect(await until(() => children.every((p) => !alive(p)))).toBe(true);
+  // Nothing failed: nothing that looks like a failure in what the runner (and the servers) printed.
+  expect(run.output()).not.toMatch(/WARN|Warning|ERROR|Error|\n\s+at /);
 });
