@@ -34,7 +34,10 @@ describe('--debug', () => {
       const run = startCli(debug ? ['--debug', ...args] : args);
       try {
         await run.waitFor(`http://localhost:${port}/mcp`);
-        const lines = run.output().split('\n').filter((l) => l.includes('"level":"DEBUG"'));
+        const lines = run
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"level":"DEBUG"'));
         if (debug) expect(lines.join('\n')).toContain(`"upstream":"http://localhost:1"`);
         else expect(lines).toEqual([]);
       } finally {

@@ -5,6 +5,7 @@
  * known-keys.ts `ORIGINAL_REFUSED`; docs/migration.md maps them).
  */
 import { describe, expect, it } from 'vitest';
+import { acceptedAudiences, buildPrm } from '../../functions/proxy/routes.ts';
 import {
   CONFIG_ENV,
   type Config,
@@ -14,7 +15,6 @@ import {
   parseConfig,
 } from '../../functions/shared/config/index.ts';
 import type { Logger } from '../../functions/shared/log.ts';
-import { acceptedAudiences, buildPrm } from '../../functions/proxy/routes.ts';
 
 const OIDC = {
   provider: 'oidc',
