@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { type Config, ConfigError, logIgnoredKeys, parseConfig } from '../functions/shared/config/index.ts';
+import { type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
 import { createLogger } from '../functions/shared/log.ts';
 import { startDemoIdp } from './local/demo-idp.ts';
 import { startDemoMcpServer } from './local/demo-mcp-server.ts';
@@ -174,7 +174,6 @@ async function front(raw: Record<string, unknown>) {
     jwksUri: config.token.jwksUri,
     audience: config.token.audience,
   });
-  logIgnoredKeys(config, log);
   const server = await startLocalSingleOrigin(config);
   printReady(server.url, config);
   const stop = async () => {
