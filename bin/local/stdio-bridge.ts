@@ -81,6 +81,7 @@ export async function startStdioBridge(
   server: StdioServerConfig,
   paths: PathsConfig,
   log: Logger,
+  maxSessions = MAX_SESSIONS,
 ): Promise<StdioBridge> {
   const prefix = `/${randomBytes(16).toString('hex')}`;
   const sessions = new Map<string, Session>();
@@ -119,7 +120,7 @@ export async function startStdioBridge(
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     if (!isInitializeRequest(body))
       return jsonRpcError(res, 400, 'Bad Request: no valid session ID provided');
-    if (sessions.size >= MAX_SESSIONS) return jsonRpcError(res, 503, 'too many MCP sessions');
+    if (sessions.size >= maxSessions) return jsonRpcError(res, 503, 'too many MCP sessions');
     const front: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => void sessions.set(id, { front, child: child!, lastSeen: Date.now() }),
@@ -132,7 +133,7 @@ export async function startStdioBridge(
   };
 
   const legacySse = async (res: http.ServerResponse) => {
-    if (sessions.size >= MAX_SESSIONS) return jsonRpcError(res, 503, 'too many MCP sessions');
+    if (sessions.size >= maxSessions) return jsonRpcError(res, 503, 'too many MCP sessions');
     const front = new SSEServerTransport(`${prefix}${paths.messages}`, res);
     const child = await open(front, res);
     if (!child) return;
