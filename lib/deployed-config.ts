@@ -122,6 +122,10 @@ export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): De
   }
   if (publicOrigin) setPublicOrigin(functionRaw, validationRaw, publicOrigin);
   const config = parseConfig(validationRaw);
+  // The original's `stdio` block has no effect deployed (stdio mode is refused just above) and its
+  // `env` may hold the server's own secrets: it stays out of the functions' environment.
+  delete functionRaw.stdio;
+  delete validationRaw.stdio;
   if (config.provider === 'embedded') {
     throw new ConfigError(
       'provider',

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/shared/config/index.ts';
 import { applyOverrides, type RawConfig } from '../../lib/config-source.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
-import { BASE, build } from './helpers.ts';
+import { BASE, build, template } from './helpers.ts';
 
 const VPC = {
   id: 'vpc-0123456789abcdef0',
@@ -375,6 +375,25 @@ describe('acknowledged risks and keys without effect', () => {
   it('a config without risky settings or original-only keys gets no warning and no info', () => {
     expect(messages(BASE, 'warning')).toEqual([]);
     expect(messages(BASE, 'info')).toEqual([]);
+  });
+
+  it("the original's stdio block (its env may hold the server's secrets) stays out of the functions' environment", () => {
+    const t = template({
+      ...BASE,
+      transport_mode: 'sse',
+      stdio: {
+        enabled: false,
+        user_command: 'npx -y server',
+        env: ['GITHUB_PERSONAL_ACCESS_TOKEN=ghp_secret'],
+      },
+    });
+    const fns = Object.values(t.findResources('AWS::Lambda::Function')).map((f) => JSON.stringify(f));
+    const withConfig = fns.filter((f) => f.includes('MCP_AUTH_PROXY_CONFIG'));
+    expect(withConfig).toHaveLength(2);
+    for (const f of withConfig) {
+      expect(f).not.toContain('ghp_secret');
+      expect(f).not.toContain('user_command');
+    }
   });
 
   it("the original's keys without effect synthesize, named in an info annotation, and its keys' notes", () => {
