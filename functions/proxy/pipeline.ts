@@ -17,10 +17,12 @@ import {
 import { errorResponse, tooManyRequests } from '../shared/errors.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { authenticate } from './auth/authenticate.ts';
-import { requireScopes } from './auth/authorize.ts';
+import { authorizeBody, requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
 import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
+import { readMcpBody } from './mcp/body.ts';
+import { compilePolicy } from './mcp/policy.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
 import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
@@ -65,6 +67,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
   const upstream = deps.upstream ?? undiciUpstream;
   const log = deps.log ?? createLogger('proxy');
   const streams = createStreamSlots(cfg.stream.maxPerSubject);
+  const policy = compilePolicy(cfg);
 
   return serve<Route, RequestOptions>({
     log,
@@ -81,15 +84,21 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       // 3. Authenticate: bearer token, verified.
       const resourceMetadata = prmUrl(origin, r.mcpPath);
       const identity = await authenticate(cfg, deps.verifier, x, { mcpPath: r.mcpPath, resourceMetadata });
-      // 4. Authorize: the required scopes.
-      requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
-      // 5. MCP-Protocol-Version syntax.
+      // 4. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
+      // 5. The POST body, read once (bounded), parsed strictly, agreeing with its MCP headers;
+      // later steps decide on `body.parsed`, forward sends `body.bytes` (mcp/body.ts).
+      const body = await readMcpBody(cfg, x.req);
+      // 5b. Authorize: the required scopes, and for a body those of every message (mcp/policy.ts),
+      // all in one challenge; one audit line per message.
+      if (body)
+        authorizeBody(policy, body.parsed, identity, { resourceMetadata, log, requestId: x.requestId });
+      else requireScopes(cfg.token.requiredScopes, identity, resourceMetadata, cfg.mcpPolicy.hierarchy);
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
-        const forwarded = await forward(cfg, upstream, x, identity);
+        const forwarded = await forward(cfg, upstream, x, identity, body?.bytes);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
       } catch (e) {

@@ -28,11 +28,15 @@ afterAll(async () => {
 
 it('refuses anonymous requests and forwards ones with a token the IdP issued for this resource', async () => {
   const mcp = `http://localhost:${port}/mcp`;
-  const anon = await fetch(mcp, { method: 'POST', body: '{}' });
+  const anon = await fetch(mcp, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
   expect(anon.status).toBe(401);
   expect(upstream.seen).toHaveLength(0);
   const token = await idp.sign({ aud: mcp });
-  const ok = await fetch(mcp, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: '{}' });
+  const ok = await fetch(mcp, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+  });
   expect(ok.status).toBe(200);
   expect(upstream.seen).toHaveLength(1);
   expect(upstream.seen[0]!.headers['x-mcp-auth-subject']).toBe('alice');

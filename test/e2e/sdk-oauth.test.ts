@@ -106,7 +106,7 @@ describe('MCP SDK client through the proxy', () => {
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}` },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.status).toBe(401);
   });

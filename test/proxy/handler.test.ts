@@ -47,7 +47,7 @@ it('is a streaming handler that releases the event loop and writes the prelude f
     rawQueryString: '',
     headers: { host: 'abc.lambda-url.eu-west-1.on.aws' },
     requestContext: { domainName: 'abc.lambda-url.eu-west-1.on.aws', http: { method: 'POST' } },
-    body: '{}',
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2;
   await handler(event, stream as never, context);
@@ -102,7 +102,7 @@ it('rejects (so the runtime fails the stream) and never ends the stream when the
         'content-type': 'application/json',
       },
       requestContext: { domainName: 'abc.lambda-url.eu-west-1.on.aws', http: { method: 'POST' } },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       isBase64Encoded: false,
     } as unknown as APIGatewayProxyEventV2;
     await expect(handler(event, stream as never, context)).rejects.toThrow('response body failed');

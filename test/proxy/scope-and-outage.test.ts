@@ -36,8 +36,8 @@ describe('required scopes', () => {
     const token = await idp.sign({ aud: 'aud-1', scope: 'mcp:tools' });
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      body: '{}',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toBe(
@@ -57,8 +57,8 @@ describe('required scopes', () => {
     const token = await idp.sign({ aud: 'aud-1', scope: undefined, scp: ['mcp:write', 'mcp:tools'] });
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      body: '{}',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.status).toBe(200);
     upstream.seen.length = 0;
@@ -78,8 +78,8 @@ describe('IdP keys unavailable', () => {
       const token = await idp.sign({ aud: 'aud-1' });
       const res = await fetch(`${proxy.url}/mcp`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: '{}',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       });
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBe('5');
@@ -105,8 +105,8 @@ describe('IdP keys unavailable', () => {
       const token = await idp.sign({ aud: 'aud-1' });
       const res = await fetch(`${proxy.url}/mcp`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-        body: '{}',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       });
       expect(res.status).toBe(200);
     } finally {

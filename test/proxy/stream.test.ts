@@ -37,6 +37,7 @@ afterEach(() => {
 
 const auth = async (claims = {}) => ({
   authorization: `Bearer ${await idp.sign({ aud: 'mcp-test', ...claims })}`,
+  'content-type': 'application/json',
 });
 
 /** Read an SSE body event by event (blank-line framed). */
@@ -153,7 +154,10 @@ describe('SSE streaming', () => {
   });
 
   it('authenticates every legacy POST /messages', async () => {
-    const anon = await fetch(`${proxy.url}/messages?sessionId=abc`, { method: 'POST', body: '{}' });
+    const anon = await fetch(`${proxy.url}/messages?sessionId=abc`, {
+      method: 'POST',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(anon.status).toBe(401);
     expect(anon.headers.get('www-authenticate')).toBe(
       `Bearer resource_metadata="${proxy.url}/.well-known/oauth-protected-resource/sse"`,
@@ -187,7 +191,7 @@ describe('routing', () => {
       const res = await fetch(`${proxy.url}${path}`, {
         method,
         headers: await auth(),
-        body: method === 'POST' ? '{}' : undefined,
+        body: method === 'POST' ? '{"jsonrpc":"2.0","id":1,"method":"ping"}' : undefined,
       });
       expect(res.status).toBe(404);
       expect(upstream.seen).toHaveLength(0);
@@ -200,7 +204,7 @@ describe('routing', () => {
       const res = await fetch(`${proxy.url}${path}`, {
         method: 'POST',
         headers: { ...(await auth()), 'content-type': 'application/json' },
-        body: '{}',
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       });
       expect(res.status).toBe(202);
     }
@@ -216,7 +220,11 @@ describe('broken upstream bodies', () => {
       res.write(body.slice(0, 1000));
       setTimeout(() => res.socket?.destroy(), 50); // connection reset before the rest
     });
-    const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: await auth(), body: '{}' });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: await auth(),
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(res.status).toBe(200); // headers were already sent
     await expect(res.text()).rejects.toThrow();
   });
@@ -240,7 +248,11 @@ describe('broken upstream bodies', () => {
       res.write(body.slice(0, 1000));
       setTimeout(() => res.end(body.slice(1000)), 50);
     });
-    const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: await auth(), body: '{}' });
+    const res = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: await auth(),
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(await res.text()).toBe(body);
   });
 });
@@ -296,7 +308,7 @@ describe('Streamable HTTP', () => {
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: { ...(await auth()), 'content-type': 'application/json' },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     expect(await res.text()).toBe(
@@ -337,7 +349,11 @@ describe('Streamable HTTP', () => {
         res.writeHead(status, { 'content-type': 'application/json', allow: 'POST', 'x-upstream': 'yes' });
         res.end(body);
       });
-      const res = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: await auth(), body: '{}' });
+      const res = await fetch(`${proxy.url}/mcp`, {
+        method: 'POST',
+        headers: await auth(),
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      });
       expect(res.status).toBe(status);
       expect(res.headers.get('x-upstream')).toBe('yes');
       expect(res.headers.get('allow')).toBe('POST');
@@ -353,7 +369,11 @@ describe('Streamable HTTP', () => {
       token: { audience: ['mcp-test'] },
     });
     try {
-      const res = await fetch(`${down.url}/mcp`, { method: 'POST', headers: await auth(), body: '{}' });
+      const res = await fetch(`${down.url}/mcp`, {
+        method: 'POST',
+        headers: await auth(),
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      });
       expect(res.status).toBe(502);
       expect(await res.json()).toEqual({ error: 'bad_gateway', error_description: 'upstream unavailable' });
     } finally {
@@ -377,7 +397,7 @@ describe('header policy', () => {
         'x-custom': 'kept',
         'proxy-authorization': 'Basic Zm9vOmJhcg==',
       },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.status).toBe(200);
     const h = upstream.seen[0]!.headers;
@@ -408,7 +428,7 @@ describe('header policy', () => {
         proxy_authorization: 'Basic Zm9vOmJhcg==',
         x_custom: 'kept',
       },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.status).toBe(200);
     const h = upstream.seen[0]!.headers;
@@ -436,7 +456,7 @@ describe('header policy', () => {
       const res = await fetch(`${proxy.url}/mcp`, {
         method: 'POST',
         headers: await auth({ sub }),
-        body: '{}',
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       });
       expect(res.status).toBe(200);
       seen.push(String(upstream.seen.at(-1)!.headers['x-mcp-auth-subject']));
@@ -464,7 +484,11 @@ describe('header policy', () => {
         })
         .end('{}'),
     );
-    const noOrigin = await fetch(`${proxy.url}/mcp`, { method: 'POST', headers: await auth(), body: '{}' });
+    const noOrigin = await fetch(`${proxy.url}/mcp`, {
+      method: 'POST',
+      headers: await auth(),
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(noOrigin.status).toBe(200);
     expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
     expect(noOrigin.headers.get('access-control-allow-credentials')).toBeNull();
@@ -474,7 +498,7 @@ describe('header policy', () => {
     const allowed = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: { ...(await auth()), origin: 'https://app.example' },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull(); // not configured
@@ -487,7 +511,7 @@ describe('header policy', () => {
     const bad = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: { ...(await auth()), origin: 'https://evil.example' },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(bad.status).toBe(403);
     expect(upstream.seen).toHaveLength(0);
@@ -495,7 +519,7 @@ describe('header policy', () => {
     const good = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: { ...(await auth()), origin: 'https://app.example' },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(good.status).toBe(200);
     expect(good.headers.get('access-control-allow-origin')).toBe('https://app.example');
@@ -522,7 +546,7 @@ describe('header policy', () => {
     const res = await fetch(`${proxy.url}/mcp`, {
       method: 'POST',
       headers: { ...(await auth()), 'mcp-protocol-version': 'junk' },
-      body: '{}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     });
     expect(res.status).toBe(400);
     expect(upstream.seen).toHaveLength(0);

@@ -221,8 +221,11 @@ describe('token.accepted_types', () => {
         (
           await fetch(`${strict.url}/mcp`, {
             method: 'POST',
-            headers: { authorization: `Bearer ${await idp.sign({ aud: 'strict' }, { typ })}` },
-            body: '{}',
+            headers: {
+              authorization: `Bearer ${await idp.sign({ aud: 'strict' }, { typ })}`,
+              'content-type': 'application/json',
+            },
+            body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
           })
         ).status;
       expect(await send('at+jwt')).toBe(200);

@@ -65,7 +65,7 @@ it('forged address headers never reach the upstream; X-Forwarded-For is the addr
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     },
-    body: '{}',
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
   });
   expect(res.status).toBe(200);
   expect(upstream.seen).toHaveLength(1);
@@ -106,7 +106,7 @@ it('on Lambda, X-Forwarded-For is requestContext.http.sourceIp, not the event he
       'cloudfront-viewer-address': '203.0.113.7:443',
     },
     requestContext: { domainName: host, http: { method: 'POST', sourceIp: '198.51.100.9' } },
-    body: '{}',
+    body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2;
   let ended!: () => void;

@@ -149,7 +149,7 @@ function raw(
   url: string,
   path: string,
   headerLines: [string, string][],
-  body = '{}',
+  body = '{"jsonrpc":"2.0","id":1,"method":"ping"}',
 ): Promise<{ status: number; body: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
@@ -293,10 +293,24 @@ describe('the single-origin runner adds the header, as CloudFront does', () => {
         'content-type': 'application/json',
         accept: 'application/json, text/event-stream',
       };
-      expect((await fetch(`${origin}/mcp`, { method: 'POST', headers, body: '{}' })).status).toBe(200);
+      expect(
+        (
+          await fetch(`${origin}/mcp`, {
+            method: 'POST',
+            headers,
+            body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+          })
+        ).status,
+      ).toBe(200);
       const overwritten = { ...headers, [ORIGIN_SECRET_HEADER]: 'forged' };
       expect(
-        (await fetch(`${origin}/mcp`, { method: 'POST', headers: overwritten, body: '{}' })).status,
+        (
+          await fetch(`${origin}/mcp`, {
+            method: 'POST',
+            headers: overwritten,
+            body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+          })
+        ).status,
       ).toBe(200);
       expect((await fetch(`${origin}/.well-known/oauth-authorization-server`)).status).toBe(200);
       expect(upstream.seen.flatMap((s) => Object.keys(s.headers))).not.toContain(ORIGIN_SECRET_HEADER);

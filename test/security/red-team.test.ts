@@ -61,7 +61,11 @@ describe('finding 6: request-override headers never reach the upstream', () => {
   };
   it('the request is forwarded without any of them', async () => {
     upstream.seen.length = 0;
-    const res = await fetch(resource, { method: 'POST', headers: await authed(OVERRIDES), body: '{}' });
+    const res = await fetch(resource, {
+      method: 'POST',
+      headers: await authed(OVERRIDES),
+      body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+    });
     expect(res.status).toBe(200);
     expect(upstream.seen).toHaveLength(1);
     const seen = Object.keys(upstream.seen[0]!.headers).map((k) => k.replace(/_/g, '-'));
@@ -87,7 +91,11 @@ describe("finding 2: an upstream cannot set the facade's cookies on a shared ori
       res.end('{"ok":true}');
     });
     try {
-      const res = await fetch(resource, { method: 'POST', headers: await authed(), body: '{}' });
+      const res = await fetch(resource, {
+        method: 'POST',
+        headers: await authed(),
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
+      });
       expect(res.status).toBe(200);
       expect(res.headers.getSetCookie()).toEqual(['AWSALB=sticky; Path=/']);
     } finally {
@@ -105,7 +113,7 @@ function rawRequest(
   host: string,
   path: string,
   headers: Record<string, string>,
-  body = '{}',
+  body = '{"jsonrpc":"2.0","id":1,"method":"ping"}',
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -186,7 +194,7 @@ describe('finding 14: abandoned streams do not starve the local runner', () => {
       const res = await fetch(resource, {
         method: 'POST',
         headers: await authed(),
-        body: '{}',
+        body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
         signal: AbortSignal.timeout(5000),
       });
       expect(res.status).toBe(200);

@@ -146,6 +146,15 @@ const EVERY_COMMON_KEY = {
     allow_credentials: true,
     max_age_seconds: 60,
   },
+  mcp_policy: {
+    methods: { initialize: 'mcp:init' },
+    tools: { echo: 'mcp:tools:echo' },
+    prompts: { greet: ['mcp:prompts'] },
+    resources: { 'file:///a': 'mcp:resources' },
+    unlisted: 'deny',
+    scope_hierarchy: { separators: [':'], implies: { admin: ['mcp:tools'] } },
+  },
+  required_scopes: { 'tools/list': 'mcp:list' },
   protected_resource_metadata: {
     resource_identifier: 'https://mcp.example.com/mcp',
     authorization_servers: ['https://auth.example.com'],

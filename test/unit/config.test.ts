@@ -7,7 +7,11 @@ describe('parseConfig', () => {
   it('defaults everything from just the upstream URL (embedded demo IdP)', () => {
     const c = parseConfig(base);
     expect(c.provider).toBe('embedded');
-    expect(c.upstream).toEqual({ baseUrl: 'http://localhost:8000', timeoutSeconds: 30 });
+    expect(c.upstream).toEqual({
+      baseUrl: 'http://localhost:8000',
+      timeoutSeconds: 30,
+      maxRequestBytes: 4194304,
+    });
     expect(c.paths).toEqual({ streamableHttp: '/mcp', sse: '/sse', messages: '/messages' });
     expect(c.token.issuer).toBe('http://localhost:9000');
     expect(c.token.algorithms).not.toContain('HS256');

@@ -1,7 +1,7 @@
 /**
  * Unknown keys are refused in every section (functions/shared/config/known-keys.ts), naming the
- * full key and the closest known one; the original Go proxy's `required_scopes` is refused with
- * its reason; the `deploy:` block is checked against `DEPLOY_KEYS`, which must list exactly what
+ * full key and the closest known one; the original Go proxy's `required_scopes` is its scope
+ * map; the `deploy:` block is checked against `DEPLOY_KEYS`, which must list exactly what
  * its parser reads.
  */
 import { describe, expect, it } from 'vitest';
@@ -135,11 +135,11 @@ describe('parseConfig refuses unknown keys in every section', () => {
 });
 
 describe("the original Go proxy's keys (the rest: test/unit/original-keys.test.ts)", () => {
-  it('`required_scopes` (per-method scopes) is refused: ignoring it would let requests through', () => {
-    expect(
-      errorOf(() => parseConfig({ ...OIDC, required_scopes: { 'tools/call': 'mcp_tools' } })).message,
-    ).toBe(
-      "invalid config: `required_scopes` is the original's per-method scope map, which this proxy does not enforce (requests would pass without those scopes): list the scopes every request needs in `token.required_scopes` and remove it",
+  it("the original's top-level `required_scopes` (method → scope) is enforced, a list refused", () => {
+    const c = parseConfig({ ...OIDC, required_scopes: { 'tools/call': 'mcp_tools' } });
+    expect(c.mcpPolicy.methods.get('tools/call')).toEqual(['mcp_tools']);
+    expect(errorOf(() => parseConfig({ ...OIDC, required_scopes: ['mcp_tools'] })).message).toBe(
+      "invalid config: `required_scopes` is the original's per-method scope map (`method: scope`); scopes every request needs go in `token.required_scopes`",
     );
   });
 });

@@ -353,8 +353,8 @@ describe('refused: the message names the key', () => {
       /^is the original's early name of the identity provider's URL: write it as `default\.base_url`/,
     ],
     [
-      'required_scopes (its 1.x per-method scope map)',
-      { required_scopes: { 'tools/call': 's' } },
+      'required_scopes as a list (its 1.x per-method map is the scope policy: known-keys.test.ts)',
+      { required_scopes: ['s'] },
       'required_scopes',
       /^is the original's per-method scope map/,
     ],

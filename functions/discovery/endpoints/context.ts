@@ -2,6 +2,7 @@
  * What every endpoint of the facade gets: the function's parts, built once (`Facade`), and the
  * request (`FacadeExchange`, see shared/endpoint.ts).
  */
+import { readBounded } from '../../shared/body.ts';
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange, Found } from '../../shared/endpoint.ts';
 import { sourceIpOf } from '../../shared/function-url.ts';
@@ -38,11 +39,12 @@ export interface FacadeExchange extends Exchange<Found<FacadeRoute>> {
 
 export type Endpoint = (f: Facade, x: FacadeExchange) => Promise<Response>;
 
-/** A body with a hard byte limit (the Function URL already caps it at 6 MB). */
+/**
+ * A body with a hard byte limit (the Function URL already caps it at 6 MB); over it, `limit + 1`
+ * zero bytes, which the endpoint's own size check turns into its 413.
+ */
 export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > limit) return new Uint8Array(limit + 1);
-  return new Uint8Array(await req.arrayBuffer());
+  return (await readBounded(req, limit)) ?? new Uint8Array(limit + 1);
 }
 
 /** The address Lambda saw the request come from, as a rate-limit key (`unknown` shares one). */

@@ -25,12 +25,12 @@ export async function forward(
   upstream: UpstreamFetch,
   x: Exchange<unknown>,
   identity: Identity,
+  /** The bytes the body step parsed (mcp/body.ts); nothing else is ever sent as a body. */
+  body?: Uint8Array,
 ): Promise<Forwarded> {
   const { req, url } = x;
   const upstreamUrl = `${cfg.upstream.baseUrl}${url.pathname}${url.search}`;
   const abort = new AbortController();
-  const body =
-    req.method === 'GET' || req.method === 'HEAD' ? undefined : new Uint8Array(await req.arrayBuffer());
   try {
     const up = await upstream({
       url: upstreamUrl,

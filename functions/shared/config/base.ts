@@ -24,6 +24,12 @@ export const BASE = table('', {
     min: 1,
     max: 900,
   },
+  max_request_bytes: {
+    type: 'int',
+    default: 4 * 1024 * 1024,
+    min: 1024,
+    max: 64 * 1024 * 1024,
+  },
   proxy_base_url: {
     type: 'url',
     secure: true,
@@ -37,6 +43,8 @@ export interface UpstreamConfig {
   readonly baseUrl: string;
   /** Seconds to wait for the upstream's response headers. */
   readonly timeoutSeconds: number;
+  /** Largest request body (bytes) the proxy reads, parses and forwards; larger → 413. */
+  readonly maxRequestBytes: number;
 }
 
 /** `provider` as written, else implied by the provider block present; undefined = embedded. */
@@ -49,7 +57,12 @@ export function parseProviderName(r: ConfigReader): ProviderName | undefined {
 export function parseUpstream(r: ConfigReader): UpstreamConfig {
   const key = r.pick('base_url', ...BASE.keys.base_url.aliases);
   const baseUrl = r.url(key, { required: true, why: 'is required: the URL of the MCP server to protect' })!;
-  return { baseUrl: baseUrl.replace(/\/+$/, ''), timeoutSeconds: open(r, BASE).int('timeout_seconds') };
+  const s = open(r, BASE);
+  return {
+    baseUrl: baseUrl.replace(/\/+$/, ''),
+    timeoutSeconds: s.int('timeout_seconds'),
+    maxRequestBytes: s.int('max_request_bytes'),
+  };
 }
 
 /** The proxy's public origin (else learned from the Function URL host) and local port. */

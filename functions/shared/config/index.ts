@@ -20,6 +20,7 @@ import { parseIdentityHeaderPrefix } from './identity-headers.ts';
 import { rejectInlineSecrets } from './inline-secrets.ts';
 import { keyTables } from './keys.ts';
 import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
+import { parseMcpPolicy } from './mcp-policy.ts';
 import {
   keysWithoutEffect,
   liftOriginalKeys,
@@ -41,6 +42,7 @@ export { PROVIDERS, type ProviderName } from './base.ts';
 export { ConfigError } from './errors.ts';
 export { looksSecret, rejectInlineSecrets } from './inline-secrets.ts';
 export { checkKnownKeys, type KnownKeys, section } from './known-keys.ts';
+export type { McpPolicyConfig, ScopeHierarchy, ScopeRules } from './mcp-policy.ts';
 export type { StdioServerConfig, TransportConfig } from './original.ts';
 export type { AsgardeoConfig } from './providers/asgardeo.ts';
 export { asgardeoTenantBase } from './providers/asgardeo.ts';
@@ -88,7 +90,8 @@ function parseLifted(r: ConfigReader, input: ConfigReader, opts: ParseOptions): 
   const cors = parseCors(r);
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
-  const protectedResourceMetadata = parseProtectedResourceMetadata(r);
+  const { prm: protectedResourceMetadata, scopeMap } = parseProtectedResourceMetadata(r);
+  const mcpPolicy = parseMcpPolicy(r, scopeMap);
   // The original's `protected_resource_metadata.audience` is the audience its tokens carry.
   const prmAudience = protectedResourceMetadata.audience;
   const withAudience =
@@ -110,6 +113,7 @@ function parseLifted(r: ConfigReader, input: ConfigReader, opts: ParseOptions): 
     cors,
     protectedResourceMetadata,
     token,
+    mcpPolicy,
     identityHeaderPrefix,
     stream,
     discovery,

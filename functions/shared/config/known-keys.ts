@@ -39,9 +39,8 @@ const ORIGINAL_REFUSED: Readonly<Record<string, string>> = {
   mode: "is set by the original's command line, not by its config (it replaced this value): choose the identity provider with `provider` (`asgardeo`, `oidc`), or run `npm start -- --demo` / `--asgardeo`, and remove it",
   auth_server_base_url:
     "is the original's early name of the identity provider's URL: write it as `default.base_url` (provider `oidc`) and remove it",
-  required_scopes:
-    "is the original's per-method scope map, which this proxy does not enforce (requests would pass without those scopes): list the scopes every request needs in `token.required_scopes` and remove it",
 };
+// (Its 1.x top-level `required_scopes` method → scope map is honoured: mcp-policy.ts.)
 
 // ---------------------------------------------------------------------------------------------
 // The closest known key.

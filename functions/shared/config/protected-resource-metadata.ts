@@ -1,7 +1,8 @@
 /**
  * `protected_resource_metadata`: the RFC 9728 document the proxy serves.
  */
-import { open, table } from './keys.ts';
+import { open, type Section, table } from './keys.ts';
+import { type OriginalScopeMap, parseScopesSupported } from './mcp-policy.ts';
 import type { ConfigReader } from './reader.ts';
 
 export const PROTECTED_RESOURCE_METADATA = table('protected_resource_metadata', {
@@ -26,6 +27,7 @@ export interface ProtectedResourceMetadataConfig {
   readonly resourceIdentifier?: string;
   /** Authorization servers listed in PRM; else the discovery function's URL, else the token issuer. */
   readonly authorizationServers: readonly string[];
+  /** Every scope `scopes_supported` names: its flat entries and the scopes of its method map. */
   readonly scopesSupported?: readonly string[];
   readonly resourceName?: string;
   readonly resourceDocumentation?: string;
@@ -33,12 +35,26 @@ export interface ProtectedResourceMetadataConfig {
   readonly audience?: string;
 }
 
-export function parseProtectedResourceMetadata(r: ConfigReader): ProtectedResourceMetadataConfig {
+/** The section, and the original's per-method scope map if `scopes_supported` has one (mcp-policy.ts). */
+export function parseProtectedResourceMetadata(r: ConfigReader): {
+  prm: ProtectedResourceMetadataConfig;
+  scopeMap?: OriginalScopeMap;
+} {
   const s = open(r, PROTECTED_RESOURCE_METADATA);
+  const scopes = s.has('scopes_supported')
+    ? parseScopesSupported(s.key('scopes_supported'), s.r.value('scopes_supported'))
+    : undefined;
+  return { prm: parsePrm(s, scopes?.flat), scopeMap: scopes?.map };
+}
+
+function parsePrm(
+  s: Section<typeof PROTECTED_RESOURCE_METADATA.keys>,
+  scopesSupported: readonly string[] | undefined,
+): ProtectedResourceMetadataConfig {
   return {
     resourceIdentifier: s.url('resource_identifier'),
     authorizationServers: s.list('authorization_servers'),
-    scopesSupported: s.has('scopes_supported') ? s.list('scopes_supported') : undefined,
+    scopesSupported,
     resourceName: s.str('resource_name'),
     resourceDocumentation: s.url('resource_documentation'),
     audience: s.str('audience'),

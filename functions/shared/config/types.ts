@@ -4,6 +4,7 @@
 import type { ProviderName, UpstreamConfig } from './base.ts';
 import type { CorsConfig } from './cors.ts';
 import type { DiscoveryConfig } from './discovery.ts';
+import type { McpPolicyConfig } from './mcp-policy.ts';
 import type { TransportConfig } from './original.ts';
 import type { PathsConfig } from './paths.ts';
 import type { ProtectedResourceMetadataConfig } from './protected-resource-metadata.ts';
@@ -25,6 +26,8 @@ export interface Config {
   readonly cors: CorsConfig;
   readonly protectedResourceMetadata: ProtectedResourceMetadataConfig;
   readonly token: TokenConfig;
+  /** Scopes per MCP method / tool / prompt / resource, and the scope hierarchy (mcp-policy.ts). */
+  readonly mcpPolicy: McpPolicyConfig;
   /** Prefix of the identity headers sent upstream; inbound headers with it are stripped. */
   readonly identityHeaderPrefix: string;
   readonly stream: StreamConfig;
