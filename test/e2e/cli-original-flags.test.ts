@@ -47,6 +47,26 @@ describe('--debug', () => {
   });
 });
 
+describe("--demo with the original's sample config.yaml, unchanged", () => {
+  it('starts: the demo block as provider asgardeo, its keys honoured, the ones without effect named', async () => {
+    const port = await freePort();
+    const sample = join(import.meta.dirname, '../fixtures/original/config.yaml');
+    const run = startCli(['--demo', '--config', sample, '--port', String(port)], { LOG_LEVEL: 'info' });
+    try {
+      await run.waitFor(`http://localhost:${port}/mcp`);
+      const out = run.output();
+      expect(out).toContain('Token issuer     https://api.asgardeo.io/t/openmcpauthdemo/oauth2/token');
+      expect(out).toContain(
+        '"message":"config keys of the original Go proxy have no effect here","keys":["port","stdio"]',
+      );
+      expect(out).toContain('`protected_resource_metadata.bearer_methods_supported` lists body and query');
+      expect(out).not.toMatch(/"level":"(WARN|ERROR)"/);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
 describe('--stdio', () => {
   it("switches a config's stdio block on (its transport_mode and stdio.enabled say otherwise)", async () => {
     const port = await freePort();
