@@ -77,111 +77,125 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+/** The bridge's sessions and its three routes. */
+class Bridge {
+  readonly prefix = `/${randomBytes(16).toString('hex')}`;
+  readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly server: StdioServerConfig,
+    private readonly paths: PathsConfig,
+    private readonly log: Logger,
+    private readonly maxSessions: number,
+  ) {}
+
+  async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const { prefix, paths } = this;
+    const path = url.pathname.startsWith(`${prefix}/`)
+      ? url.pathname.slice(prefix.length).replace(/(.)\/$/, '$1')
+      : '';
+    try {
+      if (path === paths.streamableHttp) return await this.streamable(req, res);
+      if (path === paths.sse && req.method === 'GET') return await this.legacySse(res);
+      if (path === paths.messages && req.method === 'POST') return await this.messages(req, res, url);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    } catch (e) {
+      this.log.warn('stdio bridge request failed', { reason: String(e) });
+      if (!res.headersSent) jsonRpcError(res, e instanceof SyntaxError ? 400 : 500, 'request failed');
+      else res.end();
+    }
+  }
+
+  async end(id: string): Promise<void> {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    this.sessions.delete(id);
+    await Promise.allSettled([s.front.close(), s.child.close()]);
+    this.log.debug('MCP session ended, its stdio server stopped', { pid: s.child.pid });
+  }
+
+  /** A new session's child, started and relayed to `front`; undefined (and answered) if it cannot start. */
+  private async open(front: Session['front'], res: http.ServerResponse): Promise<StdioChild | undefined> {
+    const child = new StdioChild(this.server);
+    try {
+      await child.start();
+    } catch (e) {
+      this.log.error('stdio server did not start', { reason: String(e) });
+      jsonRpcError(res, 502, 'the stdio MCP server did not start');
+      return undefined;
+    }
+    relay(front, child, this.log);
+    this.log.debug('stdio server started for a new MCP session', { pid: child.pid });
+    return child;
+  }
+
+  private async streamable(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const sid = req.headers['mcp-session-id'];
+    const body = req.method === 'POST' ? await readJson(req) : undefined;
+    if (typeof sid === 'string') {
+      const s = this.sessions.get(sid);
+      if (!s || !(s.front instanceof StreamableHTTPServerTransport))
+        return jsonRpcError(res, 404, 'Session not found');
+      s.lastSeen = Date.now();
+      return s.front.handleRequest(req, res, body);
+    }
+    if (!isInitializeRequest(body))
+      return jsonRpcError(res, 400, 'Bad Request: no valid session ID provided');
+    if (this.sessions.size >= this.maxSessions) return jsonRpcError(res, 503, 'too many MCP sessions');
+    const front: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) =>
+        void this.sessions.set(id, { front, child: child!, lastSeen: Date.now() }),
+      onsessionclosed: (id) => void this.end(id),
+    });
+    const child = await this.open(front, res);
+    if (!child) return;
+    await front.handleRequest(req, res, body);
+    if (!front.sessionId) await child.close(); // initialize refused: no session
+  }
+
+  private async legacySse(res: http.ServerResponse): Promise<void> {
+    if (this.sessions.size >= this.maxSessions) return jsonRpcError(res, 503, 'too many MCP sessions');
+    const front = new SSEServerTransport(`${this.prefix}${this.paths.messages}`, res);
+    const child = await this.open(front, res);
+    if (!child) return;
+    this.sessions.set(front.sessionId, { front, child, lastSeen: Date.now() });
+    res.on('close', () => void this.end(front.sessionId));
+    await front.start();
+  }
+
+  private async messages(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const s = this.sessions.get(url.searchParams.get('sessionId') ?? '');
+    if (!s || !(s.front instanceof SSEServerTransport)) return jsonRpcError(res, 404, 'Session not found');
+    s.lastSeen = Date.now();
+    await s.front.handlePostMessage(req, res, await readJson(req));
+  }
+}
+
 export async function startStdioBridge(
   server: StdioServerConfig,
   paths: PathsConfig,
   log: Logger,
   maxSessions = MAX_SESSIONS,
 ): Promise<StdioBridge> {
-  const prefix = `/${randomBytes(16).toString('hex')}`;
-  const sessions = new Map<string, Session>();
-
-  const end = async (id: string) => {
-    const s = sessions.get(id);
-    if (!s) return;
-    sessions.delete(id);
-    await Promise.allSettled([s.front.close(), s.child.close()]);
-    log.debug('MCP session ended, its stdio server stopped', { pid: s.child.pid });
-  };
-  /** A new session's child, started and relayed to `front`; undefined (and answered) if it cannot start. */
-  const open = async (front: Session['front'], res: http.ServerResponse): Promise<StdioChild | undefined> => {
-    const child = new StdioChild(server);
-    try {
-      await child.start();
-    } catch (e) {
-      log.error('stdio server did not start', { reason: String(e) });
-      jsonRpcError(res, 502, 'the stdio MCP server did not start');
-      return undefined;
-    }
-    relay(front, child, log);
-    log.debug('stdio server started for a new MCP session', { pid: child.pid });
-    return child;
-  };
-
-  const streamable = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const sid = req.headers['mcp-session-id'];
-    if (typeof sid === 'string') {
-      const s = sessions.get(sid);
-      if (!s || !(s.front instanceof StreamableHTTPServerTransport))
-        return jsonRpcError(res, 404, 'Session not found');
-      s.lastSeen = Date.now();
-      return s.front.handleRequest(req, res, req.method === 'POST' ? await readJson(req) : undefined);
-    }
-    const body = req.method === 'POST' ? await readJson(req) : undefined;
-    if (!isInitializeRequest(body))
-      return jsonRpcError(res, 400, 'Bad Request: no valid session ID provided');
-    if (sessions.size >= maxSessions) return jsonRpcError(res, 503, 'too many MCP sessions');
-    const front: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => void sessions.set(id, { front, child: child!, lastSeen: Date.now() }),
-      onsessionclosed: (id) => void end(id),
-    });
-    const child = await open(front, res);
-    if (!child) return;
-    await front.handleRequest(req, res, body);
-    if (!front.sessionId) await child.close(); // initialize refused: no session
-  };
-
-  const legacySse = async (res: http.ServerResponse) => {
-    if (sessions.size >= maxSessions) return jsonRpcError(res, 503, 'too many MCP sessions');
-    const front = new SSEServerTransport(`${prefix}${paths.messages}`, res);
-    const child = await open(front, res);
-    if (!child) return;
-    sessions.set(front.sessionId, { front, child, lastSeen: Date.now() });
-    res.on('close', () => void end(front.sessionId));
-    await front.start();
-  };
-
-  const messages = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
-    const s = sessions.get(url.searchParams.get('sessionId') ?? '');
-    if (!s || !(s.front instanceof SSEServerTransport)) return jsonRpcError(res, 404, 'Session not found');
-    s.lastSeen = Date.now();
-    await s.front.handlePostMessage(req, res, await readJson(req));
-  };
-
-  const httpServer = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const path = url.pathname.startsWith(`${prefix}/`)
-      ? url.pathname.slice(prefix.length).replace(/(.)\/$/, '$1')
-      : '';
-    try {
-      if (path === paths.streamableHttp) return await streamable(req, res);
-      if (path === paths.sse && req.method === 'GET') return await legacySse(res);
-      if (path === paths.messages && req.method === 'POST') return await messages(req, res, url);
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-    } catch (e) {
-      log.warn('stdio bridge request failed', { reason: String(e) });
-      if (!res.headersSent) jsonRpcError(res, e instanceof SyntaxError ? 400 : 500, 'request failed');
-      else res.end();
-    }
-  });
-
+  const bridge = new Bridge(server, paths, log, maxSessions);
+  const httpServer = http.createServer((req, res) => void bridge.route(req, res));
   const sweep = setInterval(() => {
-    for (const [id, s] of sessions) if (Date.now() - s.lastSeen > IDLE_MS) void end(id);
+    for (const [id, s] of bridge.sessions) if (Date.now() - s.lastSeen > IDLE_MS) void bridge.end(id);
   }, 60_000);
   sweep.unref();
-
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = httpServer.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}${prefix}`,
-    pids: () => [...sessions.values()].map((s) => s.child.pid!).filter((p) => p !== undefined),
+    url: `http://127.0.0.1:${port}${bridge.prefix}`,
+    pids: () => [...bridge.sessions.values()].map((s) => s.child.pid!).filter((p) => p !== undefined),
     async close() {
       clearInterval(sweep);
-      await Promise.allSettled([...sessions.keys()].map(end));
+      await Promise.allSettled([...bridge.sessions.keys()].map((id) => bridge.end(id)));
       await new Promise<void>((r) => {
         httpServer.closeAllConnections();
         httpServer.close(() => r());
