@@ -1,251 +1,202 @@
 /**
- * `npm run bench` — what the proxy costs, as ratios against a baseline measured in the same run:
- * the same requests sent straight to the upstream. Everything runs on loopback: a plain
- * upstream, a real JWKS issuer, and the proxy's real Lambda handler behind the local Function
- * URL emulation (so the numbers include the emulation; on Lambda the network dominates).
+ * `npm run bench` — what the proxy costs, as ratios against baselines measured in the same,
+ * interleaved run: the upstream called directly, and a bare Node pass-through. Every part runs in
+ * a process of its own on loopback (ipc.ts): the upstream, the pass-through, our proxy behind the
+ * local Function URL emulation, and the Lambda handler called in-process (the runner is not on
+ * the Lambda path, so the handler's own cost is measured apart). Then JWT verification, and the
+ * cold path of the synthesized bundles in fresh processes (cold.ts). Writes the figures as JSON
+ * (bench/results/) and prints a table with the targets of issue 12.
  *
- *   npm run bench [-- --requests 2000 --concurrency 16 --events 200]
+ *   npm run bench [-- --smoke] [-- --out FILE]
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Agent, request } from 'undici';
-import { createProxy } from '../functions/proxy/pipeline.ts';
-import { createJwtVerifier } from '../functions/proxy/token.ts';
-import { silentLogger } from '../functions/shared/log.ts';
 import { startTestIssuer } from '../test/helpers/issuer.ts';
-import { startProxy } from '../test/helpers/proxy.ts';
+import { coldBench, PROXY_HOST } from './cold.ts';
+import { BODY, openStream, sequential, type Target, throughput } from './http-load.ts';
+import { type Child, cpuMs, startChild, type Usage } from './ipc.ts';
+import { jwtBench } from './jwt.ts';
+import { table, targets } from './report.ts';
+import type { Summary } from './stats.ts';
 
 const { values } = parseArgs({
-  options: {
-    requests: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '16' },
-    events: { type: 'string', default: '200' },
-  },
+  options: { smoke: { type: 'boolean', default: false }, out: { type: 'string' } },
 });
-const REQUESTS = Number(values.requests);
-const CONCURRENCY = Number(values.concurrency);
-const EVENTS = Number(values.events);
+const smoke = values.smoke === true;
+const phase = (name: string) => process.stderr.write(`[bench] ${name}\n`);
 
-const BODY = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'echo', arguments: { message: 'x'.repeat(200) } },
-});
-
-async function startUpstream() {
-  const server = http.createServer((req, res) => {
-    if (req.url?.startsWith('/sse-bench')) {
-      // One event per request-query tick: the client asks for the next via /tick.
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.flushHeaders();
-      sseClients.add(res);
-      req.on('close', () => sseClients.delete(res));
-      return;
+/** Counts: the issue's minimums, or tiny ones for the smoke run inside `npm test`. */
+const P = smoke
+  ? {
+      smoke,
+      sequential: 20,
+      concurrency: 4,
+      throughput: 40,
+      sseEvents: 20,
+      rssRequests: 20,
+      openStreams: 5,
+      jwt: 20,
+      coldRounds: 1,
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"${Buffer.concat(chunks).length}"}]}}`,
-      );
-    });
-  });
-  const sseClients = new Set<http.ServerResponse>();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    emit: (data: string) => {
-      for (const c of sseClients) c.write(`data: ${data}\n\n`);
-    },
-    close: () => {
-      server.closeAllConnections();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
+  : {
+      smoke,
+      sequential: 2000,
+      concurrency: 16,
+      throughput: 4000,
+      sseEvents: 10_000,
+      rssRequests: 1000,
+      openStreams: 100,
+      jwt: 3000,
+      coldRounds: 15,
+    };
+
+type HandlerFigures = Record<'direct' | 'handler' | 'core', Summary & { cpuMsPerRequest: number }>;
+
+async function rssFigures(child: Child<unknown>, t: Target) {
+  const idle = (await child.usage()).rss;
+  await throughput(t, P.rssRequests, P.concurrency);
+  const afterRequests = (await child.usage()).rss;
+  const open = await Promise.all(Array.from({ length: P.openStreams }, (_, i) => openStream(t, `idle-${i}`)));
+  const withStreams = (await child.usage()).rss;
+  for (const s of open) s.close();
+  return { idle, afterRequests, withStreams };
 }
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-
-async function load(url: string, headers: Record<string, string>) {
-  const agent = new Agent({ connections: CONCURRENCY });
-  const lat: number[] = [];
-  let next = 0;
-  let errors = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < REQUESTS) {
-        next++;
-        const s = performance.now();
-        const res = await request(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
-          body: BODY,
-          dispatcher: agent,
-        });
-        await res.body.text();
-        if (res.statusCode !== 200) errors++;
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  await agent.close();
-  return { rps: REQUESTS / secs, p50: pct(lat, 50), p99: pct(lat, 99), errors };
-}
-
-/** Sequential requests: straight to the upstream, or through the proxy core without any HTTP host. */
-async function sequential(send: () => Promise<void>) {
-  const lat: number[] = [];
-  for (let i = 0; i < REQUESTS; i++) {
-    const s = performance.now();
-    await send();
-    lat.push(performance.now() - s);
-  }
-  return { p50: pct(lat, 50), p99: pct(lat, 99) };
-}
-
-async function sseLatency(url: string, headers: Record<string, string>, emit: (d: string) => void) {
-  const res = await fetch(url, { headers });
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  const lat: number[] = [];
-  let buf = '';
-  await new Promise((r) => setTimeout(r, 100));
-  for (let i = 0; i < EVENTS; i++) {
-    const s = performance.now();
-    emit(String(i));
-    while (!buf.includes('\n\n')) {
-      const r = await reader.read();
-      if (r.done) throw new Error('SSE stream ended early');
-      buf += dec.decode(r.value, { stream: true });
+/** SSE: one stream per target; the upstream emits on one at a time, in 10 rounds. */
+async function sseFigures(upstream: Child<unknown>, targets: Target[]) {
+  const streams = await Promise.all(targets.map((t) => openStream(t, t.name)));
+  const per = Math.max(1, Math.floor(P.sseEvents / 10));
+  for (let round = 0; round < 10; round++) {
+    for (let j = 0; j < targets.length; j++) {
+      const k = (round + j) % targets.length;
+      await upstream.call('emit', { id: targets[k]!.name, n: per });
+      await streams[k]!.until((round + 1) * per);
     }
-    buf = buf.slice(buf.indexOf('\n\n') + 2);
-    lat.push(performance.now() - s);
   }
-  await reader.cancel();
-  return { p50: pct(lat, 50), p99: pct(lat, 99) };
+  for (const s of streams) s.close();
+  const { summarize } = await import('./stats.ts');
+  return Object.fromEntries(targets.map((t, k) => [t.name, summarize(streams[k]!.delays)])) as Record<
+    string,
+    Summary
+  >;
 }
 
 async function main() {
   const idp = await startTestIssuer();
-  const upstream = await startUpstream();
-  const proxy = await startProxy({
+  const upstream = await startChild<{ url: string }>('upstream.ts', {});
+  const config = {
     provider: 'oidc',
-    base_url: upstream.url,
+    base_url: upstream.ready.url,
     default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
     token: { audience: ['bench'] },
-    paths: { streamable_http: '/mcp', sse: '/sse-bench' },
-    stream: { heartbeat_seconds: 0 },
-  });
-  process.env.LOG_LEVEL = 'error';
-  const token = await idp.sign({ aud: 'bench' });
-  const auth = { authorization: `Bearer ${token}` };
-
-  // Warm both paths (JIT, JWKS cache, keep-alive pools).
-  await load(`${upstream.url}/mcp`, {});
-  await load(`${proxy.url}/mcp`, auth);
-
-  const direct = await load(`${upstream.url}/mcp`, {});
-  const proxied = await load(`${proxy.url}/mcp`, auth);
-  const rejected = await load(`${proxy.url}/mcp`, { authorization: 'Bearer invalid.token.value' });
-  // The core alone (what Lambda runs, minus the runtime): Web Request in, Web Response out.
-  const core = createProxy(proxy.config, {
-    verifier: createJwtVerifier(proxy.config.token),
-    log: silentLogger,
-  });
-  const agent = new Agent({ connections: 1 });
-  const seqDirect = async () => {
-    const r = await request(`${upstream.url}/mcp`, {
-      method: 'POST',
-      body: BODY,
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
-    });
-    await r.body.text();
+    stream: { max_per_subject: 1000 },
   };
-  const seqCore = async () => {
-    const r = await core(
-      new Request('http://localhost/mcp', {
-        method: 'POST',
-        body: BODY,
-        headers: { 'content-type': 'application/json', ...auth },
-      }),
-    );
-    await r.arrayBuffer();
-  };
-  await sequential(seqDirect);
-  await sequential(seqCore);
-  const coreDirect = await sequential(seqDirect);
-  const coreProxied = await sequential(seqCore);
-  await agent.close();
-  const sseDirect = await sseLatency(`${upstream.url}/sse-bench`, {}, upstream.emit);
-  const sseProxied = await sseLatency(`${proxy.url}/sse-bench`, auth, upstream.emit);
-
-  const f = (n: number) => n.toFixed(2);
-  const rows = [
-    [
-      'JSON-RPC POST, direct (baseline)',
-      `${direct.rps.toFixed(0)} req/s`,
-      `${f(direct.p50)} ms`,
-      `${f(direct.p99)} ms`,
-      '1.00',
-    ],
-    [
-      'JSON-RPC POST, through proxy (JWT verified)',
-      `${proxied.rps.toFixed(0)} req/s`,
-      `${f(proxied.p50)} ms`,
-      `${f(proxied.p99)} ms`,
-      f(direct.rps / proxied.rps),
-    ],
-    [
-      'Invalid token, refused by proxy',
-      `${rejected.rps.toFixed(0)} req/s`,
-      `${f(rejected.p50)} ms`,
-      `${f(rejected.p99)} ms`,
-      f(direct.rps / rejected.rps),
-    ],
-    ['Sequential POST, direct (baseline)', '', `${f(coreDirect.p50)} ms`, `${f(coreDirect.p99)} ms`, '1.00'],
-    [
-      'Sequential POST, proxy core only (no HTTP host)',
-      '',
-      `${f(coreProxied.p50)} ms`,
-      `${f(coreProxied.p99)} ms`,
-      f(coreProxied.p50 / coreDirect.p50),
-    ],
-    ['SSE event latency, direct (baseline)', '', `${f(sseDirect.p50)} ms`, `${f(sseDirect.p99)} ms`, '1.00'],
-    [
-      'SSE event latency, through proxy',
-      '',
-      `${f(sseProxied.p50)} ms`,
-      `${f(sseProxied.p99)} ms`,
-      f(sseProxied.p50 / sseDirect.p50),
-    ],
+  const token = await idp.sign({ aud: 'bench', exp: Math.floor(Date.now() / 1000) + 3600 });
+  const [pass, proxy, handler] = await Promise.all([
+    startChild<{ url: string }>('passthrough.ts', { upstream: upstream.ready.url }),
+    startChild<{ url: string }>('proxy-host.ts', { config }),
+    startChild('handler-host.ts', { config, upstream: upstream.ready.url, token, body: BODY }),
+  ]);
+  const tg: Target[] = [
+    { name: 'direct', url: upstream.ready.url, headers: {} },
+    { name: 'passthrough', url: pass.ready.url, headers: {} },
+    { name: 'proxy', url: proxy.ready.url, headers: { authorization: `Bearer ${token}` } },
   ];
-  process.stdout.write(
-    `\nrequests=${REQUESTS} concurrency=${CONCURRENCY} sse_events=${EVENTS} node=${process.version}\n\n` +
-      `| case | throughput | p50 | p99 | cost ratio vs baseline |\n|---|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n\n` +
-      `(cost ratio: baseline throughput / case throughput for concurrent POSTs; case p50 / baseline p50 otherwise)\n`,
-  );
-  if (proxied.errors || direct.errors || rejected.errors !== REQUESTS) {
-    process.stderr.write(
-      `unexpected statuses: direct=${direct.errors} proxied=${proxied.errors} rejected-non-401=${REQUESTS - rejected.errors}\n`,
-    );
-    process.exitCode = 1;
-  }
-  await proxy.close();
-  await upstream.close();
+  phase('warm-up');
+  // Warm-up: JIT, the JWKS cache, keep-alive pools.
+  await sequential(tg, Math.min(200, P.sequential));
+  await handler.call('run', { n: Math.min(200, P.sequential) });
+
+  phase('sequential');
+  const before: Usage[] = await Promise.all([pass.usage(), proxy.usage()]);
+  const seq = await sequential(tg, P.sequential);
+  const after: Usage[] = await Promise.all([pass.usage(), proxy.usage()]);
+  const cpu = {
+    passthroughMsPerRequest: cpuMs(before[0]!, after[0]!) / P.sequential,
+    proxyMsPerRequest: cpuMs(before[1]!, after[1]!) / P.sequential,
+  };
+  phase('handler in-process');
+  const handlerFigures = await handler.call<HandlerFigures>('run', { n: P.sequential });
+  handler.stop();
+
+  phase('throughput');
+  const tp: Record<string, number> = { direct: 0, passthrough: 0, proxy: 0 };
+  for (let round = 0; round < 4; round++)
+    for (const t of tg) tp[t.name]! += (await throughput(t, Math.ceil(P.throughput / 4), P.concurrency)) / 4;
+
+  phase('sse');
+  const sse = await sseFigures(upstream, tg);
+  phase('rss');
+  const rss = { passthrough: await rssFigures(pass, tg[1]!), proxy: await rssFigures(proxy, tg[2]!) };
+  for (const c of [pass, proxy, upstream]) c.stop();
+
+  phase('jwt');
+  const jwt = await jwtBench({ issuer: idp.issuer, jwksUri: idp.jwksUri, audience: 'bench', token }, P.jwt);
+
+  phase('cold');
+  const coldUpstream = await startChild<{ url: string }>('upstream.ts', {});
+  const cold = await coldBench({
+    raw: {
+      provider: 'oidc',
+      base_url: coldUpstream.ready.url,
+      default: { base_url: idp.issuer, jwks_url: idp.jwksUri },
+      deploy: { stack_name: 'BenchCold', generate_signing_key: false },
+    },
+    token: await idp.sign({ aud: `https://${PROXY_HOST}/mcp`, exp: Math.floor(Date.now() / 1000) + 3600 }),
+    rounds: P.coldRounds,
+  });
+  coldUpstream.stop();
   await idp.close();
+
+  const result = {
+    date: new Date().toISOString(),
+    params: P,
+    env: { node: process.version, cpus: cpus().length, loadavg: loadavg() },
+    sequential: seq as Record<'direct' | 'passthrough' | 'proxy', Summary>,
+    handler: handlerFigures,
+    cpu,
+    throughput: tp as Record<'direct' | 'passthrough' | 'proxy', number>,
+    sse: sse as Record<'direct' | 'passthrough' | 'proxy', Summary>,
+    rss,
+    jwt,
+    cold,
+  };
+  const full = { ...result, targets: targets(result as BenchResult) };
+  const out =
+    values.out ??
+    join(
+      dirname(fileURLToPath(import.meta.url)),
+      'results',
+      smoke ? 'smoke.json' : `bench-${result.date.replace(/[:.]/g, '-')}.json`,
+    );
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(full, null, 2)}\n`);
+  process.stdout.write(`${table(full as BenchResult)}\nwritten: ${out}\n`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
-  process.exit(1);
-});
+export type BenchResult = {
+  params: typeof P;
+  env: { node: string; cpus: number; loadavg: number[] };
+  sequential: Record<'direct' | 'passthrough' | 'proxy', Summary>;
+  handler: HandlerFigures;
+  cpu: { passthroughMsPerRequest: number; proxyMsPerRequest: number };
+  throughput: Record<'direct' | 'passthrough' | 'proxy', number>;
+  sse: Record<'direct' | 'passthrough' | 'proxy', Summary>;
+  rss: Record<'passthrough' | 'proxy', { idle: number; afterRequests: number; withStreams: number }>;
+  jwt: Awaited<ReturnType<typeof jwtBench>>;
+  cold: Awaited<ReturnType<typeof coldBench>>;
+};
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+      process.exit(1);
+    },
+  );
+}

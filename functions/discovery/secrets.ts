@@ -16,6 +16,7 @@ import {
   SSMClient,
   type SSMClientConfig,
 } from '@aws-sdk/client-ssm';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import type { Config, SecretRef } from '../shared/config/index.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { type Logger, silentLogger } from '../shared/log.ts';
@@ -61,6 +62,26 @@ export interface CachingSecretResolver extends SecretResolver {
 /** GetParameters accepts at most 10 names per call. */
 const BATCH = 10;
 
+/**
+ * Attempts of one GetParameters call: 1 + 3 retries. The SDK's standard mode decides what is
+ * retried (throttling, e.g. a burst of cold starts over SSM's GetParameters rate, and transient
+ * network errors; never AccessDenied or validation errors) and keeps its retry quota; the delays
+ * are ours (ssmRetryDelayMs). Then the load fails closed (a 503, retried by the next request).
+ */
+export const SSM_MAX_ATTEMPTS = 4;
+const SSM_RETRY_BASE_MS = 200;
+
+/**
+ * The wait before retry `n` (1, 2, 3): equal jitter over a doubling window, 200–400, 400–800,
+ * 800–1600 ms (≤ 2.8 s in all). Unlike the SDK's full jitter (0 … 1 s · 2ⁿ⁻¹ for throttling), each
+ * wait is at least as long as the one before — backing off for sure — while instances that cold
+ * start together still spread their retries.
+ */
+export function ssmRetryDelayMs(n: number, random: number = Math.random()): number {
+  const window = SSM_RETRY_BASE_MS * 2 ** (n - 1);
+  return Math.floor(window * (1 + random));
+}
+
 /** Every secret the config references (for `preload` at cold start). */
 export function secretRefsOf(config: Config): SecretRef[] {
   const refs: SecretRef[] = [];
@@ -98,7 +119,9 @@ export function createSecretResolver(opts: SecretResolverOptions = {}): CachingS
       opts.ssm instanceof SSMClient
         ? opts.ssm
         : new SSMClient({
-            maxAttempts: 2,
+            retryStrategy: new ConfiguredRetryStrategy(opts.ssm?.maxAttempts ?? SSM_MAX_ATTEMPTS, (n) =>
+              ssmRetryDelayMs(n),
+            ),
             requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
             ...opts.ssm,
           });

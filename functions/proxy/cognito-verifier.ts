@@ -17,7 +17,7 @@ import {
   JwksValidationError,
   JwkValidationError,
 } from 'aws-jwt-verify/error';
-import type { Fetcher } from 'aws-jwt-verify/https';
+import { type Fetcher, SimpleFetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
 import type { Config } from '../shared/config/index.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
@@ -25,6 +25,7 @@ import { bindingScopes } from './cognito-scopes.ts';
 import {
   type Identity,
   identityOf,
+  jwksHoldBack,
   TokenRejected,
   type TokenVerifier,
   VerifierUnavailable,
@@ -77,11 +78,13 @@ export function createCognitoVerifier(
       throw new TokenRejected(`algorithm ${header.alg} not allowed`);
   };
 
-  // An unknown `kid` triggers at most one JWKS re-fetch per cooldown.
+  // An unknown `kid` triggers at most one JWKS re-fetch per cooldown; a failed fetch is not
+  // retried before its hold-back (jwksHoldBack: the penalty box only counts fetches that worked).
   const penaltyBox = new SimplePenaltyBox({ waitSeconds: config.token.jwksCooldownSeconds });
-  const jwksCache = new SimpleJwksCache(
-    c.endpoint ? { penaltyBox, fetcher: overrideFetcher(5000) } : { penaltyBox },
-  );
+  const inner = c.endpoint ? overrideFetcher(5000) : new SimpleFetcher();
+  const holdBack = jwksHoldBack(config.token.jwksCooldownSeconds);
+  const fetcher: Fetcher = { fetch: (...args) => holdBack.run(() => inner.fetch(...args)) };
+  const jwksCache = new SimpleJwksCache({ penaltyBox, fetcher });
 
   // Real Cognito: the library derives issuer and JWKS from the pool id. A local endpoint override
   // (emulators) has another issuer, so the generic verifier runs with the same Cognito checks.
@@ -120,7 +123,7 @@ export function createCognitoVerifier(
       try {
         payload = (await verifier.verify(token)) as Record<string, unknown>;
       } catch (e) {
-        if (e instanceof TokenRejected) throw e;
+        if (e instanceof TokenRejected || e instanceof VerifierUnavailable) throw e;
         if (isUnavailable(e)) throw new VerifierUnavailable(`JWKS unavailable: ${(e as Error).message}`);
         throw new TokenRejected(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
       }

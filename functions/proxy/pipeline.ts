@@ -21,8 +21,10 @@ import { authorizeBody, requireScopes } from './auth/authorize.ts';
 import { forward } from './forward/forward.ts';
 import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
-import { readMcpBody } from './mcp/body.ts';
-import { compilePolicy } from './mcp/policy.ts';
+import { type McpBody, readMcpBody } from './mcp/body.ts';
+import { streamListingFilter } from './mcp/listing.ts';
+import { compilePolicy, listingFilter, type Policy, policyView } from './mcp/policy.ts';
+import type { ListingFilter } from './mcp/types.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
 import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
@@ -50,6 +52,16 @@ export function tokenLifetimeMs(cfg: Config, identity: Identity, now = Date.now(
   const exp = identity.claims.exp;
   if (typeof exp !== 'number') return Number.POSITIVE_INFINITY;
   return Math.max(0, (exp + cfg.token.clockSkewSeconds) * 1000 - now);
+}
+
+/**
+ * What the response's listings may show (mcp/listing.ts): a POST's own listing responses by id; a
+ * request without a body (a GET stream: legacy `/sse`, a resumed Streamable HTTP stream) carries
+ * answers to other requests, so any listing on it, by shape. None when the policy hides nothing.
+ */
+function listingOf(policy: Policy, body: McpBody | undefined, identity: Identity): ListingFilter | undefined {
+  if (body) return listingFilter(policy, body.parsed, identity.scopes);
+  return policy.filtersListings ? streamListingFilter(policyView(policy, identity.scopes)) : undefined;
 }
 
 /** A stream slot of this subject (stream-slots.ts), else 429 before anything reaches the upstream. */
@@ -97,10 +109,12 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
-        // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
-        const forwarded = await forward(cfg, upstream, x, identity, body?.bytes);
+        // 7. Forward to the upstream; 8. stream its response back, no longer than the token is
+        // valid, its listings filtered to what the token may use.
+        const forwarded = await forward(cfg, upstream, x, identity, body);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
-        return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
+        const listing = listingOf(policy, body, identity);
+        return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release, listing);
       } catch (e) {
         release();
         throw e;

@@ -1,10 +1,11 @@
 /**
- * Pure SSE handling for the response stream: tracks event boundaries (so heartbeats never split an event)
- * and, for the legacy HTTP+SSE transport, rewrites every `endpoint` event so the POST URL is on
- * the proxy's origin.
+ * Pure SSE handling for the response stream: tracks event boundaries (so heartbeats never split an event),
+ * for the legacy HTTP+SSE transport rewrites every `endpoint` event so the POST URL is on
+ * the proxy's origin, and hands each message event's data to an optional transform (the listing
+ * filter); an event neither changes is re-emitted exactly as received.
  *
- * Legacy streams are parsed exactly as a browser's EventSource parses them (WHATWG HTML,
- * "Interpreting an event stream"): lines end with CRLF, LF or CR in any mix; an empty line ends
+ * Framed streams (legacy, or any stream with a transform) are parsed exactly as a browser's
+ * EventSource parses them (WHATWG HTML, "Interpreting an event stream"): lines end with CRLF, LF or CR in any mix; an empty line ends
  * an event; the last `event:` field names it; `data:` lines join with LF; a line without a colon
  * is a field with an empty value; `:` starts a comment. So no event syntax can make the client
  * see an `endpoint` event the proxy did not see (e.g. `event: message` then `event: endpoint`:
@@ -24,6 +25,12 @@ export const MAX_EVENT_CHARS = 1024 * 1024;
 
 /** Rewrites the data of an `endpoint` event; returns the new URL or undefined to drop it. */
 export type EndpointRewriter = (data: string) => string | undefined;
+
+/**
+ * Transforms the data of a message event (no `event:` name, or `message`): returns the new data,
+ * or undefined to pass the event on exactly as received (the listing filter, mcp/listing.ts).
+ */
+export type MessageTransform = (data: string) => string | undefined;
 
 export class SseEventTooLarge extends Error {
   override readonly name = 'SseEventTooLarge';
@@ -57,8 +64,9 @@ export class SseStream {
   constructor(
     private readonly rewrite?: EndpointRewriter,
     private readonly maxEventChars = MAX_EVENT_CHARS,
+    private readonly transform?: MessageTransform,
   ) {
-    this.framing = rewrite !== undefined;
+    this.framing = rewrite !== undefined || transform !== undefined;
   }
 
   /** Feed an upstream chunk; returns the bytes to send now (possibly empty). */
@@ -142,11 +150,22 @@ export class SseStream {
   }
 
   private dispatch(ev: PendingEvent): string {
-    if (ev.type !== 'endpoint') return ev.raw;
-    const next = this.rewrite!(ev.data.join('\n'));
+    if (ev.type === '' || ev.type === 'message') return this.message(ev);
+    if (ev.type !== 'endpoint' || !this.rewrite) return ev.raw;
+    const next = this.rewrite(ev.data.join('\n'));
     // A rewritten value is one line, or nothing: never a line break that would start new fields.
     if (next === undefined || /[\r\n]/.test(next)) return '';
     return `${ev.keep.map((l) => `${l}\n`).join('')}event: endpoint\ndata: ${next}\n\n`;
+  }
+
+  /** A message event, transformed: its `id:`/`retry:` lines and name kept, the data replaced. */
+  private message(ev: PendingEvent): string {
+    // An event without data is never dispatched by EventSource (a resumption priming event).
+    const next = this.transform && ev.data.length ? this.transform(ev.data.join('\n')) : undefined;
+    if (next === undefined) return ev.raw;
+    const name = ev.type ? `event: ${ev.type}\n` : '';
+    const data = next.split(/\r\n|\r|\n/).map((l) => `data: ${l}\n`);
+    return `${ev.keep.map((l) => `${l}\n`).join('')}${name}${data.join('')}\n`;
   }
 
   private track(bytes: Uint8Array): void {

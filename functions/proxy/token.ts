@@ -182,6 +182,31 @@ async function resolveIssuer(
 }
 
 /**
+ * After a failed JWKS fetch, the next one waits the cooldown, at most 5 s (the `Retry-After` of
+ * the 503 the clients get meanwhile): a failing IdP sees one attempt per hold-back and instance,
+ * not one per unknown `kid` (neither jose nor aws-jwt-verify cools down after a failure), and an
+ * IdP back from a blip is used again within seconds. Shared by both verifiers.
+ */
+export function jwksHoldBack(cooldownSeconds: number) {
+  const holdBackMs = Math.min(cooldownSeconds, 5) * 1000;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  return {
+    holdBackMs,
+    /** Runs `fetch`, remembering when it fails; while held back, throws without fetching. */
+    async run<T>(fetch: () => Promise<T>): Promise<T> {
+      const since = Date.now() - failedAt;
+      if (since < holdBackMs) throw new VerifierUnavailable(`JWKS failed ${since} ms ago; not retried yet`);
+      try {
+        return await fetch();
+      } catch (e) {
+        failedAt = Date.now();
+        throw e;
+      }
+    },
+  };
+}
+
+/**
  * JWT verifier over a remote JWKS. Build it once at module scope: the key set is cached across
  * invocations and re-fetched on an unknown `kid` at most once per cooldown.
  */
@@ -194,6 +219,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
   /** The exact `iss` accepted (resolveIssuer), known once the key set is. */
   let issuer = opts.issuer;
   let pending: Promise<ReturnType<typeof jose.createRemoteJWKSet>> | undefined;
+  const holdBack = jwksHoldBack(opts.jwksCooldownSeconds ?? 30);
 
   const keySet = async () => {
     if (jwks) return jwks;
@@ -205,17 +231,19 @@ export function createJwtVerifier(opts: JwtVerifierOptions): TokenVerifier & { w
         cacheMaxAge: 10 * 60_000,
         timeoutDuration: timeoutMs,
         // An unreachable or failing JWKS is our outage (503), never the client's fault (401).
-        [jose.customFetch]: async (input: string | URL | Request, init?: RequestInit) => {
-          let res: Response;
-          try {
-            res = await fetchImpl(input, init);
-          } catch (e) {
-            // A timeout too: the answer never came (a body that stalls is jose's JWKSTimeout).
-            throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
-          }
-          if (res.status !== 200) throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);
-          return res;
-        },
+        // Held back after a failure (jwksHoldBack): jose would retry on every unknown `kid`.
+        [jose.customFetch]: (input: string | URL | Request, init?: RequestInit) =>
+          holdBack.run(async () => {
+            let res: Response;
+            try {
+              res = await fetchImpl(input, init);
+            } catch (e) {
+              // A timeout too: the answer never came (a body that stalls is jose's JWKSTimeout).
+              throw new VerifierUnavailable(`JWKS fetch failed: ${(e as Error).message}`);
+            }
+            if (res.status !== 200) throw new VerifierUnavailable(`JWKS answered HTTP ${res.status}`);
+            return res;
+          }),
       });
       return jwks;
     })().finally(() => {

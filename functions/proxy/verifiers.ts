@@ -4,9 +4,11 @@
 import type { Config } from '../shared/config/index.ts';
 import { createCognitoVerifier } from './cognito-verifier.ts';
 import { createJwtVerifier, type TokenVerifier } from './token.ts';
+import { cachingVerifier } from './verified-cache.ts';
 
 export function createVerifier(config: Config): TokenVerifier & { warm(): Promise<void> } {
   // Cognito access tokens have no `aud`: checked by token_use and resource scope instead.
-  if (config.provider === 'cognito') return createCognitoVerifier(config);
-  return createJwtVerifier(config.token);
+  const verifier =
+    config.provider === 'cognito' ? createCognitoVerifier(config) : createJwtVerifier(config.token);
+  return cachingVerifier(verifier, { clockSkewSeconds: config.token.clockSkewSeconds });
 }

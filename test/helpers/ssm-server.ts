@@ -25,6 +25,10 @@ export interface SsmServer extends TestServer {
   delete(name: string): void;
   /** Names whose read answers AccessDeniedException (like an IAM policy without the ARN). */
   readonly denied: Set<string>;
+  /** Answer the next `count` GetParameters calls with ThrottlingException (Infinity: until told otherwise). */
+  throttle(count: number): void;
+  /** When each GetParameters call arrived (ms, `Date.now()`), throttled ones included. */
+  readonly arrivals: number[];
 }
 
 export const SSM_ACCESS_KEY = 'AKIDLOCALTEST';
@@ -36,6 +40,8 @@ export async function startSsmServer(initial: Record<string, SsmParam> = {}): Pr
   const calls: SsmCall[] = [];
   const rejected: string[] = [];
   const denied = new Set<string>();
+  const arrivals: number[] = [];
+  let throttled = 0;
 
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
@@ -82,6 +88,12 @@ export async function startSsmServer(initial: Record<string, SsmParam> = {}): Pr
       }
       const withDecryption = body.WithDecryption === true;
       calls.push({ names, withDecryption });
+      arrivals.push(Date.now());
+      if (throttled > 0) {
+        throttled--;
+        // What SSM answers over its request rate (HTTP 400, a throttling error the SDK retries).
+        return send(res, 400, { __type: 'ThrottlingException', message: 'Rate exceeded' });
+      }
       if (names.some((n) => denied.has(n))) {
         return send(res, 400, {
           __type: 'AccessDeniedException',
@@ -114,6 +126,10 @@ export async function startSsmServer(initial: Record<string, SsmParam> = {}): Pr
     calls,
     rejected,
     denied,
+    arrivals,
+    throttle: (count) => {
+      throttled = count;
+    },
     set: (n, p) => params.set(n, p),
     delete: (n) => params.delete(n),
   };

@@ -279,7 +279,7 @@ describe('Streamable HTTP', () => {
         'mcp-method': 'tools/call',
         'mcp-param-foo': 'bar',
       },
-      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}',
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}',
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('mcp-session-id')).toBe('sess-1');
@@ -287,7 +287,7 @@ describe('Streamable HTTP', () => {
     expect(await res.json()).toEqual({
       jsonrpc: '2.0',
       id: 1,
-      result: { echoed: { jsonrpc: '2.0', id: 1, method: 'tools/call' } },
+      result: { echoed: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo' } } },
     });
     const seen = upstream.seen[0]!;
     expect(seen.method).toBe('POST');
@@ -375,7 +375,12 @@ describe('Streamable HTTP', () => {
         body: '{"jsonrpc":"2.0","id":1,"method":"ping"}',
       });
       expect(res.status).toBe(502);
-      expect(await res.json()).toEqual({ error: 'bad_gateway', error_description: 'upstream unavailable' });
+      // A JSON-RPC error carrying the request's id (test/faults/upstream.test.ts has every case).
+      expect(await res.json()).toEqual({
+        jsonrpc: '2.0',
+        id: 1,
+        error: { code: -32000, message: 'upstream unavailable' },
+      });
     } finally {
       await down.close();
     }

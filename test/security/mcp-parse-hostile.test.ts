@@ -65,13 +65,7 @@ const call = (params: string, id = 7) =>
 const PING = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
 const V26 = { 'mcp-protocol-version': '2026-07-28' };
 
-type Case = [
-  name: string,
-  body: string,
-  headers: Record<string, string>,
-  code: number,
-  id: unknown,
-];
+type Case = [name: string, body: string, headers: Record<string, string>, code: number, id: unknown];
 
 const P = -32700;
 const R = -32600;
@@ -151,6 +145,7 @@ const cases: Case[] = [
   ['params by position', '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["rm"]}', {}, R, 1],
   ['a request with a null id', '{"jsonrpc":"2.0","id":null,"method":"ping"}', {}, R, null],
   ['tools/call without a name', call('{"arguments":{}}'), {}, I, 7],
+  ['tools/call without params', '{"jsonrpc":"2.0","id":7,"method":"tools/call"}', {}, I, 7],
   [
     'nesting deeper than 64',
     call(`{"name":"t","arguments":{"a":${'['.repeat(100)}${']'.repeat(100)}}}`),

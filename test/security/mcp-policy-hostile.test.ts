@@ -324,6 +324,18 @@ describe('scope hierarchy (separator `:`)', () => {
   });
 });
 
+describe('requests without a body', () => {
+  it('a GET stream without the global scope → 403 naming it, nothing forwarded', async () => {
+    const token = await idp.sign({ aud: `${open.url}/mcp`, scope: 'mcp_echo_tool' });
+    const res = await fetch(`${open.url}/mcp`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBe(challenge(open, 'base'));
+    expect(upstream.seen).toHaveLength(0);
+  });
+});
+
 describe('the legacy /messages endpoint has the same policy', () => {
   it('a forbidden tool posted to /messages → 403, nothing forwarded', async () => {
     const r = await post(open, call('echo_tool'), 'base', { path: '/messages?sessionId=abc' });

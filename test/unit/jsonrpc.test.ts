@@ -44,6 +44,17 @@ describe('parseMcpBody accepts and classifies', () => {
       },
     ],
     [
+      'methods named like Object.prototype members',
+      '[{"jsonrpc":"2.0","id":1,"method":"constructor"},{"jsonrpc":"2.0","id":2,"method":"__proto__","params":{}}]',
+      {
+        batch: true,
+        messages: [
+          { kind: 'request', id: 1, method: 'constructor' },
+          { kind: 'request', id: 2, method: '__proto__', params: {} },
+        ],
+      },
+    ],
+    [
       'a notification',
       '{"jsonrpc":"2.0","method":"notifications/initialized"}',
       { batch: false, messages: [{ kind: 'notification', method: 'notifications/initialized' }] },
@@ -210,6 +221,8 @@ describe('parseMcpBody refuses (400, JSON-RPC error)', () => {
     ['response with params', '{"jsonrpc":"2.0","id":1,"result":{},"params":{}}', R, 1],
     ['too deep', call(`{"name":"t","arguments":${'['.repeat(80)}${']'.repeat(80)}}`), R, 7],
     ['tools/call without a name', call('{"arguments":{}}'), I, 7],
+    ['tools/call without params', '{"jsonrpc":"2.0","id":7,"method":"tools/call"}', I, 7],
+    ['resources/read without params', '{"jsonrpc":"2.0","id":7,"method":"resources/read"}', I, 7],
     ['tools/call with a numeric name', call('{"name":1}'), I, 7],
     ['tools/call with a lone surrogate', call('{"name":"a\\ud800"}'), I, 7],
     ['prompts/get without a name', '{"jsonrpc":"2.0","id":2,"method":"prompts/get","params":{}}', I, 2],

@@ -5,11 +5,12 @@
  */
 import type { Config } from '../../shared/config/index.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
-import { OAuthError } from '../../shared/errors.ts';
 import { sourceIpOf } from '../../shared/function-url.ts';
 import { upstreamRequestHeaders } from '../headers.ts';
+import type { McpBody } from '../mcp/body.ts';
 import type { Identity } from '../token.ts';
-import { isTimeout, type UpstreamFetch, type UpstreamResponse } from './upstream.ts';
+import type { UpstreamFetch, UpstreamResponse } from './upstream.ts';
+import { requestIdOf, upstreamError } from './upstream-error.ts';
 
 export interface Forwarded {
   readonly up: UpstreamResponse;
@@ -25,8 +26,8 @@ export async function forward(
   upstream: UpstreamFetch,
   x: Exchange<unknown>,
   identity: Identity,
-  /** The bytes the body step parsed (mcp/body.ts); nothing else is ever sent as a body. */
-  body?: Uint8Array,
+  /** The body step's POST body (mcp/body.ts): its bytes are sent, nothing else ever is. */
+  body?: McpBody,
 ): Promise<Forwarded> {
   const { req, url } = x;
   const upstreamUrl = `${cfg.upstream.baseUrl}${url.pathname}${url.search}`;
@@ -41,25 +42,13 @@ export async function forward(
         publicOrigin: url.origin,
         sourceIp: sourceIpOf(req),
       }),
-      body,
+      body: body?.bytes,
       signal: abort.signal,
       headersTimeoutMs: cfg.upstream.timeoutSeconds * 1000,
     });
     return { up, abort, upstreamUrl };
   } catch (e) {
-    if (isTimeout(e)) {
-      throw new OAuthError({
-        status: 504,
-        code: 'gateway_timeout',
-        description: 'upstream timed out',
-        reason: String(e),
-      });
-    }
-    throw new OAuthError({
-      status: 502,
-      code: 'bad_gateway',
-      description: 'upstream unavailable',
-      reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-    });
+    // 502/504 with a JSON-RPC error body carrying the request's id (upstream-error.ts).
+    throw upstreamError(e, requestIdOf(body?.parsed));
   }
 }

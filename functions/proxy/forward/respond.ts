@@ -9,9 +9,11 @@ import { corsHeaders } from '../../shared/cors.ts';
 import type { Exchange } from '../../shared/endpoint.ts';
 import type { Logger } from '../../shared/log.ts';
 import { clientResponseHeaders, isEventStream } from '../headers.ts';
+import type { ListingFilter } from '../mcp/types.ts';
 import type { Route } from '../routes.ts';
-import { rewriteEndpointUrl, SseStream } from '../sse.ts';
+import { MAX_EVENT_CHARS, rewriteEndpointUrl, SseStream } from '../sse.ts';
 import type { Forwarded } from './forward.ts';
+import { filteredJsonResponse, planListing } from './listing-body.ts';
 import { streamBody } from './stream.ts';
 
 type McpRoute = Extract<Route, { kind: 'mcp' }>;
@@ -25,7 +27,9 @@ export function respond(
   budgetMs = Number.POSITIVE_INFINITY,
   /** Called once when the response body ends, however it ends. */
   onClosed: () => void = () => {},
-): Response {
+  /** This token's listing filter (mcp/listing.ts); none: nothing is filtered. */
+  listing?: ListingFilter,
+): Response | Promise<Response> {
   const { req, url } = x;
   const { up, abort, upstreamUrl } = forwarded;
   const headers = clientResponseHeaders(up.headers);
@@ -45,17 +49,23 @@ export function respond(
     if (next === undefined) log.warn('dropped endpoint event pointing outside the upstream', fields);
     return next;
   };
+  const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
+  const maxMs = Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs);
+  // Listings (listing-body.ts): a JSON body is buffered and filtered, SSE events as they pass.
+  const plan = nullBody ? undefined : planListing(listing, req.method, forwarded, headers);
+  if (plan?.kind === 'json') return filteredJsonResponse(forwarded, plan, headers, maxMs).finally(onClosed);
   const streamStarted = Date.now();
   const body = streamBody(up, abort, {
-    events: sse ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined) : undefined,
+    events: sse
+      ? new SseStream(x.route.transport === 'sse' ? rewrite : undefined, MAX_EVENT_CHARS, plan?.transform)
+      : undefined,
     heartbeatMs: sse ? cfg.stream.heartbeatSeconds * 1000 : 0,
-    maxMs: Math.min(cfg.stream.maxDurationSeconds * 1000, budgetMs),
+    maxMs,
     onDone: (why) => {
       onClosed();
       log.info('stream closed', { ...fields, why, ms: Date.now() - streamStarted });
     },
   });
-  const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;
   if (nullBody) body.cancel().catch(() => {});
   return new Response(nullBody ? null : body, { status: up.status, headers });
 }

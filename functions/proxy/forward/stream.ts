@@ -121,7 +121,9 @@ class UpstreamBody {
     this.done = true;
     clearTimeout(this.deadline);
     clearInterval(this.heartbeat);
-    this.abort.abort();
+    // A body read to its end has nothing left to abort; aborting anyway costs a DOMException
+    // (with its stack) and an abort event per request (docs/performance.md).
+    if (why !== 'upstream-end') this.abort.abort();
     this.up.body.destroy();
     if (close) {
       try {

@@ -1,9 +1,14 @@
 /**
  * The upstream edge: one keep-alive undici Agent per process (module scope), no response
  * decompression (bytes pass through as sent), no body timeout (streams are bounded by their
- * maximum duration instead, stream.ts).
+ * maximum duration instead, stream.ts). Only the undici modules it uses are imported (the
+ * dispatcher, the `request` API, the errors): the package index would also load fetch,
+ * WebSocket, the cache and the mocks into every cold start (docs/performance.md).
  */
-import { Agent, errors, request } from 'undici';
+
+import request from 'undici/lib/api/api-request.js';
+import errors from 'undici/lib/core/errors.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
 
 export interface UpstreamRequest {
   readonly url: string;
@@ -22,9 +27,11 @@ export interface UpstreamResponse {
 
 export type UpstreamFetch = (req: UpstreamRequest) => Promise<UpstreamResponse>;
 
-let agent: Agent | undefined;
-function sharedAgent(): Agent {
-  agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 64, bodyTimeout: 0 });
+let agent: InstanceType<typeof Agent> | undefined;
+function sharedAgent(): InstanceType<typeof Agent> {
+  // One Lambda instance serves one request at a time; the bound matters to the local runner,
+  // where each open stream holds a connection: the 65th stream used to wait for ever.
+  agent ??= new Agent({ keepAliveTimeout: 10_000, connections: 256, bodyTimeout: 0 });
   return agent;
 }
 
@@ -38,13 +45,15 @@ function isStaleSocket(e: unknown): boolean {
 }
 
 export const undiciUpstream: UpstreamFetch = async (req) => {
+  const url = new URL(req.url);
   const attempt = () =>
-    request(req.url, {
+    request.call(sharedAgent(), {
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method: req.method as 'GET',
       headers: req.headers,
       body: req.body?.length ? Buffer.from(req.body) : undefined,
       signal: req.signal,
-      dispatcher: sharedAgent(),
       headersTimeout: req.headersTimeoutMs,
       bodyTimeout: 0,
     });

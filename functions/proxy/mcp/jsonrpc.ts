@@ -15,7 +15,8 @@
  *   response); `params` not an object; `result` with `error` or neither; an id twice in a batch
  *   → -32600;
  * - `tools/call`, `prompts/get` without a string `params.name`, `resources/read`, `/subscribe`,
- *   `/unsubscribe` without a string `params.uri` (or with lone surrogates) → -32602.
+ *   `/unsubscribe` without a string `params.uri` (or with lone surrogates, or without `params`
+ *   at all) → -32602.
  */
 import { type JsonRpcId, jsonRpcError, type OAuthError } from '../../shared/errors.ts';
 import { decodeStrictUtf8, type JsonProblem, parseStrictJson, StrictJsonError } from './json-scan.ts';
@@ -188,7 +189,7 @@ function checkCall(m: Json, id: JsonRpcId, invalid: Invalid): McpMessage {
   if (hasId && id === null) throw invalid('id is not a string or a safe integer');
   const params = m.params;
   if (Object.hasOwn(m, 'params') && !isObj(params)) throw invalid('params is not an object');
-  if (params !== undefined) checkParams(method, params as Json, id, invalid);
+  checkParams(method, (params ?? {}) as Json, id, invalid); // absent params: no name either
   if (!hasId)
     return params === undefined
       ? { kind: 'notification', method }
@@ -202,8 +203,8 @@ function checkCall(m: Json, id: JsonRpcId, invalid: Invalid): McpMessage {
 function checkParams(method: string, params: Json, id: JsonRpcId, invalid: Invalid): void {
   const variant = caseVariant(params, PARAMS);
   if (variant !== undefined) throw invalid(`case-variant params key ${JSON.stringify(variant)}`);
-  const key = NAME_PARAM[method];
-  if (key === undefined) return;
+  if (!Object.hasOwn(NAME_PARAM, method)) return; // not `constructor` and kin from the prototype
+  const key = NAME_PARAM[method]!;
   const v = params[key];
   if (typeof v !== 'string' || LONE_SURROGATE.test(v)) {
     throw refuse(
