@@ -8,15 +8,19 @@
  *   npm start -- --config config.yaml  front the MCP server and IdP described in a config file
  *   npm start -- --asgardeo|--demo     provider asgardeo with the `asgardeo` / `demo` block (./config.yaml)
  *   npm start -- --upstream URL --idp-issuer URL [--port N] [--jwks-uri URL] [--audience A]
+ *   npm start -- --stdio [--config FILE]  start the config's `stdio.user_command` as the upstream
+ *   --debug                            log at level debug (the original's --debug)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { type Config, ConfigError, parseConfig } from '../functions/shared/config/index.ts';
+import { createLogger } from '../functions/shared/log.ts';
 import { startDemoIdp } from './local/demo-idp.ts';
 import { startDemoMcpServer } from './local/demo-mcp-server.ts';
 import { startLocalSingleOrigin } from './local/runner.ts';
+import { type StdioBridge, startStdioBridge } from './local/stdio-bridge.ts';
 
 const HELP = `Usage:
   npm start                                  offline demo (IdP :9000, MCP server :8000, proxy + facade :8080)
@@ -26,7 +30,10 @@ const HELP = `Usage:
   npm start -- --asgardeo [--config FILE]    provider asgardeo, \`asgardeo\` block (default file ./config.yaml)
   npm start -- --demo [--config FILE]        provider asgardeo, \`demo\` block (original's --demo)
   npm start -- --upstream URL --idp-issuer URL [--port N] [--jwks-uri URL] [--audience AUD]
-Options override the config file when both are given.`;
+  npm start -- --stdio [--config FILE]       start the config's \`stdio.user_command\` (a stdio MCP server)
+                                             as the upstream (original's --stdio; default file ./config.yaml)
+  --debug                                    log at level debug (original's --debug)
+Options override the config file when both are given. The original's flags and keys: docs/migration.md.`;
 
 function fail(msg: string): never {
   process.stderr.write(`${msg}\n`);
@@ -50,6 +57,8 @@ async function main() {
         'idp-port': { type: 'string' },
         asgardeo: { type: 'boolean' },
         demo: { type: 'boolean' },
+        stdio: { type: 'boolean' },
+        debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -61,8 +70,11 @@ async function main() {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  // Before any logger exists (the handlers make theirs when built).
+  if (args.debug) process.env.LOG_LEVEL = 'debug';
   if (args.asgardeo && args.demo) fail(`--asgardeo and --demo are exclusive\n\n${HELP}`);
-  const custom = args.config || args.upstream || args['idp-issuer'] || args.asgardeo || args.demo;
+  const custom =
+    args.config || args.upstream || args['idp-issuer'] || args.asgardeo || args.demo || args.stdio;
   if (!custom) {
     return demo({
       proxy: port(args.port, '--port', 8080),
@@ -83,7 +95,11 @@ async function main() {
 
   let raw: Record<string, unknown> = {};
   const file =
-    typeof args.config === 'string' ? args.config : args.asgardeo || args.demo ? 'config.yaml' : undefined;
+    typeof args.config === 'string'
+      ? args.config
+      : args.asgardeo || args.demo || args.stdio
+        ? 'config.yaml'
+        : undefined;
   if (file !== undefined) {
     if (!existsSync(file)) fail(`cannot read ${file}: no such file`);
     try {
@@ -103,6 +119,11 @@ async function main() {
     raw.provider = 'asgardeo';
     delete raw.asgardeo;
   }
+  // The original's --stdio: stdio transport, the `stdio` block enabled.
+  if (args.stdio) {
+    raw.transport_mode = 'stdio';
+    raw.stdio = { ...((raw.stdio as Record<string, unknown> | undefined) ?? {}), enabled: true };
+  }
   if (typeof args.upstream === 'string') raw.base_url = args.upstream;
   if (typeof args.port === 'string') raw.listen_port = args.port;
   const token = { ...((raw.token as Record<string, unknown> | undefined) ?? {}) };
@@ -120,14 +141,47 @@ async function main() {
   discovery.base_url ??= `http://localhost:${listen}`;
   raw.discovery = discovery;
 
-  let config: Config;
+  await front(raw);
+}
+
+function parseOrFail(raw: Record<string, unknown>): Config {
   try {
-    config = parseConfig(raw);
+    return parseConfig(raw, { spawnStdio: true });
   } catch (e) {
     fail(e instanceof ConfigError ? e.message : String(e));
   }
+}
+
+/**
+ * Front the config's upstream; with `transport_mode: stdio`, a bridge to the stdio server (its URL
+ * is the upstream, so the config is parsed again with it). Stops everything on SIGINT / SIGTERM.
+ */
+async function front(raw: Record<string, unknown>) {
+  const stdio = raw.transport_mode === 'stdio';
+  // In stdio mode the bridge is the upstream: `base_url` may be absent, as in the original.
+  let config = parseOrFail(stdio ? { base_url: 'http://127.0.0.1', ...raw } : raw);
+  const log = createLogger('local-runner');
+  let bridge: StdioBridge | undefined;
+  if (config.transport.stdio) {
+    bridge = await startStdioBridge(config.transport.stdio, config.paths, createLogger('stdio-bridge'));
+    config = parseOrFail({ ...raw, base_url: bridge.url });
+  }
+  log.debug('config', {
+    provider: config.provider,
+    upstream: config.upstream.baseUrl,
+    transport: config.transport.mode,
+    issuer: config.token.issuer,
+    jwksUri: config.token.jwksUri,
+    audience: config.token.audience,
+  });
   const server = await startLocalSingleOrigin(config);
   printReady(server.url, config);
+  const stop = async () => {
+    await Promise.allSettled([server.close(), bridge?.close()]);
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
 
 function printReady(proxyUrl: string, config: Config) {
@@ -140,7 +194,7 @@ MCP auth proxy (local Function URL emulation)
   Streamable HTTP  ${mcp}
   Legacy SSE       ${proxyUrl}${config.paths.sse}
   Metadata (PRM)   ${proxyUrl}/.well-known/oauth-protected-resource${config.paths.streamableHttp}
-  Upstream         ${config.upstream.baseUrl}
+  Upstream         ${upstreamLine(config)}
   Token issuer     ${config.token.issuer}
 
 Authorization server facade (discovery function, provider "${config.provider}")
@@ -158,6 +212,12 @@ Client config
     ${JSON.stringify({ mcpServers: { demo: { type: 'http', url: mcp } } })}
 
 `);
+}
+
+function upstreamLine(config: Config): string {
+  const stdio = config.transport.stdio;
+  if (!stdio) return config.upstream.baseUrl;
+  return `stdio: ${stdio.command} (one process per MCP session, bridged at 127.0.0.1:${new URL(config.upstream.baseUrl).port})`;
 }
 
 /** The Inspector version the printed command runs (2.x needs Node.js >= 22: npx brings node@22). */

@@ -122,6 +122,10 @@ export function resolveDeployedConfig(raw: RawConfig, publicOrigin?: string): De
   }
   if (publicOrigin) setPublicOrigin(functionRaw, validationRaw, publicOrigin);
   const config = parseConfig(validationRaw);
+  // The original's `stdio` block has no effect deployed (stdio mode is refused just above) and its
+  // `env` may hold the server's own secrets: it stays out of the functions' environment.
+  delete functionRaw.stdio;
+  delete validationRaw.stdio;
   if (config.provider === 'embedded') {
     throw new ConfigError(
       'provider',
@@ -174,14 +178,16 @@ export function checkDeployedConfigFits(c: DeployedConfig): void {
 
 /**
  * What synth reports about the config on `scope`: a warning per acknowledged risky setting (id
- * `mcp-auth-proxy:<acknowledge entry>`), an info line naming the original's keys without effect.
+ * `mcp-auth-proxy:<acknowledge entry>`), an info line naming the original's keys without effect,
+ * one per note on how one of its keys is honoured.
  */
 export function annotateDeployedConfig(scope: IConstruct, c: DeployedConfig): void {
   for (const w of c.warnings) Annotations.of(scope).addWarningV2(`mcp-auth-proxy:${w.id}`, w.message);
   const ignored = c.config.ignoredKeys;
   if (ignored.length) {
     Annotations.of(scope).addInfo(
-      `config keys of the original Go proxy without effect here: ${ignored.map((k) => `\`${k}\``).join(', ')} (docs/configuration.md)`,
+      `config keys of the original Go proxy without effect here: ${ignored.map((k) => `\`${k}\``).join(', ')} (docs/migration.md)`,
     );
   }
+  for (const note of c.config.notes) Annotations.of(scope).addInfo(note);
 }

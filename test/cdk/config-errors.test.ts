@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/shared/config/index.ts';
 import { applyOverrides, type RawConfig } from '../../lib/config-source.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
-import { BASE, build } from './helpers.ts';
+import { BASE, build, template } from './helpers.ts';
 
 const VPC = {
   id: 'vpc-0123456789abcdef0',
@@ -218,9 +218,15 @@ const cases: [string, RawConfig, string][] = [
     'invalid config: `default.client_secret_ssm_parameter` is not a valid SSM parameter name (got "/mcp-auth/*")',
   ],
   [
-    "a wildcard under a key the functions do not read (the original's `stdio`, accepted unchecked; it would still become an IAM resource)",
-    { ...BASE, stdio: { token_ssm_parameter: '*' } },
-    'invalid config: `stdio.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
+    "a wildcard inside a static metadata document (`response`: its keys are the user's, not looked into; it would still become an IAM resource)",
+    {
+      ...BASE,
+      default: {
+        ...(BASE.default as object),
+        path: { '/.well-known/oauth-authorization-server': { response: { token_ssm_parameter: '*' } } },
+      },
+    },
+    'invalid config: `default.path./.well-known/oauth-authorization-server.response.token_ssm_parameter` is not a valid SSM parameter name (got "*")',
   ],
   [
     'an invalid SSM parameter name',
@@ -313,6 +319,15 @@ const cases: [string, RawConfig, string][] = [
     { ...BASE, acknowledge: ['everything'] },
     'invalid config: `acknowledge` entries must be "wildcard_redirect_hosts_without_consent" or "wildcard_cors_origins" (got "everything")',
   ],
+  [
+    "the original's stdio transport (a Lambda function cannot keep a child process)",
+    {
+      ...BASE,
+      transport_mode: 'stdio',
+      stdio: { enabled: true, user_command: 'npx -y @modelcontextprotocol/server-github' },
+    },
+    'invalid config: `transport_mode` is "stdio": the MCP server would be a child process of the proxy, which a Lambda function cannot keep. Serve the stdio server over Streamable HTTP from a host the proxy reaches (e.g. `npx -y supergateway --stdio "<command>" --outputTransport streamableHttp` on an instance in the VPC, reachable only from the proxy), set `base_url` to that bridge and `transport_mode` to "streamable_http"; `npm start` runs stdio servers locally',
+  ],
 ];
 
 describe('invalid configs fail synth with the exact message', () => {
@@ -362,9 +377,36 @@ describe('acknowledged risks and keys without effect', () => {
     expect(messages(BASE, 'info')).toEqual([]);
   });
 
-  it("the original's keys without effect synthesize, named in an info annotation", () => {
-    expect(messages({ ...BASE, transport_mode: 'sse', stdio: { enabled: false } }, 'info')).toEqual([
-      'config keys of the original Go proxy without effect here: `transport_mode`, `stdio` (docs/configuration.md)',
+  it("the original's stdio block (its env may hold the server's secrets) stays out of the functions' environment", () => {
+    const t = template({
+      ...BASE,
+      transport_mode: 'sse',
+      stdio: {
+        enabled: false,
+        user_command: 'npx -y server',
+        env: ['GITHUB_PERSONAL_ACCESS_TOKEN=ghp_secret'],
+      },
+    });
+    const fns = Object.values(t.findResources('AWS::Lambda::Function')).map((f) => JSON.stringify(f));
+    const withConfig = fns.filter((f) => f.includes('MCP_AUTH_PROXY_CONFIG'));
+    expect(withConfig).toHaveLength(2);
+    for (const f of withConfig) {
+      expect(f).not.toContain('ghp_secret');
+      expect(f).not.toContain('user_command');
+    }
+  });
+
+  it("the original's keys without effect synthesize, named in an info annotation, and its keys' notes", () => {
+    const raw = {
+      ...BASE,
+      port: 8000,
+      transport_mode: 'sse',
+      stdio: { enabled: false, user_command: 'npx -y server' },
+      protected_resource_metadata: { bearer_methods_supported: ['header', 'body', 'query'] },
+    };
+    expect(messages(raw, 'info')).toEqual([
+      'config keys of the original Go proxy without effect here: `port`, `stdio` (docs/migration.md)',
+      '`protected_resource_metadata.bearer_methods_supported` lists body and query: only the Authorization header is served (a token in the query string or body is refused, as MCP authorization requires)',
     ]);
   });
 });

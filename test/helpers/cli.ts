@@ -11,10 +11,11 @@ export interface CliRun {
   stop(): Promise<void>;
 }
 
-export function startCli(args: string[]): CliRun {
+/** `env` adds to (or replaces) the runner's environment, e.g. `{ LOG_LEVEL: 'info' }`. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/local.ts', ...args], {
     cwd: join(import.meta.dirname, '../..'),
-    env: { ...process.env, LOG_LEVEL: 'error' },
+    env: { ...process.env, LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -240,6 +240,19 @@ const SAMPLES: Record<string, unknown>[] = [
   },
   { ...UPSTREAM, provider: 'embedded', embedded: { port: 9001, issuer: 'http://localhost:9001' } },
   {
+    // The original's keys: its stdio block (checked, used only in stdio mode), PRM JWKS and methods.
+    port: 8000,
+    listen_address: ':8080',
+    transport_mode: 'sse',
+    stdio: { enabled: false, user_command: 'npx -y server', work_dir: '/srv', args: ['-v'], env: ['A=1'] },
+    protected_resource_metadata: {
+      jwks_uri: 'https://idp.example.com/jwks',
+      bearer_methods_supported: ['header', 'query'],
+    },
+    provider: 'oidc',
+    default: { base_url: 'https://idp.example.com' },
+  },
+  {
     ...UPSTREAM,
     provider: 'oidc',
     default: { base_url: 'https://tenant.auth0.example/', issuer: 'https://tenant.auth0.example/' },

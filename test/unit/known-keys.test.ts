@@ -1,19 +1,12 @@
 /**
  * Unknown keys are refused in every section (functions/shared/config/known-keys.ts), naming the
- * full key and the closest known one; the original Go proxy's keys without effect are accepted
- * and reported; the `deploy:` block is checked against `DEPLOY_KEYS`, which must list exactly what
+ * full key and the closest known one; the original Go proxy's `required_scopes` is its scope
+ * map; the `deploy:` block is checked against `DEPLOY_KEYS`, which must list exactly what
  * its parser reads.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  CONFIG_ENV,
-  ConfigError,
-  configFromEnv,
-  logIgnoredKeys,
-  parseConfig,
-} from '../../functions/shared/config/index.ts';
+import { CONFIG_ENV, ConfigError, configFromEnv, parseConfig } from '../../functions/shared/config/index.ts';
 import { closestKey, editDistance, type KnownKeys } from '../../functions/shared/config/known-keys.ts';
-import type { Logger } from '../../functions/shared/log.ts';
 import { DEPLOY_KEYS, parseDeployOptions } from '../../lib/deploy-options.ts';
 
 const OIDC = {
@@ -124,13 +117,13 @@ describe('parseConfig refuses unknown keys in every section', () => {
       );
   });
 
-  it('lists the keys of the section when none is close (not the original ones without effect)', () => {
+  it('lists the keys of the section when none is close', () => {
     expect(errorOf(() => parseConfig({ ...OIDC, stream: { bound: 1 } })).message).toBe(
       'invalid config: `stream.bound` is not a known key; the keys here are `heartbeat_seconds`, `max_duration_seconds`, `max_per_subject`',
     );
     const top = errorOf(() => parseConfig({ ...OIDC, zzzzzz: 1 })).message;
     expect(top).toContain('`base_url`');
-    expect(top).not.toContain('`transport_mode`');
+    expect(top).toContain('`transport_mode`');
   });
 
   it('refuses at cold start too (the environment of both functions)', () => {
@@ -141,64 +134,7 @@ describe('parseConfig refuses unknown keys in every section', () => {
   });
 });
 
-describe("the original Go proxy's keys", () => {
-  /** Keys of the original's config.yaml across its releases that have no effect here. */
-  const original = {
-    ...OIDC,
-    port: 8000,
-    transport_mode: 'sse',
-    stdio: { enabled: false, user_command: 'npx -y some-server', work_dir: '', env: ['A=1'] },
-    command: { enabled: false, sse_path: '/sse' },
-    mode: 'default',
-    listen_address: ':8080',
-    auth_server_base_url: 'https://idp.example.com',
-    resource_identifier: 'http://localhost:8080/sse',
-    audience: 'mcp_proxy',
-    jwks_uri: 'https://idp.example.com/jwks',
-    bearer_methods_supported: ['header'],
-    protected_resource_metadata: {
-      audience: 'x',
-      jwks_uri: 'https://idp.example.com/jwks',
-      bearer_methods_supported: ['header'],
-    },
-  };
-
-  it('are accepted, their contents unchecked, and reported', () => {
-    expect([...parseConfig(original).ignoredKeys].sort()).toEqual(
-      [
-        'port',
-        'transport_mode',
-        'stdio',
-        'command',
-        'mode',
-        'listen_address',
-        'auth_server_base_url',
-        'resource_identifier',
-        'audience',
-        'jwks_uri',
-        'bearer_methods_supported',
-        'protected_resource_metadata.jwks_uri',
-        'protected_resource_metadata.bearer_methods_supported',
-      ].sort(),
-    );
-    expect(parseConfig(OIDC).ignoredKeys).toEqual([]);
-  });
-
-  it('are logged once at cold start, at level info', () => {
-    const lines: [string, string, unknown][] = [];
-    const log: Logger = {
-      debug: (m, f) => lines.push(['debug', m, f]),
-      info: (m, f) => lines.push(['info', m, f]),
-      warn: (m, f) => lines.push(['warn', m, f]),
-      error: (m, f) => lines.push(['error', m, f]),
-    };
-    logIgnoredKeys(parseConfig({ ...OIDC, port: 1, stdio: {} }), log);
-    logIgnoredKeys(parseConfig(OIDC), log);
-    expect(lines).toEqual([
-      ['info', 'config keys of the original Go proxy have no effect here', { keys: ['port', 'stdio'] }],
-    ]);
-  });
-
+describe("the original Go proxy's keys (the rest: test/unit/original-keys.test.ts)", () => {
   it("the original's top-level `required_scopes` (method → scope) is enforced, a list refused", () => {
     const c = parseConfig({ ...OIDC, required_scopes: { 'tools/call': 'mcp_tools' } });
     expect(c.mcpPolicy.methods.get('tools/call')).toEqual(['mcp_tools']);

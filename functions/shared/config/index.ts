@@ -22,6 +22,14 @@ import { keyTables } from './keys.ts';
 import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
 import { parseLogging } from './logging.ts';
 import { parseMcpPolicy } from './mcp-policy.ts';
+import {
+  keysWithoutEffect,
+  liftOriginalKeys,
+  originalJwksUri,
+  parseBearerMethods,
+  parseTransport,
+  renameError,
+} from './original.ts';
 import { checkPaths, parsePaths } from './paths.ts';
 import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
 import { parseProvider } from './providers/index.ts';
@@ -36,6 +44,7 @@ export { ConfigError } from './errors.ts';
 export { looksSecret, rejectInlineSecrets } from './inline-secrets.ts';
 export { checkKnownKeys, type KnownKeys, section } from './known-keys.ts';
 export type { McpPolicyConfig, ScopeHierarchy, ScopeRules } from './mcp-policy.ts';
+export type { StdioServerConfig, TransportConfig } from './original.ts';
 export type { AsgardeoConfig } from './providers/asgardeo.ts';
 export { asgardeoTenantBase } from './providers/asgardeo.ts';
 export type { CognitoConfig } from './providers/cognito.ts';
@@ -49,15 +58,30 @@ export { checkSecureUrl, checkUrl, isSecureUrl } from './urls.ts';
 /** The keys of every table (built once all section modules have registered theirs). */
 let shape: KnownKeys | undefined;
 
+/** What the caller of `parseConfig` can do. */
+export interface ParseOptions {
+  /** It can spawn a stdio MCP server (`transport_mode: stdio`): the local runner only. */
+  readonly spawnStdio?: boolean;
+}
+
 /**
  * Validate and default a raw config object (parsed YAML or JSON). Throws `ConfigError`, first
  * for a key no table knows (`deploy` is the CDK app's, checked there).
  */
-export function parseConfig(input: unknown): Config {
+export function parseConfig(input: unknown, opts: ParseOptions = {}): Config {
   if (!isObject(input)) throw new ConfigError('(root)', 'must be a mapping');
   shape ??= shapeOfTables(keyTables(), ['deploy']);
-  const ignoredKeys = checkKnownKeys(input, shape);
-  const r = new ConfigReader(input, '');
+  checkKnownKeys(input, shape);
+  const { raw, renamed } = liftOriginalKeys(input);
+  try {
+    return parseLifted(new ConfigReader(raw, ''), new ConfigReader(input, ''), opts);
+  } catch (e) {
+    throw renameError(e, renamed);
+  }
+}
+
+/** `parseConfig` once the original's keys are written as ours (`input`: as the config has them). */
+function parseLifted(r: ConfigReader, input: ConfigReader, opts: ParseOptions): Config {
   const providerName = parseProviderName(r);
   const upstream = parseUpstream(r);
   const { blocks, token: tokenDefaults } = parseProvider(r, providerName);
@@ -72,8 +96,13 @@ export function parseConfig(input: unknown): Config {
   const mcpPolicy = parseMcpPolicy(r, scopeMap);
   // The original's `protected_resource_metadata.audience` is the audience its tokens carry.
   const prmAudience = protectedResourceMetadata.audience;
-  const token =
+  const withAudience =
     parsedToken.audience.length || !prmAudience ? parsedToken : { ...parsedToken, audience: [prmAudience] };
+  // Its `protected_resource_metadata.jwks_uri` is where the keys of its tokens are.
+  const jwksUri = originalJwksUri(r);
+  const token = jwksUri ? { ...withAudience, jwksUri } : withAudience;
+  const notes = parseBearerMethods(r);
+  const transport = parseTransport(r, opts.spawnStdio === true);
   const discovery = parseDiscovery(r, blocks.provider);
   const acknowledged = parseAcknowledge(r);
   checkPaths(paths);
@@ -96,7 +125,9 @@ export function parseConfig(input: unknown): Config {
     cognito: blocks.cognito,
     embedded: blocks.embedded,
     acknowledged,
-    ignoredKeys,
+    transport,
+    ignoredKeys: keysWithoutEffect(input, transport),
+    notes,
   });
 }
 
@@ -136,9 +167,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-/** Cold start: one info line naming the original's keys the config has without effect here. */
+/**
+ * Cold start: one info line naming the original's keys the config has without effect here, and
+ * one per note on how one of its keys is honoured.
+ */
 export function logIgnoredKeys(config: Config, log: Logger): void {
   if (config.ignoredKeys.length) {
     log.info('config keys of the original Go proxy have no effect here', { keys: config.ignoredKeys });
   }
+  for (const note of config.notes) log.info(note);
 }

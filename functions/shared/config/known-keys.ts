@@ -5,8 +5,8 @@
  * the shape of the `deploy:` block (lib/deploy-options.ts). The error names the full key and the
  * closest known one.
  *
- * Keys of WSO2's Go proxy that mean nothing here are accepted (migration) and reported, so the
- * functions can log them; the one whose silent omission would weaken access control is refused.
+ * Keys of WSO2's Go proxy are honoured (original.ts) or, where that cannot be, refused with the
+ * reason (`ORIGINAL_REFUSED`).
  */
 import { isObject } from '../encoding.ts';
 import { ConfigError } from './errors.ts';
@@ -20,8 +20,6 @@ export type KeyShape =
   | 'free'
   /** A list of `{name, value}` entries (`addQueryParams` / `addBodyParams`). */
   | 'params'
-  /** A key of the original Go proxy without effect here: accepted, reported. */
-  | 'original'
   | KnownKeys;
 
 /** The keys one mapping may have. */
@@ -34,35 +32,15 @@ export interface KnownKeys {
 /** The keys of one `addQueryParams` / `addBodyParams` entry. */
 export const PARAM_ENTRY_KEYS = ['name', 'value', 'value_ssm_parameter', 'public'] as const;
 
-/**
- * Keys of the original's config.yaml (all its releases) that have no effect here: the local MCP
- * server it could start (`port`, `transport_mode`, `stdio`, `command`), its listen address, the
- * mode and authorization server its command line sets, and its protected-resource metadata keys
- * this proxy takes from elsewhere (the top-level ones of its 1.x releases, `jwks_uri` and
- * `bearer_methods_supported`; its `protected_resource_metadata.audience` is honoured).
- */
-export const ORIGINAL_ONLY: Readonly<Record<string, readonly string[]>> = {
-  '': [
-    'port',
-    'transport_mode',
-    'stdio',
-    'command',
-    'mode',
-    'listen_address',
-    'auth_server_base_url',
-    'audience',
-    'resource_identifier',
-    'scopes_supported',
-    'authorization_servers',
-    'jwks_uri',
-    'bearer_methods_supported',
-  ],
-  protected_resource_metadata: ['jwks_uri', 'bearer_methods_supported'],
+/** Keys of the original refused with the reason and what to write instead (docs/migration.md). */
+const ORIGINAL_REFUSED: Readonly<Record<string, string>> = {
+  command:
+    "is the original's name, before its first release, of the `stdio` block: rename it to `stdio` (`enabled`, `user_command`, `work_dir`, `args`, `env`); its `base_url`, `port`, `sse_path` and `message_path` have no equivalent (the local runner serves the stdio server at `paths`)",
+  mode: "is set by the original's command line, not by its config (it replaced this value): choose the identity provider with `provider` (`asgardeo`, `oidc`), or run `npm start -- --demo` / `--asgardeo`, and remove it",
+  auth_server_base_url:
+    "is the original's early name of the identity provider's URL: write it as `default.base_url` (provider `oidc`) and remove it",
 };
-
-/** Keys of the original refused with a reason: ignoring them would let requests through it denied. */
-// (Its older top-level `required_scopes` method → scope map is honoured: mcp-policy.ts.)
-const ORIGINAL_REFUSED: Readonly<Record<string, string>> = {};
+// (Its 1.x top-level `required_scopes` method → scope map is honoured: mcp-policy.ts.)
 
 // ---------------------------------------------------------------------------------------------
 // The closest known key.
@@ -102,19 +80,11 @@ export function closestKey(name: string, candidates: readonly string[]): string 
   return best?.key;
 }
 
-/**
- * ``invalid config: `a.b` is not a known key; did you mean `a.c`?``, else the keys known there
- * (those `listed` only: the original's keys without effect are not advertised).
- */
-export function unknownKeyError(
-  prefix: string,
-  name: string,
-  candidates: readonly string[],
-  listed: (k: string) => boolean = () => true,
-): ConfigError {
+/** ``invalid config: `a.b` is not a known key; did you mean `a.c`?``, else the keys known there. */
+export function unknownKeyError(prefix: string, name: string, candidates: readonly string[]): ConfigError {
   const full = (k: string) => (prefix ? `${prefix}.${k}` : k);
   const near = closestKey(name, candidates);
-  const known = candidates.filter(listed).sort();
+  const known = [...candidates].sort();
   const hint = near
     ? `did you mean \`${full(near)}\`?`
     : `the keys here are ${known.map((k) => `\`${k}\``).join(', ')}`;
@@ -124,27 +94,21 @@ export function unknownKeyError(
 // ---------------------------------------------------------------------------------------------
 // The check.
 
-/**
- * Throws a `ConfigError` for the first key of `raw` that `shape` does not know; returns the
- * original's keys without effect that `raw` has (full dotted names).
- */
-export function checkKnownKeys(raw: Record<string, unknown>, shape: KnownKeys, prefix = ''): string[] {
-  const found: string[] = [];
+/** Throws a `ConfigError` for the first key of `raw` that `shape` does not know. */
+export function checkKnownKeys(raw: Record<string, unknown>, shape: KnownKeys, prefix = ''): void {
   for (const [k, v] of Object.entries(raw)) {
     const key = prefix ? `${prefix}.${k}` : k;
     const s = Object.hasOwn(shape.keys, k) ? shape.keys[k] : shape.any;
     if (s === undefined) {
       if (!prefix && Object.hasOwn(ORIGINAL_REFUSED, k)) throw new ConfigError(key, ORIGINAL_REFUSED[k]!);
-      throw unknownKeyError(prefix, k, Object.keys(shape.keys), (c) => shape.keys[c] !== 'original');
+      throw unknownKeyError(prefix, k, Object.keys(shape.keys));
     }
-    if (s === 'original') found.push(key);
-    else if (s === 'params' && Array.isArray(v)) {
+    if (s === 'params' && Array.isArray(v)) {
       v.forEach((entry, i) => {
         if (isObject(entry)) checkKnownKeys(entry, PARAM_ENTRY, `${key}[${i}]`);
       });
-    } else if (typeof s === 'object' && isObject(v)) found.push(...checkKnownKeys(v, s, key));
+    } else if (typeof s === 'object' && isObject(v)) checkKnownKeys(v, s, key);
   }
-  return found;
 }
 
 const PARAM_ENTRY: KnownKeys = { keys: Object.fromEntries(PARAM_ENTRY_KEYS.map((k) => [k, 'value'])) };
@@ -185,8 +149,7 @@ const shapeOf = (d: KeyDef): KeyShape =>
   d.type === 'mapping' ? 'free' : d.type === 'params' ? 'params' : 'value';
 
 /**
- * The shape of the tables: their keys, aliases, `<key>_ssm_parameter` for secrets, the original's
- * keys without effect, and `extra` top-level keys read by others (`deploy`, read by the CDK app).
+ * The shape of the tables: their keys, aliases, `<key>_ssm_parameter` for secrets, and `extra` top-level keys read by others (`deploy`, read by the CDK app).
  */
 export function shapeOfTables(tables: readonly KeyTable[], extra: readonly string[] = []): KnownKeys {
   const root: Node = { keys: {} };
@@ -198,10 +161,6 @@ export function shapeOfTables(tables: readonly KeyTable[], extra: readonly strin
       if (d.type === 'secret') node.keys[`${k}_ssm_parameter`] = 'value';
     }
     for (const alias of t.aliases ?? []) nodeAt(root, path.slice(0, -1)).keys[alias] = node;
-  }
-  for (const [at, keys] of Object.entries(ORIGINAL_ONLY)) {
-    const node = nodeAt(root, at ? at.split('.') : []);
-    for (const k of keys) node.keys[k] ??= 'original';
   }
   for (const k of extra) root.keys[k] = 'free';
   return root;

@@ -6,6 +6,7 @@ import type { CorsConfig } from './cors.ts';
 import type { DiscoveryConfig } from './discovery.ts';
 import type { LoggingConfig } from './logging.ts';
 import type { McpPolicyConfig } from './mcp-policy.ts';
+import type { TransportConfig } from './original.ts';
 import type { PathsConfig } from './paths.ts';
 import type { ProtectedResourceMetadataConfig } from './protected-resource-metadata.ts';
 import type { AsgardeoConfig } from './providers/asgardeo.ts';
@@ -45,6 +46,10 @@ export interface Config {
   readonly embedded?: EmbeddedConfig;
   /** `acknowledge`: risky settings the config means (synth warns instead of failing). */
   readonly acknowledged: readonly string[];
+  /** `transport_mode` and the stdio server it names (the local runner only; functions refuse stdio). */
+  readonly transport: TransportConfig;
   /** Keys of the original Go proxy's config.yaml present here without effect (logged at cold start). */
   readonly ignoredKeys: readonly string[];
+  /** How keys of the original are honoured where that differs from it (logged at cold start, info). */
+  readonly notes: readonly string[];
 }
