@@ -75,7 +75,7 @@ export function mcpLayerCost(bytes = 10 * 1024, rounds = 200, perRound = 50) {
   const fs = [parseChecked, decide, both, plain];
   for (let i = 0; i < 20; i++) for (const f of fs) time(f); // warm the JIT
   const samples: number[][] = fs.map(() => []);
-  for (let r = 0; r < rounds; r++) fs.forEach((f, k) => samples[k]!.push(time(f)));
+  for (let r = 0; r < rounds; r++) for (const [k, f] of fs.entries()) samples[k]!.push(time(f));
   const [parseUs, decideUs, totalUs, plainUs] = samples.map(median) as [number, number, number, number];
   return { bytes: body.byteLength, parseUs, decideUs, totalUs, plainUs, ratio: totalUs / plainUs };
 }

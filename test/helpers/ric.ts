@@ -2,10 +2,14 @@
  * Run a bundle under AWS's own Node runtime interface client (`aws-lambda-ric`, the client AWS runs
  * in its Node images) against the local Runtime API of runtime-api.ts. The client needs Node >= 22:
  * like the conformance step, it runs on the npm `node@22` package (npx fetches it from the npm
- * registry once). Its native Runtime API client ships prebuilt; its install scripts (which would
- * build it from source) stay off (`allowScripts` in package.json).
+ * registry once). Its native Runtime API client (`rapid-client.node`) is not in the npm package:
+ * the package's install scripts build it from the sources it ships (aws-lambda-cpp, curl; about a
+ * minute, with cmake, make and a C++ compiler). Those scripts stay off for `npm ci` (`allowScripts`
+ * in package.json), so a newcomer's install compiles nothing; the first test that needs the client
+ * builds it once, here, in the installed package (ensureNativeClient).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +31,29 @@ export const RIC_ENTRY = join(
   dirname(createRequire(import.meta.url).resolve('aws-lambda-ric/package.json')),
   'index.mjs',
 );
+
+let built: Promise<void> | undefined;
+
+/** Builds the client's native addon once if the install did not (its own pre/postinstall scripts). */
+export function ensureNativeClient(): Promise<void> {
+  const dir = dirname(RIC_ENTRY);
+  if (existsSync(join(dir, 'rapid-client.node'))) return Promise.resolve();
+  built ??= (async () => {
+    process.stderr.write('[aws-lambda-ric] building its native Runtime API client once (about a minute)\n');
+    try {
+      for (const script of ['scripts/preinstall.sh', 'scripts/postinstall.sh'])
+        await run('sh', [script], { cwd: dir, timeout: 600_000, maxBuffer: 64 * 2 ** 20 });
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(
+        `could not build aws-lambda-ric's native client (needs cmake, make, g++): ${err.stderr?.slice(-2000) ?? err.message}`,
+      );
+    }
+    if (!existsSync(join(dir, 'rapid-client.node')))
+      throw new Error('aws-lambda-ric build left no rapid-client.node');
+  })();
+  return built;
+}
 
 export interface UnderRic {
   readonly api: RuntimeApi;
@@ -68,6 +95,7 @@ function lambdaEnv(o: RicOptions, api: RuntimeApi): Record<string, string> {
 }
 
 export async function startUnderRic(o: RicOptions): Promise<UnderRic> {
+  await ensureNativeClient();
   const api = await startRuntimeApi();
   const node = await node22Path();
   const child: ChildProcess = spawn(node, [RIC_ENTRY, o.handler], {

@@ -348,7 +348,7 @@ describe('authorizeBody: the refusal and the audit line', () => {
     } catch (e) {
       err = e as OAuthError;
     }
-    return { err, lines: lines.map(({ timestamp: _t, ...l }) => l) };
+    return { err, lines: lines.map(({ timestamp: _t, coldStart: _c, ...l }) => l) };
   };
   const p = policyOf({ ...ORIGINAL, token: { required_scopes: ['mcp_init'] } });
 
