@@ -22,14 +22,19 @@ import { forward } from './forward/forward.ts';
 import { respond } from './forward/respond.ts';
 import { type UpstreamFetch, undiciUpstream } from './forward/upstream.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
+import { keyringFor, type ProxyKeys } from './proxy-keys.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
 import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
 import type { Identity, TokenVerifier } from './token.ts';
+import { upstreamBinding } from './upstream-binding.ts';
+import { identityJwks } from './upstream-identity.ts';
 
 export interface ProxyDeps {
   readonly verifier: TokenVerifier;
   readonly upstream?: UpstreamFetch;
   readonly log?: Logger;
+  /** The proxy's keys (proxy-keys.ts). @default from `proxy_secret`, else a random one per process */
+  readonly keys?: () => Promise<ProxyKeys>;
 }
 
 export interface RequestOptions extends EndpointOptions {
@@ -65,6 +70,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
   const upstream = deps.upstream ?? undiciUpstream;
   const log = deps.log ?? createLogger('proxy');
   const streams = createStreamSlots(cfg.stream.maxPerSubject);
+  const keys = deps.keys ?? keyringFor(cfg, log);
 
   return serve<Route, RequestOptions>({
     log,
@@ -75,6 +81,10 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       const r = x.route;
       const origin = x.url.origin;
       if (r.kind === 'prm') return publicDocument(x.req, () => buildPrm(cfg, origin, r.mcpPath));
+      if (r.kind === 'jwks') {
+        const jwks = await identityJwks(await keys());
+        return publicDocument(x.req, () => jwks);
+      }
       // 2. Origin (absent, same origin or allowed; else 403), then the CORS preflight.
       requireAllowedOrigin(cfg.cors, x.req, origin);
       if (x.req.method === 'OPTIONS') return preflight(cfg.cors, x.req, origin);
@@ -85,11 +95,13 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       requireScopes(cfg.token.requiredScopes, identity, resourceMetadata);
       // 5. MCP-Protocol-Version syntax.
       checkProtocolVersion(x.req);
+      // 5b. Session ids bound to this token's subject (else 404), the identity JWT (upstream-binding.ts).
+      const binding = await upstreamBinding(cfg, keys, x, identity);
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is valid.
-        const forwarded = await forward(cfg, upstream, x, identity);
+        const forwarded = await forward(cfg, upstream, x, identity, binding);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         return respond(cfg, log, { ...x, route: r }, forwarded, budgetMs, release);
       } catch (e) {

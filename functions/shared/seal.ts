@@ -18,9 +18,14 @@ export function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
+/** A key of its own for one label (HMAC of the label): values sealed under it open under no other. */
+export function labelKey(key: Uint8Array, label: string): Uint8Array {
+  return mac(key, label);
+}
+
 /** One key per facade issuer: values sealed for one deployment are worthless at another. */
 export function issuerKey(key: Uint8Array, issuer: string): Uint8Array {
-  return mac(key, `mcp-facade:${issuer}`);
+  return labelKey(key, `mcp-facade:${issuer}`);
 }
 
 export function seal(key: Uint8Array, purpose: string, payload: Record<string, unknown>): string {

@@ -23,6 +23,7 @@ import { checkKnownKeys, type KnownKeys, shapeOfTables } from './known-keys.ts';
 import { checkPaths, parsePaths } from './paths.ts';
 import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
 import { parseProvider } from './providers/index.ts';
+import { needsProxySecret, parseProxySecret } from './proxy-secret.ts';
 import { ConfigReader } from './reader.ts';
 import { parseStream } from './stream.ts';
 import { parseToken } from './token.ts';
@@ -38,6 +39,7 @@ export { asgardeoTenantBase } from './providers/asgardeo.ts';
 export type { CognitoConfig } from './providers/cognito.ts';
 export { cognitoIssuer, cognitoJwksUri } from './providers/cognito.ts';
 export type { ParamOverride, PathRule } from './providers/oidc.ts';
+export type { UpstreamIdentityConfig } from './proxy-secret.ts';
 export { ConfigReader, type SecretRef } from './reader.ts';
 export { DEFAULT_ALGORITHMS } from './token.ts';
 export type { Config } from './types.ts';
@@ -61,6 +63,7 @@ export function parseConfig(input: unknown): Config {
   const parsedToken = parseToken(r, tokenDefaults);
   const stream = parseStream(r);
   const identityHeaderPrefix = parseIdentityHeaderPrefix(r);
+  const proxyKeys = parseProxySecret(r, upstream.baseUrl, identityHeaderPrefix);
   const cors = parseCors(r);
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
@@ -82,6 +85,7 @@ export function parseConfig(input: unknown): Config {
     protectedResourceMetadata,
     token,
     identityHeaderPrefix,
+    ...proxyKeys,
     stream,
     discovery,
     oidc: blocks.oidc,
@@ -126,6 +130,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const config = parseConfig(obj);
   // Deployed: no secret in clear text (as at synth); the SSM names are resolved by the discovery function.
   rejectInlineSecrets(obj as Record<string, unknown>);
+  // On Lambda every instance must derive the same keys (a random one per instance would not be).
+  if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined && needsProxySecret(config) && !config.proxySecret) {
+    throw new ConfigError(
+      'proxy_secret_ssm_parameter',
+      'is required in a deployed config with session_binding or upstream_identity enabled (cdk deploy generates one)',
+    );
+  }
   return config;
 }
 
