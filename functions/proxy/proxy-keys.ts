@@ -14,7 +14,7 @@ import { createPrivateKey, createPublicKey, hkdfSync, type KeyObject, randomByte
 import type { Config } from '../shared/config/index.ts';
 import { DependencyError } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
-import { extensionParameter } from '../shared/origin-secret.ts';
+import { extensionParameter, extensionPort } from '../shared/origin-secret.ts';
 
 /** A secret shorter than this is refused (the deployment generates 64 characters). */
 export const MIN_PROXY_SECRET_LENGTH = 32;
@@ -77,7 +77,8 @@ export function proxySecretSource(ref: { value?: string; ssmParameter?: string }
     return async () => value;
   }
   const name = ref.ssmParameter!;
-  return () => extensionParameter(name);
+  const port = extensionPort(); // fixed when the handler is built, as the origin secret's
+  return () => extensionParameter(name, { port });
 }
 
 /**

@@ -120,13 +120,18 @@ export interface ExtensionSourceOptions {
   readonly timeoutMs?: number;
 }
 
+/** The extension's port: as the environment says when this is called, else its default. */
+export function extensionPort(): number {
+  return Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
+}
+
 /** One GET of the extension's HTTP API (`path` and query): its status and body. */
 async function extensionGet(
   path: string,
   query: Record<string, string>,
   opts: ExtensionSourceOptions,
 ): Promise<{ status: number; body: string }> {
-  const port = opts.port ?? Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
+  const port = opts.port ?? extensionPort();
   const res = await (opts.fetch ?? fetch)(`http://localhost:${port}${path}?${new URLSearchParams(query)}`, {
     headers: { 'x-aws-parameters-secrets-token': opts.token ?? process.env.AWS_SESSION_TOKEN ?? '' },
     signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
@@ -142,8 +147,9 @@ export function extensionSecretSource(
   secretId: string,
   opts: ExtensionSourceOptions = {},
 ): OriginSecretSource {
+  const at = { ...opts, port: opts.port ?? extensionPort() }; // the port is fixed when the source is made
   const stage = async (versionStage: string, optional: boolean): Promise<string | undefined> => {
-    const res = await extensionGet('/secretsmanager/get', { secretId, versionStage }, opts);
+    const res = await extensionGet('/secretsmanager/get', { secretId, versionStage }, at);
     if (optional && res.status >= 400 && res.status < 500) return undefined;
     if (res.status < 200 || res.status > 299)
       throw new Error(`extension answered ${res.status} for ${versionStage}`);

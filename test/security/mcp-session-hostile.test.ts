@@ -34,7 +34,6 @@ const configFor = (issuer: TestIssuer) => ({
   token: { audience: ['mcp-test'] },
   stream: { heartbeat_seconds: 0 },
   proxy_secret: SECRET,
-  session_binding: { enabled: false },
 });
 
 beforeAll(async () => {

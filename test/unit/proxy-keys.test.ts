@@ -6,6 +6,7 @@
 import { sign, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyring, deriveProxyKeys } from '../../functions/proxy/proxy-keys.ts';
+import { configFromEnv, parseConfig } from '../../functions/shared/config/index.ts';
 import { DependencyError, toOAuthError } from '../../functions/shared/errors.ts';
 import { extensionParameter } from '../../functions/shared/origin-secret.ts';
 import { freePort, serve, type TestServer } from '../helpers/net.ts';
@@ -96,5 +97,49 @@ describe('extensionParameter: the Parameters and Secrets extension contract', ()
     const port = Number(new URL(ext.url).port);
     await expect(extensionParameter('/nope', { port, token: 'tok' })).rejects.toThrow('400');
     await expect(extensionParameter('/p', { port: await freePort(), timeoutMs: 500 })).rejects.toThrow();
+  });
+});
+
+describe('config: proxy_secret, session_binding, upstream_identity', () => {
+  const base = {
+    provider: 'oidc',
+    base_url: 'https://mcp.example.com',
+    default: { base_url: 'https://idp.example.com' },
+  };
+  const onLambda = (raw: object) =>
+    configFromEnv({ MCP_AUTH_PROXY_CONFIG: JSON.stringify(raw), AWS_LAMBDA_FUNCTION_NAME: 'proxy' });
+
+  it('defaults: binding on, identity JWT off, header <prefix>jwt, audience base_url, 60 s', () => {
+    const c = parseConfig(base);
+    expect(c.sessionBinding.enabled).toBe(true);
+    expect(c.upstreamIdentity).toEqual({
+      enabled: false,
+      header: 'x-mcp-auth-jwt',
+      audience: 'https://mcp.example.com',
+      lifetimeSeconds: 60,
+    });
+    expect(parseConfig({ ...base, identity_header_prefix: 'x-id-' }).upstreamIdentity.header).toBe(
+      'x-id-jwt',
+    );
+  });
+
+  it.each([
+    [{ upstream_identity: { header: 'authorization' } }, 'upstream_identity.header'],
+    [{ upstream_identity: { header: 'x-mcp-auth-a b' } }, 'upstream_identity.header'],
+    [{ upstream_identity: { lifetime_seconds: 61 } }, 'upstream_identity.lifetime_seconds'],
+    [{ proxy_secret: 'short' }, 'proxy_secret'],
+    [{ proxy_secret: 'x'.repeat(40), proxy_secret_ssm_parameter: '/p' }, 'proxy_secret'],
+    [{ session_binding: { enabled: 'yes' } }, 'session_binding.enabled'],
+  ])('refuses %j naming %s', (extra, key) => {
+    expect(() => parseConfig({ ...base, ...extra })).toThrow(new RegExp(`\`${key.replace('.', '\\.')}\``));
+  });
+
+  it('on Lambda, a config that needs the proxy secret must name one (every instance the same keys)', () => {
+    expect(() => onLambda(base)).toThrow(/proxy_secret_ssm_parameter/);
+    expect(onLambda({ ...base, proxy_secret_ssm_parameter: '/p' }).proxySecret).toEqual({
+      ssmParameter: '/p',
+    });
+    expect(onLambda({ ...base, session_binding: { enabled: false } }).proxySecret).toBeUndefined();
+    expect(() => onLambda({ ...base, proxy_secret: 'x'.repeat(40) })).toThrow(/proxy_secret/);
   });
 });
