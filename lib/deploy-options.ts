@@ -116,6 +116,8 @@ export interface DeployOptions {
   readonly tracing: boolean;
   /** A generated signing key when the config names none (default on; lib/signing-key.ts). */
   readonly generateSigningKey: boolean;
+  /** A generated proxy secret when the config uses one and names none (default on; lib/proxy-secret.ts). */
+  readonly generateProxySecret: boolean;
   /** KMS encryption of the log groups (default on): a created key, or `logKmsKeyArn`. */
   readonly logEncryption: boolean;
   readonly logKmsKeyArn?: string;
@@ -146,6 +148,7 @@ export const DEPLOY_KEYS: KnownKeys = section(
   'client_name',
   'tracing',
   'generate_signing_key',
+  'generate_proxy_secret',
   'log_encryption',
   'log_kms_key_arn',
   ['alarms', section('enabled', 'email', 'sns_topic_arn', 'concurrency_threshold_percent')],
@@ -285,6 +288,7 @@ function parseVisibility(d: ConfigReader) {
   return {
     tracing: d.bool('tracing', true),
     generateSigningKey: d.bool('generate_signing_key', true),
+    generateProxySecret: d.bool('generate_proxy_secret', true),
     logEncryption,
     logKmsKeyArn,
     alarms: parseAlarms(d.optObj('alarms')),

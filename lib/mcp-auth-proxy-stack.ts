@@ -79,6 +79,7 @@ export class McpAuthProxyStack extends Stack {
     return {
       tracing: d.tracing,
       generateSigningKey: d.generateSigningKey,
+      generateProxySecret: d.generateProxySecret,
       logEncryptionKey: !d.logEncryption
         ? false
         : d.logKmsKeyArn

@@ -39,7 +39,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { CONFIG_ENV, type Config } from '../functions/shared/config/index.ts';
+import { CONFIG_ENV, type Config, ConfigError } from '../functions/shared/config/index.ts';
 import { isObject } from '../functions/shared/encoding.ts';
 import type { RawConfig } from './config-source.ts';
 import {
@@ -64,7 +64,14 @@ import {
   type McpAuthProxyAlarmOptions,
   type McpAuthProxyBudgetOptions,
 } from './observability.ts';
-import { OriginSecret } from './origin-secret.ts';
+import { OriginSecret, paramsAndSecretsExtension } from './origin-secret.ts';
+import {
+  GeneratedProxySecret,
+  grantProxySecretParameter,
+  needsProxySecret,
+  PROXY_SECRET_KEY,
+  usesProxySecret,
+} from './proxy-secret.ts';
 import { GeneratedSigningKey, needsSigningKey } from './signing-key.ts';
 import { createRateLimitWebAcl, DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT, MIN_RATE_LIMIT } from './web-acl.ts';
 
@@ -220,6 +227,13 @@ export interface McpAuthProxyProps {
    * @default true
    */
   readonly generateSigningKey?: boolean;
+  /**
+   * Generate the proxy secret (session-id binding, identity JWT key: lib/proxy-secret.ts) in
+   * Secrets Manager when the config names none (`proxy_secret_ssm_parameter`) and uses it.
+   * `false` then makes synth refuse the config.
+   * @default true
+   */
+  readonly generateProxySecret?: boolean;
   /**
    * KMS key of both log groups (its key policy must let `logs.<region>.amazonaws.com` use it);
    * `false`: CloudWatch Logs' own encryption, no customer key.
@@ -610,6 +624,8 @@ export class McpAuthProxy extends Construct {
   readonly originSecret?: OriginSecret;
   /** The generated signing key, when the config named none (`generateSigningKey`). */
   readonly signingKey?: secretsmanager.ISecret;
+  /** The generated proxy secret, when the config named none (`generateProxySecret`). */
+  readonly proxySecret?: secretsmanager.ISecret;
   /** CloudFront variant: the web ACL created when no `webAclArn` is given. */
   readonly webAcl?: wafv2.CfnWebACL;
   readonly proxySecurityGroup?: ec2.SecurityGroup;
@@ -626,17 +642,16 @@ export class McpAuthProxy extends Construct {
     super(scope, id);
     // No signing key named: one is generated (lib/signing-key.ts), so the relay is always on.
     const generate = given.generateSigningKey !== false && needsSigningKey(given.config);
-    const props = generate
-      ? {
-          ...given,
-          config: GeneratedSigningKey.configWithKey(given.config, GeneratedSigningKey.parameterFor(this)),
-        }
-      : given;
+    const props = this.withGeneratedSecrets(given, generate);
     const { deployed, proxyTimeout, originReadTimeout } = validateProps(props);
     const generated = generate
       ? new GeneratedSigningKey(this, 'SigningKey', GeneratedSigningKey.nameFor(this))
       : undefined;
     this.signingKey = generated?.secret;
+    const proxySecret = needsProxySecret(given.config)
+      ? new GeneratedProxySecret(this, 'ProxySecret', GeneratedProxySecret.nameFor(this))
+      : undefined;
+    this.proxySecret = proxySecret?.secret;
     annotateDeployedConfig(this, deployed);
     const config = deployed.config;
     this.config = config;
@@ -672,6 +687,9 @@ export class McpAuthProxy extends Construct {
     this.proxyOrigin = config.proxyBaseUrl ?? originOfUrl(this.proxyFunctionUrl.url);
 
     generated?.grantRead(this.discoveryFunction);
+    proxySecret?.grantRead(this.proxyFunction);
+    // A generated secret is under the account's Secrets Manager key, not the config's SSM key.
+    this.grantProxySecret(functionRaw, proxySecret ? undefined : props.secretsKey);
     this.originSecret?.attach(this.discoveryFunction);
     this.originSecret?.attach(this.proxyFunction);
     this.grantSecrets(functionRaw, props.secretsKey);
@@ -803,7 +821,10 @@ export class McpAuthProxy extends Construct {
       environment,
       vpc: props.vpc,
       securityGroup: this.proxySecurityGroup,
-      paramsAndSecrets: this.originSecret?.extension,
+      // The proxy secret is read through the same extension (functions/proxy/proxy-keys.ts).
+      paramsAndSecrets:
+        this.originSecret?.extension ??
+        (usesProxySecret(props.config) ? paramsAndSecretsExtension() : undefined),
     });
   }
 
@@ -895,12 +916,53 @@ export class McpAuthProxy extends Construct {
     );
   }
 
-  /** The ARN of each SSM parameter the config names (a name may start with `/` or not). */
+  /** The ARN of each SSM parameter the discovery function reads (all but the proxy secret). */
   private secretParameterArns(functionRaw: RawConfig): string[] {
-    const stack = Stack.of(this);
-    const names = [...new Set(ssmParameterRefs(functionRaw).map((r) => r.name))];
-    return names.map((name) =>
-      stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') }),
+    const refs = ssmParameterRefs(functionRaw).filter((r) => r.key !== PROXY_SECRET_KEY);
+    return [...new Set(refs.map((r) => r.name))].map((name) => this.parameterArn(name));
+  }
+
+  /** An SSM parameter's ARN (a name may start with `/` or not). */
+  private parameterArn(name: string): string {
+    const resourceName = name.replace(/^\//, '');
+    return Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName });
+  }
+
+  /** The config with the secrets the deployment generates named in it (lib/signing-key.ts, proxy-secret.ts). */
+  private withGeneratedSecrets(given: McpAuthProxyProps, signingKey: boolean): McpAuthProxyProps {
+    let config = given.config;
+    if (signingKey)
+      config = GeneratedSigningKey.configWithKey(config, GeneratedSigningKey.parameterFor(this));
+    if (needsProxySecret(config)) {
+      if (given.generateProxySecret === false) {
+        throw new ConfigError(
+          PROXY_SECRET_KEY,
+          'is required with session_binding or upstream_identity enabled when deploy.generate_proxy_secret is false',
+        );
+      }
+      config = GeneratedProxySecret.configWithSecret(config, GeneratedProxySecret.parameterFor(this));
+    }
+    return config === given.config ? given : { ...given, config };
+  }
+
+  /** The proxy secret's parameter: the proxy reads it (GetParameter), with a customer key through SSM only. */
+  private grantProxySecret(functionRaw: RawConfig, secretsKey: IKey | undefined): void {
+    const name = functionRaw[PROXY_SECRET_KEY];
+    if (typeof name !== 'string') return;
+    const arn = this.parameterArn(name);
+    grantProxySecretParameter(this.proxyFunction, arn);
+    if (!secretsKey) return;
+    this.proxyFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [secretsKey.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:PARAMETER_ARN': [arn],
+          },
+        },
+      }),
     );
   }
 

@@ -21,6 +21,19 @@ import { acknowledge, inPacks } from './nag.ts';
 /** Length of the generated value (letters and digits). */
 export const ORIGIN_SECRET_LENGTH = 64;
 
+/**
+ * The Parameters and Secrets Lambda extension layer: no cache of its own (the functions cache:
+ * origin-secret.ts, proxy-keys.ts). The origin secret's, and the proxy secret's (lib/proxy-secret.ts).
+ */
+export function paramsAndSecretsExtension(): lambda.ParamsAndSecretsLayerVersion {
+  return lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+    cacheEnabled: false,
+    logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+    secretsManagerTimeout: Duration.seconds(3),
+    parameterStoreTimeout: Duration.seconds(3),
+  });
+}
+
 export class OriginSecret extends Construct {
   readonly secret: secretsmanager.Secret;
   /** The extension layer both functions get (no cache of its own: the functions cache, origin-secret.ts). */
@@ -37,14 +50,7 @@ export class OriginSecret extends Construct {
         includeSpace: false,
       },
     });
-    this.extension = lambda.ParamsAndSecretsLayerVersion.fromVersion(
-      lambda.ParamsAndSecretsVersions.V1_0_103,
-      {
-        cacheEnabled: false,
-        logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
-        secretsManagerTimeout: Duration.seconds(3),
-      },
-    );
+    this.extension = paramsAndSecretsExtension();
     Validations.of(this.secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:

@@ -23,6 +23,26 @@ export function needsSigningKey(raw: RawConfig): boolean {
   return d.signing_key === undefined && d.signing_key_ssm_parameter === undefined;
 }
 
+/**
+ * A secret Secrets Manager generates (64 letters and digits) under a name known at synth, with
+ * the cdk-nag findings acknowledged for what it is (no scheduled rotation, the account's key).
+ * The signing key's and the proxy secret's (lib/proxy-secret.ts).
+ */
+export function generatedSecret(
+  scope: Construct,
+  name: string,
+  text: { readonly description: string; readonly rotation: string; readonly kms: string },
+): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'Secret', {
+    secretName: name,
+    description: text.description,
+    generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+  });
+  acknowledge(secret, ['AwsSolutions-SMG4', ...inPacks('SecretsManagerRotationEnabled')], text.rotation);
+  acknowledge(secret, inPacks('SecretsManagerUsingKMSKey'), text.kms);
+  return secret;
+}
+
 export class GeneratedSigningKey extends Construct {
   readonly secret: secretsmanager.Secret;
   /** The SSM parameter name the function config gets as `discovery.signing_key_ssm_parameter`. */
@@ -46,20 +66,13 @@ export class GeneratedSigningKey extends Construct {
 
   constructor(scope: Construct, id: string, name: string) {
     super(scope, id);
-    this.secret = new secretsmanager.Secret(this, 'Secret', {
-      secretName: name,
+    this.secret = generatedSecret(this, name, {
       description: 'MCP auth proxy: the facade signing key (sealed client ids, relay states, consent tokens)',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      rotation:
+        'Rotating the signing key invalidates every facade client id and relay state (clients register again: docs/configuration.md, Known limitations), so it is rotated by the operator, not on a schedule.',
+      kms: 'Encrypted with the account’s Secrets Manager key; only the discovery function may read it. Name your own SecureString in discovery.signing_key_ssm_parameter to use a customer key.',
     });
     this.parameterName = `${SECRETS_MANAGER_REFERENCE}${name}`;
-    const reason =
-      'Rotating the signing key invalidates every facade client id and relay state (clients register again: docs/configuration.md, Known limitations), so it is rotated by the operator, not on a schedule.';
-    acknowledge(this.secret, ['AwsSolutions-SMG4', ...inPacks('SecretsManagerRotationEnabled')], reason);
-    acknowledge(
-      this.secret,
-      inPacks('SecretsManagerUsingKMSKey'),
-      'Encrypted with the account’s Secrets Manager key; only the discovery function may read it. Name your own SecureString in discovery.signing_key_ssm_parameter to use a customer key.',
-    );
   }
 
   /** The discovery function reads it (SSM GetParameters on the reference is granted with the config's). */

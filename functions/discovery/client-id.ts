@@ -9,7 +9,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { sameBytes } from '../shared/constant-time.ts';
 import { isLoopbackHost } from '../shared/http-bits.ts';
-import { seal, unseal } from './seal.ts';
+import { seal, unseal } from '../shared/seal.ts';
 
 export const CLIENT_ID_PREFIX = 'mcp-';
 export const MAX_CLIENT_ID_LENGTH = 4096;

@@ -24,8 +24,8 @@ import { randomBytes } from 'node:crypto';
 import { sameBytes } from '../shared/constant-time.ts';
 import { OAuthError } from '../shared/errors.ts';
 import { cookieValue, isLoopbackHost } from '../shared/http-bits.ts';
+import { digest, seal, unseal } from '../shared/seal.ts';
 import { esc, htmlResponse, page } from './pages.ts';
-import { digest, seal, unseal } from './seal.ts';
 import type { ReplayGuard } from './throttle.ts';
 
 export const CONSENT_COOKIE = '__Host-mcp-consent';

@@ -23,6 +23,7 @@ import { eventToRequest, originOf, toBufferedResult } from '../shared/function-u
 import { configureLogging, createLogger, type Logger, runInvocation } from '../shared/log.ts';
 import { createMetrics, type Metrics } from '../shared/metrics.ts';
 import { type OriginGuard, originGuardFromEnv } from '../shared/origin-secret.ts';
+import { MIN_KEY_BYTES } from '../shared/seal.ts';
 import { createDocumentFetch, createDocumentResolver, type DocumentFetchOptions } from './cimd-fetch.ts';
 import { directBinding } from './client-binding/direct.ts';
 import { type DocumentClients, relayBinding } from './client-binding/relay.ts';
@@ -37,7 +38,6 @@ import { token } from './endpoints/token.ts';
 import { IDP_TIMEOUT_MS } from './idp-http.ts';
 import { createProvider } from './providers/index.ts';
 import type { IdentityProvider, ProviderDeps } from './providers/types.ts';
-import { MIN_KEY_BYTES } from './seal.ts';
 import { createSecretResolver, type SecretResolver, secretRefsOf } from './secrets.ts';
 import { createRateLimiter, createReplayGuard } from './throttle.ts';
 

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { sameBytes } from '../shared/constant-time.ts';
 import { badRequest } from '../shared/errors.ts';
 import { cookieValue } from '../shared/http-bits.ts';
-import { digest, seal, unseal } from './seal.ts';
+import { digest, seal, unseal } from '../shared/seal.ts';
 
 export const CALLBACK_PATH = '/callback';
 const PURPOSE = 'relay';

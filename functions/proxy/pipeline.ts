@@ -27,9 +27,12 @@ import { streamListingFilter } from './mcp/listing.ts';
 import { compilePolicy, listingFilter, type Policy, policyView } from './mcp/policy.ts';
 import type { ListingFilter } from './mcp/types.ts';
 import { checkProtocolVersion } from './protocol-version.ts';
+import { keyringFor, type ProxyKeys } from './proxy-keys.ts';
 import { buildPrm, prmUrl, type Route, route } from './routes.ts';
 import { createStreamSlots, type StreamSlots } from './stream-slots.ts';
 import type { Identity, TokenVerifier } from './token.ts';
+import { upstreamBinding } from './upstream-binding.ts';
+import { identityJwks } from './upstream-identity.ts';
 
 export interface ProxyDeps {
   readonly verifier: TokenVerifier;
@@ -37,6 +40,8 @@ export interface ProxyDeps {
   readonly log?: Logger;
   /** EMF metrics (shared/metrics.ts). @default none */
   readonly metrics?: Metrics;
+  /** The proxy's keys (proxy-keys.ts). @default from `proxy_secret`, else a random one per process */
+  readonly keys?: () => Promise<ProxyKeys>;
 }
 
 export interface RequestOptions extends EndpointOptions {
@@ -83,6 +88,7 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
   const log = deps.log ?? createLogger('proxy');
   const streams = createStreamSlots(cfg.stream.maxPerSubject);
   const policy = compilePolicy(cfg);
+  const keys = deps.keys ?? keyringFor(cfg, log);
 
   return serve<Route, RequestOptions>({
     log,
@@ -94,6 +100,10 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       const r = x.route;
       const origin = x.url.origin;
       if (r.kind === 'prm') return publicDocument(x.req, () => buildPrm(cfg, origin, r.mcpPath));
+      if (r.kind === 'jwks') {
+        const jwks = await identityJwks(await keys());
+        return publicDocument(x.req, () => jwks);
+      }
       // 2. Origin (absent, same origin or allowed; else 403), then the CORS preflight.
       requireAllowedOrigin(cfg.cors, x.req, origin);
       if (x.req.method === 'OPTIONS') return preflight(cfg.cors, x.req, origin);
@@ -110,13 +120,15 @@ export function createProxy(cfg: Config, deps: ProxyDeps): ProxyHandler {
       if (body)
         authorizeBody(policy, body.parsed, identity, { resourceMetadata, log, requestId: x.requestId });
       else requireScopes(cfg.token.requiredScopes, identity, resourceMetadata, cfg.mcpPolicy.hierarchy);
+      // 5c. Session ids bound to this token's subject (else 404), the identity JWT (upstream-binding.ts).
+      const binding = await upstreamBinding(cfg, keys, x, identity);
       // 6. A long-lived stream takes one of the subject's slots on this instance.
       const release = x.req.method === 'GET' ? takeStreamSlot(streams, identity) : () => {};
       try {
         // 7. Forward to the upstream; 8. stream its response back, no longer than the token is
         // valid, its listings filtered to what the token may use.
         const sent = Date.now();
-        const forwarded = await forward(cfg, upstream, x, identity, body);
+        const forwarded = await forward(cfg, upstream, x, identity, body, binding);
         deps.metrics?.upstreamLatency(Date.now() - sent);
         const budgetMs = Math.min(opts.budgetMs ?? Number.POSITIVE_INFINITY, tokenLifetimeMs(cfg, identity));
         const listing = listingOf(policy, body, identity);

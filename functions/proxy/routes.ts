@@ -5,8 +5,13 @@ import type { Config } from '../shared/config/index.ts';
 
 export const PRM_PREFIX = '/.well-known/oauth-protected-resource';
 
+/** The public key of the identity JWT for upstreams (upstream-identity.ts): a JWK Set, RFC 7517 §5. */
+export const JWKS_PATH = '/.well-known/mcp-auth-proxy/jwks.json';
+
 export type Route =
   | { kind: 'prm'; mcpPath: string }
+  /** The public key of the identity JWT (upstream-identity.ts), with `upstream_identity` on. */
+  | { kind: 'jwks' }
   | { kind: 'mcp'; transport: 'streamable' | 'sse' | 'messages'; mcpPath: string }
   | { kind: 'none' };
 
@@ -25,6 +30,7 @@ export function route(cfg: Config, path: string): Route {
   const { streamableHttp, sse, messages } = cfg.paths;
   const norm = path.replace(/\/+$/, ''); // only for the PRM paths: `/` matches none either way
   if (norm === PRM_PREFIX) return { kind: 'prm', mcpPath: streamableHttp };
+  if (path === JWKS_PATH && cfg.upstreamIdentity.enabled) return { kind: 'jwks' };
   if (norm.startsWith(`${PRM_PREFIX}/`)) {
     const rest = norm.slice(PRM_PREFIX.length);
     if (rest === streamableHttp) return { kind: 'prm', mcpPath: streamableHttp };

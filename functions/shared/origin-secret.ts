@@ -120,6 +120,25 @@ export interface ExtensionSourceOptions {
   readonly timeoutMs?: number;
 }
 
+/** The extension's port: as the environment says when this is called, else its default. */
+export function extensionPort(): number {
+  return Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
+}
+
+/** One GET of the extension's HTTP API (`path` and query): its status and body. */
+async function extensionGet(
+  path: string,
+  query: Record<string, string>,
+  opts: ExtensionSourceOptions,
+): Promise<{ status: number; body: string }> {
+  const port = opts.port ?? extensionPort();
+  const res = await (opts.fetch ?? fetch)(`http://localhost:${port}${path}?${new URLSearchParams(query)}`, {
+    headers: { 'x-aws-parameters-secrets-token': opts.token ?? process.env.AWS_SESSION_TOKEN ?? '' },
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
 /**
  * The secret's AWSCURRENT and AWSPREVIOUS values through the Parameters and Secrets extension.
  * A secret never rotated has no AWSPREVIOUS (the extension answers 4xx): only the current value.
@@ -128,18 +147,13 @@ export function extensionSecretSource(
   secretId: string,
   opts: ExtensionSourceOptions = {},
 ): OriginSecretSource {
-  const port = opts.port ?? Number(process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773);
-  const doFetch = opts.fetch ?? fetch;
+  const at = { ...opts, port: opts.port ?? extensionPort() }; // the port is fixed when the source is made
   const stage = async (versionStage: string, optional: boolean): Promise<string | undefined> => {
-    const qs = new URLSearchParams({ secretId, versionStage });
-    const res = await doFetch(`http://localhost:${port}/secretsmanager/get?${qs}`, {
-      headers: { 'x-aws-parameters-secrets-token': opts.token ?? process.env.AWS_SESSION_TOKEN ?? '' },
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
-    });
-    const body = await res.text();
+    const res = await extensionGet('/secretsmanager/get', { secretId, versionStage }, at);
     if (optional && res.status >= 400 && res.status < 500) return undefined;
-    if (!res.ok) throw new Error(`extension answered ${res.status} for ${versionStage}`);
-    const value = (JSON.parse(body) as { SecretString?: unknown }).SecretString;
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`extension answered ${res.status} for ${versionStage}`);
+    const value = (JSON.parse(res.body) as { SecretString?: unknown }).SecretString;
     if (typeof value !== 'string') throw new Error(`no SecretString in ${versionStage}`);
     return value;
   };
@@ -147,6 +161,19 @@ export function extensionSecretSource(
     const [current, previous] = await Promise.all([stage('AWSCURRENT', false), stage('AWSPREVIOUS', true)]);
     return previous === undefined ? [current!] : [current!, previous];
   };
+}
+
+/**
+ * An SSM parameter's value (a SecureString decrypted; a `/aws/reference/secretsmanager/<name>`
+ * name reads that secret) through the same extension: the proxy secret (proxy/proxy-keys.ts).
+ */
+export async function extensionParameter(name: string, opts: ExtensionSourceOptions = {}): Promise<string> {
+  const res = await extensionGet('/systemsmanager/parameters/get', { name, withDecryption: 'true' }, opts);
+  if (res.status < 200 || res.status > 299)
+    throw new Error(`extension answered ${res.status} for parameter ${name}`);
+  const value = (JSON.parse(res.body) as { Parameter?: { Value?: unknown } }).Parameter?.Value;
+  if (typeof value !== 'string') throw new Error(`no Parameter.Value for ${name}`);
+  return value;
 }
 
 /** The guard the deployed function uses: none unless the construct named a secret. */

@@ -23,6 +23,7 @@ import { configFromEnv } from '../../functions/shared/config/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
+import { serve, type TestServer } from '../helpers/net.ts';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
 import { evaluate } from './helpers.ts';
 
@@ -53,6 +54,8 @@ interface Result {
 
 let idp: TestIssuer;
 let upstream: FakeUpstream;
+/** The Parameters and Secrets extension's HTTP API on loopback: the generated proxy secret. */
+let extension: TestServer;
 let bundles: { proxy: Bundle; discovery: Bundle };
 let runner: { proxy: RunningServer; discovery: RunningServer };
 // biome-ignore lint/suspicious/noExplicitAny: handlers loaded from the bundles
@@ -204,13 +207,28 @@ beforeAll(async () => {
   bundles = { proxy: find('McpAuthProxyProxyFunction'), discovery: find('McpAuthProxyDiscoveryFunction') };
   process.stderr.write(`[cdk bundles] synth with bundling: ${Date.now() - started} ms\n`);
 
+  // Session binding is on, so the bundled proxy reads its generated secret through the extension
+  // at the first authenticated request: a loopback stand-in answers with one value.
+  const secretName = JSON.parse(bundles.proxy.env.MCP_AUTH_PROXY_CONFIG!).proxy_secret_ssm_parameter;
+  extension = await serve((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const known =
+      url.pathname === '/systemsmanager/parameters/get' && url.searchParams.get('name') === secretName;
+    if (!known) return void res.writeHead(400).end('ParameterNotFound');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ Parameter: { Name: secretName, Value: 'b'.repeat(64) } }));
+  });
+  process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = String(extension.port);
   // Load the bundles as Lambda would: the awslambda global exists, the environment is set.
   installAwsLambdaGlobal();
   // The bundles carry their own logger (stdout, as on Lambda), not the test's console sink: keep
   // their access lines out of a passing run (failures still print ERROR lines).
   process.env.AWS_LAMBDA_LOG_LEVEL = 'ERROR';
   const savedEnv = { ...process.env };
-  Object.assign(process.env, bundles.proxy.env);
+  // The template gives the extension's default port; the stand-in listens elsewhere.
+  Object.assign(process.env, bundles.proxy.env, {
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+  });
   const proxyMod = await import(pathToFileURL(join(bundles.proxy.dir, 'index.mjs')).href);
   for (const k of Object.keys(bundles.proxy.env)) delete process.env[k];
   Object.assign(process.env, bundles.discovery.env);
@@ -254,6 +272,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  delete process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT;
+  await extension?.close();
   await runner?.proxy.close();
   await runner?.discovery.close();
   await upstream?.close();

@@ -99,6 +99,9 @@ describe('minimal props (a config, nothing else)', () => {
           /^\/aws\/reference\/secretsmanager\/mcp-auth-proxy\//,
         ),
       },
+      proxy_secret_ssm_parameter: expect.stringMatching(
+        /^\/aws\/reference\/secretsmanager\/mcp-auth-proxy\/.+\/proxy-secret$/,
+      ),
     });
     expect(env.AUTHORIZATION_SERVER_URL).toBe(DISCOVERY_ORIGIN);
   });

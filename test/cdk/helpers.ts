@@ -86,3 +86,7 @@ export function evaluate(v: Cfn, attrs: Record<string, string>): unknown {
  */
 export const GENERATED_KEY_PARAMETER =
   '/aws/reference/secretsmanager/mcp-auth-proxy/McpAuthProxy/McpAuthProxy60EB0D22/signing-key';
+
+/** The SSM name of the proxy secret a stack generates when the config names none (lib/proxy-secret.ts). */
+export const GENERATED_PROXY_SECRET_PARAMETER =
+  '/aws/reference/secretsmanager/mcp-auth-proxy/McpAuthProxy/McpAuthProxy60EB0D22/proxy-secret';

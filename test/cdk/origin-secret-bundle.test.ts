@@ -77,6 +77,15 @@ beforeAll(async () => {
       secretId: url.searchParams.get('secretId'),
       token: req.headers['x-aws-parameters-secrets-token'],
     });
+    // The generated proxy secret (session binding, lib/proxy-secret.ts), through the same extension.
+    if (
+      url.pathname === '/systemsmanager/parameters/get' &&
+      req.headers['x-aws-parameters-secrets-token'] === TOKEN
+    ) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ Parameter: { Name: url.searchParams.get('name'), Value: 'p'.repeat(64) } }));
+      return;
+    }
     if (
       req.headers['x-aws-parameters-secrets-token'] !== TOKEN ||
       url.searchParams.get('versionStage') !== 'AWSCURRENT'

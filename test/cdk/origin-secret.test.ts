@@ -86,13 +86,14 @@ describe('CloudFront variant: origin secret', () => {
       const policy = resource(t, 'AWS::IAM::Policy', `McpAuthProxy${which}FunctionRoleDefaultPolicy`).props
         .PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] };
       const sm = policy.Statement.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'));
-      expect(sm).toEqual([
-        {
-          Effect: 'Allow',
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          Resource: { Ref: secretId(t) },
-        },
-      ]);
+      const read = (ref: string) => ({
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: ref },
+      });
+      // The proxy also reads its own proxy secret (session binding, lib/proxy-secret.ts).
+      const proxySecret = resource(t, 'AWS::SecretsManager::Secret', 'McpAuthProxyProxySecret').id;
+      expect(sm).toEqual(which === 'Proxy' ? [read(proxySecret), read(secretId(t))] : [read(secretId(t))]);
     }
   });
 
@@ -165,7 +166,11 @@ describe('CloudFront variant: web ACL', () => {
 });
 
 it('without CloudFront: no secret, no layer, no web ACL', () => {
-  const t = template({ ...BASE, discovery: { signing_key_ssm_parameter: '/mcp-auth/signing-key' } });
+  const t = template({
+    ...BASE,
+    discovery: { signing_key_ssm_parameter: '/mcp-auth/signing-key' },
+    session_binding: { enabled: false }, // else the proxy secret and its extension layer (proxy-secret.test.ts)
+  });
   t.resourceCountIs('AWS::SecretsManager::Secret', 0);
   t.resourceCountIs('AWS::WAFv2::WebACL', 0);
   for (const which of ['Proxy', 'Discovery']) {

@@ -153,7 +153,12 @@ describe('a parameter value from SSM', () => {
       `arn:aws:ssm:eu-west-1:123456789012:parameter${TOKEN_PARAM}`,
       `arn:aws:ssm:eu-west-1:123456789012:parameter${REGISTER_PARAM}`,
     ]);
-    expect(ssmResources('Proxy')).toEqual([]);
+    // The proxy reads only its own secret (session binding, lib/proxy-secret.ts), none of the facade's.
+    expect(ssmResources('Proxy')).toEqual([
+      expect.stringMatching(
+        /^arn:aws:ssm:eu-west-1:123456789012:parameter\/aws\/reference\/secretsmanager\/.+\/proxy-secret$/,
+      ),
+    ]);
   });
 
   it('fails closed while the parameter is missing: 503, the parameter logged, nothing sent to the IdP', async () => {

@@ -7,7 +7,14 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../functions/shared/config/index.ts';
 import type { RawConfig } from '../../lib/config-source.ts';
-import { BASE, evaluate, GENERATED_KEY_PARAMETER, resource, template } from './helpers.ts';
+import {
+  BASE,
+  evaluate,
+  GENERATED_KEY_PARAMETER,
+  GENERATED_PROXY_SECRET_PARAMETER,
+  resource,
+  template,
+} from './helpers.ts';
 
 const PROXY_URL = 'https://p2m7q4xkz3c5vtr6wbn8yd9fhj2ls4gu.lambda-url.eu-west-1.on.aws/';
 const DISCOVERY_URL = 'https://d7k3r9v2x5m8q4t6w1z0n3b5c8f2h6ja.lambda-url.eu-west-1.on.aws/';
@@ -116,6 +123,8 @@ describe('default deployment (oidc, Function URLs only)', () => {
     expect(JSON.parse(proxy.MCP_AUTH_PROXY_CONFIG!)).toEqual({
       ...BASE,
       discovery: { signing_key_ssm_parameter: GENERATED_KEY_PARAMETER },
+      // Session binding is on by default: the generated proxy secret (lib/proxy-secret.ts).
+      proxy_secret_ssm_parameter: GENERATED_PROXY_SECRET_PARAMETER,
     });
     expect(discovery.MCP_AUTH_PROXY_CONFIG).toBe(proxy.MCP_AUTH_PROXY_CONFIG);
     expect(proxy.AUTHORIZATION_SERVER_URL).toBe(
@@ -146,7 +155,16 @@ describe('default deployment (oidc, Function URLs only)', () => {
       Resource: '*',
     };
     const p = policy(t, 'Proxy').Statement;
-    expect(p.map((s) => s.Action)).toEqual([['logs:CreateLogStream', 'logs:PutLogEvents'], xray.Action]);
+    expect(p.map((s) => s.Action)).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      xray.Action,
+      ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      'ssm:GetParameter',
+    ]);
+    // The proxy reads its own secret's parameter (the extension's GetParameter) and nothing else in SSM.
+    expect(evaluate(p[3]!.Resource, ATTRS)).toBe(
+      `arn:aws:ssm:eu-west-1:123456789012:parameter${GENERATED_PROXY_SECRET_PARAMETER}`,
+    );
     // The only "*": X-Ray's two actions, which have no resource-level permissions.
     for (const which of ['Proxy', 'Discovery'] as const) {
       const wild = policy(t, which).Statement.filter((s) => JSON.stringify(s).includes('*'));
@@ -267,6 +285,7 @@ describe('configurable details', () => {
         { discovery: { signing_key_ssm_parameter: '/mcp-auth/signing-key' } },
       ),
     );
+    // (The generated proxy secret is not under the customer key: the proxy gets no kms statement.)
     const kms = policy(t, 'Discovery').Statement.filter((s) => s.Action === 'kms:Decrypt');
     expect(kms).toHaveLength(1);
     expect(evaluate(kms[0], ATTRS)).toEqual({

@@ -16,8 +16,8 @@ import { type DemoMcpServer, startDemoMcpServer } from '../../bin/local/demo-mcp
 import type { RunningServer } from '../../bin/local/function-url-server.ts';
 import { startLocalSingleOrigin } from '../../bin/local/runner.ts';
 import { ownClientSecret, unwrapOwnClientId } from '../../functions/discovery/client-id.ts';
-import { issuerKey } from '../../functions/discovery/seal.ts';
 import { parseConfig } from '../../functions/shared/config/index.ts';
+import { issuerKey } from '../../functions/shared/seal.ts';
 import { authorizeWithConsent } from '../helpers/consent.ts';
 import { freePort } from '../helpers/net.ts';
 import { loginAndGetCode, MemoryOAuthProvider } from '../helpers/oauth-client.ts';

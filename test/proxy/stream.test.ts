@@ -24,6 +24,8 @@ beforeAll(async () => {
     cors: { allowed_origins: ['https://app.example'] },
     token: { audience: ['mcp-test'] },
     stream: { heartbeat_seconds: 0 },
+    // Transport mechanics with the upstream's own ids; the binding: test/security/mcp-session-hostile.test.ts.
+    session_binding: { enabled: false },
   });
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ import {
   wrapClientId,
 } from '../../functions/discovery/client-id.ts';
 import { issueRelayState } from '../../functions/discovery/relay.ts';
-import { seal } from '../../functions/discovery/seal.ts';
+import { seal } from '../../functions/shared/seal.ts';
 
 const key = Buffer.alloc(32, 3);
 const RU = 'http://127.0.0.1:5000/cb';

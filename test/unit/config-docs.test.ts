@@ -280,6 +280,13 @@ const SAMPLES: Record<string, unknown>[] = [
       upstream_client: { client_id: 'app', client_secret_ssm_parameter: '/s' },
     },
   },
+  {
+    ...UPSTREAM,
+    provider: 'embedded',
+    proxy_secret_ssm_parameter: '/proxy-secret',
+    session_binding: { enabled: false },
+    upstream_identity: { enabled: true, header: 'x-mcp-auth-jwt', audience: 'mcp', lifetime_seconds: 30 },
+  },
 ];
 
 describe('parseConfig reads only keys of the tables', () => {

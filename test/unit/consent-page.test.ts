@@ -15,8 +15,8 @@ import {
   newNonce,
   readConsent,
 } from '../../functions/discovery/consent.ts';
-import { digest, seal, unseal } from '../../functions/discovery/seal.ts';
 import { OAuthError } from '../../functions/shared/errors.ts';
+import { digest, seal, unseal } from '../../functions/shared/seal.ts';
 
 const key = Buffer.alloc(32, 5);
 const NOW = 1_800_000_000_000;

@@ -17,8 +17,8 @@ import {
   readRelayState,
   sealCode,
 } from '../../functions/discovery/relay.ts';
-import { digest, seal, unseal } from '../../functions/discovery/seal.ts';
 import { OAuthError } from '../../functions/shared/errors.ts';
+import { digest, seal, unseal } from '../../functions/shared/seal.ts';
 
 const key = Buffer.alloc(32, 1);
 const NOW = 1_800_000_000_000;

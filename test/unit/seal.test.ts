@@ -1,11 +1,11 @@
 /**
- * Sealed values (functions/discovery/seal.ts): `b64url(json).b64url(HMAC-SHA-256)`, each naming
+ * Sealed values (functions/shared/seal.ts): `b64url(json).b64url(HMAC-SHA-256)`, each naming
  * its purpose, so nothing can be forged, altered, or replayed for another purpose.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { digest, issuerKey, seal, unseal } from '../../functions/discovery/seal.ts';
 import { sameBytes } from '../../functions/shared/constant-time.ts';
+import { digest, issuerKey, seal, unseal } from '../../functions/shared/seal.ts';
 
 const key = Buffer.alloc(32, 7);
 const other = Buffer.alloc(32, 8);

@@ -7,8 +7,8 @@
  */
 
 import { badRequest } from '../../shared/errors.ts';
+import { digest, seal, unseal } from '../../shared/seal.ts';
 import type { IdpReply } from '../idp-http.ts';
-import { digest, seal, unseal } from '../seal.ts';
 
 const REFRESH_PREFIX = 'mcpr-';
 const REFRESH_PURPOSE = 'refresh';

@@ -13,6 +13,7 @@
  */
 import { basicHeader, formDecode, formEncode, readBasic } from '../../shared/encoding.ts';
 import { badRequest, invalidClient, OAuthError } from '../../shared/errors.ts';
+import { digest, issuerKey } from '../../shared/seal.ts';
 import type { AuthorizeRequest } from '../authorize.ts';
 import { isDocumentClientId } from '../cimd.ts';
 import type { DocumentResolver } from '../cimd-fetch.ts';
@@ -25,7 +26,6 @@ import {
 } from '../client-id.ts';
 import type { IdentityProvider } from '../providers/types.ts';
 import { callbackUrl, clientRedirect, issueRelayState, openCode, readRelayState } from '../relay.ts';
-import { digest, issuerKey } from '../seal.ts';
 import { createReplayGuard, type ReplayGuard } from '../throttle.ts';
 import { openRefreshToken, sealRefreshTokens } from './refresh.ts';
 import type { AuthorizationResponseRelay, AuthorizingClient, ClientBinding, TokenForward } from './types.ts';

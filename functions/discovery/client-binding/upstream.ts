@@ -18,6 +18,7 @@
 import type { UpstreamClientConfig } from '../../shared/config/discovery.ts';
 import { basicAuth, formDecode, readBasic } from '../../shared/encoding.ts';
 import { badRequest, DependencyError, invalidClient } from '../../shared/errors.ts';
+import { issuerKey } from '../../shared/seal.ts';
 import {
   type ClientAuthMethod,
   MAX_CLIENT_ID_LENGTH,
@@ -30,7 +31,6 @@ import {
 } from '../client-id.ts';
 import type { IdpReply } from '../idp-http.ts';
 import { DIALECTS, dialectAuthorizeParams, dialectTokenParams } from '../providers/dialects.ts';
-import { issuerKey } from '../seal.ts';
 import { createReplayGuard } from '../throttle.ts';
 import { openRefreshToken, sealRefreshTokens } from './refresh.ts';
 import { authorizationResponseRelay, machineTokenRequest, relayedClient, relayedCode } from './relay.ts';

@@ -36,6 +36,12 @@ export function respond(
   for (const [k, v] of Object.entries(corsHeaders(cfg.cors, req.headers.get('origin'), url.origin))) {
     headers.set(k, v);
   }
+  // The upstream's session id reaches the client only wrapped (mcp/session-id.ts).
+  if (forwarded.session?.wrapResponse(headers) === false) {
+    log.warn('dropped an upstream session id that is not visible ASCII of at most 1024 characters', {
+      ...x.access,
+    });
+  }
   const sse = isEventStream(headers.get('content-type'));
   if (sse) {
     headers.set('cache-control', 'no-cache, no-transform');
@@ -45,8 +51,11 @@ export function respond(
   const fields = { ...x.access };
   x.access.sse = sse;
   const rewrite = (data: string) => {
-    const next = rewriteEndpointUrl(data, upstreamUrl, cfg.upstream.baseUrl, url.origin);
-    if (next === undefined) log.warn('dropped endpoint event pointing outside the upstream', fields);
+    const moved = rewriteEndpointUrl(data, upstreamUrl, cfg.upstream.baseUrl, url.origin);
+    const next = moved && forwarded.session ? forwarded.session.wrapEndpoint(moved) : moved;
+    if (moved === undefined) log.warn('dropped endpoint event pointing outside the upstream', fields);
+    else if (next === undefined)
+      log.warn('dropped endpoint event whose session id cannot be wrapped', fields);
     return next;
   };
   const nullBody = req.method === 'HEAD' || up.status === 204 || up.status === 304;

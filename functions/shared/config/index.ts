@@ -33,6 +33,7 @@ import {
 import { checkPaths, parsePaths } from './paths.ts';
 import { parseProtectedResourceMetadata } from './protected-resource-metadata.ts';
 import { parseProvider } from './providers/index.ts';
+import { needsProxySecret, parseProxySecret } from './proxy-secret.ts';
 import { ConfigReader } from './reader.ts';
 import { parseStream } from './stream.ts';
 import { parseToken } from './token.ts';
@@ -50,6 +51,7 @@ export { asgardeoTenantBase } from './providers/asgardeo.ts';
 export type { CognitoConfig } from './providers/cognito.ts';
 export { cognitoIssuer, cognitoJwksUri } from './providers/cognito.ts';
 export type { ParamOverride, PathRule } from './providers/oidc.ts';
+export type { UpstreamIdentityConfig } from './proxy-secret.ts';
 export { ConfigReader, type SecretRef } from './reader.ts';
 export { DEFAULT_ALGORITHMS } from './token.ts';
 export type { Config } from './types.ts';
@@ -89,6 +91,7 @@ function parseLifted(r: ConfigReader, input: ConfigReader, opts: ParseOptions): 
   const stream = parseStream(r);
   const logging = parseLogging(r);
   const identityHeaderPrefix = parseIdentityHeaderPrefix(r);
+  const proxyKeys = parseProxySecret(r, upstream.baseUrl, identityHeaderPrefix);
   const cors = parseCors(r);
   const { proxyBaseUrl, listenPort } = parseProxyOrigin(r);
   const paths = parsePaths(r);
@@ -117,6 +120,7 @@ function parseLifted(r: ConfigReader, input: ConfigReader, opts: ParseOptions): 
     token,
     mcpPolicy,
     identityHeaderPrefix,
+    ...proxyKeys,
     stream,
     logging,
     discovery,
@@ -164,6 +168,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const config = parseConfig(obj);
   // Deployed: no secret in clear text (as at synth); the SSM names are resolved by the discovery function.
   rejectInlineSecrets(obj as Record<string, unknown>);
+  // On Lambda every instance must derive the same keys (a random one per instance would not be).
+  if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined && needsProxySecret(config) && !config.proxySecret) {
+    throw new ConfigError(
+      'proxy_secret_ssm_parameter',
+      'is required in a deployed config with session_binding or upstream_identity enabled (cdk deploy generates one)',
+    );
+  }
   return config;
 }
 

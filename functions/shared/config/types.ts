@@ -13,10 +13,12 @@ import type { AsgardeoConfig } from './providers/asgardeo.ts';
 import type { CognitoConfig } from './providers/cognito.ts';
 import type { EmbeddedConfig } from './providers/embedded.ts';
 import type { OidcConfig } from './providers/oidc.ts';
+import type { ProxySecretConfig } from './proxy-secret.ts';
 import type { StreamConfig } from './stream.ts';
 import type { TokenConfig } from './token.ts';
 
-export interface Config {
+/** `proxy_secret`, `session_binding`, `upstream_identity`: proxy-secret.ts. */
+export interface Config extends ProxySecretConfig {
   readonly provider: ProviderName;
   readonly upstream: UpstreamConfig;
   /** Public origin of the proxy (CloudFront/custom domain); else learned from the Function URL host. */

@@ -1,11 +1,13 @@
 /**
- * Tamper-evident values the facade hands to browsers and clients (pure): `b64url(json).b64url(mac)`
- * with HMAC-SHA-256 under `discovery.signing_key`. Every payload names its purpose (`t`), so a
- * value signed for one use (a client id) can never be replayed as another (a relay state).
+ * Tamper-evident values both functions hand to browsers and clients (pure): `b64url(json).b64url(mac)`
+ * with HMAC-SHA-256 — the facade's under `discovery.signing_key` (client ids, relay states), the
+ * proxy's under a key derived from its proxy secret (session ids, proxy/mcp/session-id.ts). Every
+ * payload names its purpose (`t`), so a value signed for one use (a client id) can never be
+ * replayed as another (a relay state).
  * Not encrypted: nothing in them is secret; they must only be impossible to forge.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { sameBytes } from '../shared/constant-time.ts';
+import { sameBytes } from './constant-time.ts';
 
 export const MIN_KEY_BYTES = 32;
 
@@ -16,9 +18,14 @@ export function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
+/** A key of its own for one label (HMAC of the label): values sealed under it open under no other. */
+export function labelKey(key: Uint8Array, label: string): Uint8Array {
+  return mac(key, label);
+}
+
 /** One key per facade issuer: values sealed for one deployment are worthless at another. */
 export function issuerKey(key: Uint8Array, issuer: string): Uint8Array {
-  return mac(key, `mcp-facade:${issuer}`);
+  return labelKey(key, `mcp-facade:${issuer}`);
 }
 
 export function seal(key: Uint8Array, purpose: string, payload: Record<string, unknown>): string {
