@@ -35,7 +35,6 @@ async function send(proxy: ProxyUnderTest, method: string, body?: string) {
       authorization: `Bearer ${await idp.sign({ aud: AUD })}`,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
-      'mcp-session-id': 's1',
     },
     body,
   });
