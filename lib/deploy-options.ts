@@ -333,7 +333,7 @@ function parseVpc(b: ConfigReader): VpcOptions {
   if (ssmEndpoint && !attachDiscovery) {
     throw new ConfigError(
       b.key('ssm_endpoint'),
-      'needs `deploy.vpc.attach_discovery: true`: only the discovery function reads SSM',
+      'needs `deploy.vpc.attach_discovery: true`: it serves the discovery function in the VPC (and the proxy, for the proxy secret)',
     );
   }
   const discoveryEgressPorts = parsePorts(b, 'discovery_egress_ports');

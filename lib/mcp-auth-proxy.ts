@@ -27,6 +27,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   type BundlingOptions,
+  LogLevel,
   NodejsFunction,
   OutputFormat,
   SourceMapMode,
@@ -385,7 +386,7 @@ function checkPropsAlone(props: McpAuthProxyProps): PropProblem[] {
   check(
     !props.ssmInterfaceEndpoint || (props.vpc && props.discoveryInVpc),
     'ssmInterfaceEndpoint',
-    'needs `vpc` and `discoveryInVpc: true`: only the discovery function reads SSM',
+    'needs `vpc` and `discoveryInVpc: true`: it serves the discovery function in the VPC (and the proxy, for the proxy secret)',
   );
   return [...checkGuardProps(props), ...problems];
 }
@@ -596,6 +597,10 @@ function bundling(runtime: lambda.Runtime, bundleAwsSdk: boolean): BundlingOptio
     // The proxy must not contain the AWS SDK; nothing is left for the runtime to provide.
     externalModules: [],
     tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+    // Errors only: esbuild's summary marks a bundle over 1 MB (discovery, with the AWS SDK) with
+    // a warning sign at every synth, though nothing is wrong (bundles.test.ts budgets the sizes);
+    // the bundled code is the project's, so its build warnings are the tests' to catch, not users'.
+    logLevel: LogLevel.ERROR,
   };
 }
 
@@ -1004,8 +1009,10 @@ export class McpAuthProxy extends Construct {
   }
 
   /**
-   * VPC: an SSM interface endpoint reachable from the discovery function only, whose policy
-   * allows only the discovery role's `ssm:GetParameters` on the named parameters.
+   * VPC: an SSM interface endpoint reachable from the discovery function and, when it reads the
+   * proxy secret (through the Parameters and Secrets extension), the proxy; its policy allows
+   * only the discovery role's `ssm:GetParameters` on the named parameters and the proxy role's
+   * `ssm:GetParameter` on the proxy secret's.
    */
   private addSsmEndpoint(
     vpc: ec2.IVpc,
@@ -1015,7 +1022,7 @@ export class McpAuthProxy extends Construct {
   ): void {
     const endpointSg = new ec2.SecurityGroup(this, 'SsmEndpointSecurityGroup', {
       vpc,
-      description: 'SSM interface endpoint: HTTPS from the discovery function only',
+      description: 'SSM interface endpoint: HTTPS from the functions that read parameters only',
       allowAllOutbound: false,
     });
     endpointSg.addIngressRule(discoverySg, ec2.Port.tcp(443), 'discovery function to SSM');
@@ -1027,23 +1034,41 @@ export class McpAuthProxy extends Construct {
       open: false,
       privateDnsEnabled: true,
     });
+    const statements: iam.PolicyStatement[] = [];
     const arns = this.secretParameterArns(functionRaw);
+    if (arns.length) {
+      statements.push(
+        new iam.PolicyStatement({
+          principals: [this.discoveryFunction.role!],
+          actions: ['ssm:GetParameters'],
+          resources: arns,
+        }),
+      );
+    }
+    const proxySecret = functionRaw[PROXY_SECRET_KEY];
+    if (typeof proxySecret === 'string' && this.proxySecurityGroup) {
+      endpointSg.addIngressRule(this.proxySecurityGroup, ec2.Port.tcp(443), 'proxy function to SSM');
+      statements.push(
+        new iam.PolicyStatement({
+          principals: [this.proxyFunction.role!],
+          actions: ['ssm:GetParameter'],
+          resources: [this.parameterArn(proxySecret)],
+        }),
+      );
+    }
     // Without any statement the endpoint would allow everything: a config naming no parameter
     // gets an explicit deny instead.
-    endpoint.addToPolicy(
-      arns.length
-        ? new iam.PolicyStatement({
-            principals: [this.discoveryFunction.role!],
-            actions: ['ssm:GetParameters'],
-            resources: arns,
-          })
-        : new iam.PolicyStatement({
-            effect: iam.Effect.DENY,
-            principals: [new iam.AnyPrincipal()],
-            actions: ['ssm:*'],
-            resources: ['*'],
-          }),
-    );
+    if (!statements.length) {
+      statements.push(
+        new iam.PolicyStatement({
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['ssm:*'],
+          resources: ['*'],
+        }),
+      );
+    }
+    for (const st of statements) endpoint.addToPolicy(st);
   }
 
   /** CloudFront: one origin for both functions; MCP paths and PRM to the proxy, the rest to discovery. */

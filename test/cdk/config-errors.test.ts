@@ -205,7 +205,7 @@ const cases: [string, RawConfig, string][] = [
   [
     'an SSM endpoint for a function outside the VPC',
     { ...BASE, deploy: { vpc: { ...VPC, ssm_endpoint: true } } },
-    'invalid config: `deploy.vpc.ssm_endpoint` needs `deploy.vpc.attach_discovery: true`: only the discovery function reads SSM',
+    'invalid config: `deploy.vpc.ssm_endpoint` needs `deploy.vpc.attach_discovery: true`: it serves the discovery function in the VPC (and the proxy, for the proxy secret)',
   ],
   [
     'an unsupported runtime',

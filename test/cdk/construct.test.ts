@@ -129,7 +129,7 @@ describe('VPC props', () => {
     return { config: BASE, vpc, discoveryInVpc: true, ssmInterfaceEndpoint: true };
   };
 
-  it('attaches both functions to the private subnets with egress, each with its security group, and opens an SSM endpoint to discovery only', () => {
+  it('attaches both functions to the private subnets with egress, each with its security group, and opens an SSM endpoint to the functions that read parameters', () => {
     const { stack, proxy, t } = synth(vpcProps);
     const vpc = (proxy.node.scope as Stack).node.findChild('Vpc') as ec2.Vpc;
     const subnetIds = stack.resolve(vpc.privateSubnets.map((s) => s.subnetId));
@@ -273,7 +273,7 @@ describe('bad props fail before anything is built, naming the prop', () => {
     [
       'an SSM endpoint for a discovery function outside the VPC',
       (s) => ({ config: BASE, vpc: vpc(s), ssmInterfaceEndpoint: true }),
-      '`ssmInterfaceEndpoint` needs `vpc` and `discoveryInVpc: true`: only the discovery function reads SSM',
+      '`ssmInterfaceEndpoint` needs `vpc` and `discoveryInVpc: true`: it serves the discovery function in the VPC (and the proxy, for the proxy secret)',
     ],
     [
       'a proxy timeout shorter than the stream bound',

@@ -273,7 +273,7 @@ describe('VPC egress and the SSM endpoint policy', () => {
     expect(egress(t, 'McpAuthProxyDiscoverySecurityGroup').map((r) => r.FromPort)).toEqual([8443]);
   });
 
-  it('gives the SSM endpoint a policy: only the discovery role, only GetParameters, only the named parameters', () => {
+  it('gives the SSM endpoint a policy: the discovery role GetParameters on its named parameters, the proxy role GetParameter on the proxy secret, nothing else', () => {
     const t = template(
       withDeploy(
         { vpc: { ...VPC, attach_discovery: true, ssm_endpoint: true } },
@@ -281,9 +281,14 @@ describe('VPC egress and the SSM endpoint policy', () => {
       ),
     );
     const role = resource(t, 'AWS::IAM::Role', 'McpAuthProxyDiscoveryFunctionRole').id;
+    const proxyRole = resource(t, 'AWS::IAM::Role', 'McpAuthProxyProxyFunctionRole').id;
     const ep = resource(t, 'AWS::EC2::VPCEndpoint', 'McpAuthProxySsmEndpoint').props;
     const roleArn = 'arn:aws:iam::123456789012:role/discovery';
-    expect(evaluate(ep.PolicyDocument, { ...ATTRS, [role]: roleArn })).toEqual({
+    const proxyRoleArn = 'arn:aws:iam::123456789012:role/proxy';
+    const doc = evaluate(ep.PolicyDocument, { ...ATTRS, [role]: roleArn, [proxyRole]: proxyRoleArn }) as {
+      Statement: { Resource: string | string[] }[];
+    };
+    expect(doc).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -295,8 +300,20 @@ describe('VPC egress and the SSM endpoint policy', () => {
             'arn:aws:ssm:eu-west-1:123456789012:parameter/mcp-auth/signing-key',
           ],
         },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: proxyRoleArn },
+          Action: 'ssm:GetParameter',
+          Resource: expect.stringMatching(
+            /^arn:aws:ssm:eu-west-1:123456789012:parameter\/aws\/reference\/secretsmanager\/mcp-auth-proxy\/.+\/proxy-secret$/,
+          ),
+        },
       ],
     });
+    // The proxy may reach the endpoint (443) only because it reads that secret.
+    const proxySg = resource(t, 'AWS::EC2::SecurityGroup', 'McpAuthProxyProxySecurityGroup').id;
+    const ingress = JSON.stringify(t.findResources('AWS::EC2::SecurityGroupIngress'));
+    expect(ingress).toContain(proxySg);
   });
 
   it('refuses bad port lists and discovery ports without an attached discovery function, naming the key', () => {
