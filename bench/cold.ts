@@ -6,6 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +124,20 @@ export async function proxyBundleComposition(): Promise<Record<string, number>> 
   return by;
 }
 
+/** The extension's `GET /systemsmanager/parameters/get` for the config's proxy secret, on loopback. */
+async function secretsExtension(cfg: { proxy_secret_ssm_parameter?: string }) {
+  const name = cfg.proxy_secret_ssm_parameter;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/systemsmanager/parameters/get' || url.searchParams.get('name') !== name)
+      return void res.writeHead(400).end('ParameterNotFound');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ Parameter: { Name: name, Value: 'b'.repeat(64) } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 export interface ColdInput {
   readonly raw: Record<string, unknown>;
   readonly token: string;
@@ -147,6 +163,9 @@ export async function coldBench(input: ColdInput) {
   proxyEvent.headers = { ...proxyEvent.headers, authorization: `Bearer ${input.token}` };
   writeFileSync(join(dir, 'proxy-event.json'), JSON.stringify(proxyEvent));
   const discoveryEvent = join(PROJECT_ROOT, 'events', 'discovery-get-authorization-server-metadata.json');
+  // The proxy binds session ids, so its first request reads the generated proxy secret through
+  // the Parameters and Secrets extension (one loopback HTTP call, as on Lambda): a stand-in.
+  const extension = await secretsExtension(JSON.parse(bundles.proxy.env.MCP_AUTH_PROXY_CONFIG!));
   const variants: Variant[] = [
     {
       name: 'floorStreaming',
@@ -160,7 +179,7 @@ export async function coldBench(input: ColdInput) {
       file: bundles.proxy.file,
       kind: 'streaming',
       event: join(dir, 'proxy-event.json'),
-      env: bundles.proxy.env,
+      env: { ...bundles.proxy.env, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port) },
     },
     {
       name: 'floorBuffered',
@@ -186,6 +205,7 @@ export async function coldBench(input: ColdInput) {
       runs[v.name]!.push(await once(dir, harness, v, i));
     }
   }
+  extension.server.close();
   const med = (name: string) => ({
     processes: runs[name]!.length,
     bootMs: median(runs[name]!.map((r) => r.bootMs)),
