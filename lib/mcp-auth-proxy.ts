@@ -906,15 +906,19 @@ export class McpAuthProxy extends Construct {
     this.discoveryFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: arns }),
     );
-    if (!secretsKey) return;
-    this.discoveryFunction.addToRolePolicy(
+    if (secretsKey) this.grantDecryptThroughSsm(this.discoveryFunction, secretsKey, arns);
+  }
+
+  /** `kms:Decrypt` with a customer key, only through SSM of this region and for these parameters. */
+  private grantDecryptThroughSsm(fn: NodejsFunction, key: IKey, parameterArns: string[]): void {
+    fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['kms:Decrypt'],
-        resources: [secretsKey.keyArn],
+        resources: [key.keyArn],
         conditions: {
           StringEquals: {
             'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com`,
-            'kms:EncryptionContext:PARAMETER_ARN': arns,
+            'kms:EncryptionContext:PARAMETER_ARN': parameterArns,
           },
         },
       }),
@@ -956,19 +960,7 @@ export class McpAuthProxy extends Construct {
     if (typeof name !== 'string') return;
     const arn = this.parameterArn(name);
     grantProxySecretParameter(this.proxyFunction, arn);
-    if (!secretsKey) return;
-    this.proxyFunction.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [secretsKey.keyArn],
-        conditions: {
-          StringEquals: {
-            'kms:ViaService': `ssm.${Stack.of(this).region}.amazonaws.com`,
-            'kms:EncryptionContext:PARAMETER_ARN': [arn],
-          },
-        },
-      }),
-    );
+    if (secretsKey) this.grantDecryptThroughSsm(this.proxyFunction, secretsKey, [arn]);
   }
 
   /** Alarms (`alarms`) on both functions and the optional budget (`budget`): lib/observability.ts. */
