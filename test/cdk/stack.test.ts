@@ -361,7 +361,7 @@ describe('VPC', () => {
     expect(Object.keys(roles)).toEqual([expect.stringMatching(/^McpAuthProxyProxyFunctionRole/)]);
   });
 
-  it('attaches discovery too and opens an SSM endpoint to the discovery security group only', () => {
+  it('attaches discovery too and opens an SSM endpoint to the discovery security group, and to the proxy only for its proxy secret', () => {
     const t = template(withDeploy({ vpc: { ...VPC, attach_discovery: true, ssm_endpoint: true } }));
     const discSg = resource(t, 'AWS::EC2::SecurityGroup', 'McpAuthProxyDiscoverySecurityGroup').id;
     const endpointSg = resource(t, 'AWS::EC2::SecurityGroup', 'McpAuthProxySsmEndpointSecurityGroup').id;
@@ -384,7 +384,22 @@ describe('VPC', () => {
       GroupId: { 'Fn::GetAtt': [endpointSg, 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [discSg, 'GroupId'] },
     });
-    t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+    // Session binding is on by default: the proxy reads the generated proxy secret through SSM.
+    const proxySg = resource(t, 'AWS::EC2::SecurityGroup', 'McpAuthProxyProxySecurityGroup').id;
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 443,
+      GroupId: { 'Fn::GetAtt': [endpointSg, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [proxySg, 'GroupId'] },
+    });
+    t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 2);
+    // Without the binding and the identity JWT, the proxy reads no parameter and gets no way in.
+    const off = template(
+      withDeploy(
+        { vpc: { ...VPC, attach_discovery: true, ssm_endpoint: true } },
+        { session_binding: { enabled: false } },
+      ),
+    );
+    off.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
   });
 
   it('looks the VPC up when asked (explicit account and region)', () => {
