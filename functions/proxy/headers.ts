@@ -28,6 +28,7 @@ const CREDENTIALS = new Set(['authorization', 'cookie']);
 
 /** Set by the proxy itself (or internal to it); an inbound copy is dropped. */
 const PROXY_SET = new Set([
+  'accept-encoding',
   'x-forwarded-host',
   'x-forwarded-proto',
   'x-forwarded-for',
@@ -147,6 +148,10 @@ export function upstreamRequestHeaders(inbound: Headers, ctx: ForwardContext): R
     out[key.toLowerCase()] = value;
   });
   const origin = new URL(ctx.publicOrigin);
+  // Uncompressed answers only: the response step reads SSE events (heartbeats, the legacy
+  // `endpoint` rewrite) and filters listings, which it cannot do in compressed bytes. The hop to
+  // the upstream is the proxy's, not the client's.
+  out['accept-encoding'] = 'identity';
   out['x-forwarded-host'] = origin.host;
   out['x-forwarded-proto'] = origin.protocol.replace(':', '');
   if (ctx.sourceIp) out['x-forwarded-for'] = ctx.sourceIp;

@@ -245,6 +245,9 @@ describe('body size and media type', () => {
     ['a form', { 'content-type': 'application/x-www-form-urlencoded' }],
     ['JSON in UTF-16', { 'content-type': 'application/json; charset=utf-16' }],
     ['a JSON look-alike', { 'content-type': 'application/jsonx' }],
+    // The upstream might decompress what the proxy parsed as it came (body-parser does).
+    ['JSON with Content-Encoding br', { 'content-type': 'application/json', 'content-encoding': 'br' }],
+    ['JSON with Content-Encoding gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' }],
   ])('a POST body sent as %s gets 415', async (_name, headers) => {
     const res = await post(PING, headers);
     expect(res).toMatchObject({ status: 415, body: { id: null, error: { code: R } } });
@@ -327,7 +330,7 @@ describe('what is forwarded', () => {
   it('a DELETE is forwarded without the body it came with', async () => {
     const res = await fetch(resource, {
       method: 'DELETE',
-      headers: { authorization: await auth(), ...JSON_HEADERS, 'mcp-session-id': 's1' },
+      headers: { authorization: await auth(), ...JSON_HEADERS },
       body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"rm"}}',
     });
     expect(res.status).toBe(200);

@@ -249,6 +249,11 @@ describe('legacy HTTP+SSE: the endpoint event’s sessionId is bound too', () =>
     ['session_id', (id: string) => `?session_id=${id}`],
     ['SessionID', (id: string) => `?SessionID=${id}`],
     ['after a `;`', (id: string) => `?x=1;sessionId=${id}`],
+    // qs (Express 4's default query parser) reads these as `sessionId: [id]`, PHP `session.id` as `session_id`.
+    ['sessionId[]', (id: string) => `?sessionId[]=${id}`],
+    ['sessionId%5B%5D', (id: string) => `?sessionId%5B%5D=${id}`],
+    ['sessionId[0]', (id: string) => `?sessionId[0]=${id}`],
+    ['session.id', (id: string) => `?session.id=${id}`],
   ])('the raw id as %s: 404, nothing forwarded', async (_n, query) => {
     await expectRefused(() => post(`${proxy.url}/messages${query(raw())}`, alice));
   });

@@ -20,6 +20,7 @@ const ctx = {
   publicOrigin: 'http://127.0.0.1:8081',
 };
 const SET = {
+  'accept-encoding': 'identity',
   'x-forwarded-host': '127.0.0.1:8081',
   'x-forwarded-proto': 'http',
   'x-mcp-auth-subject': 'alice',
@@ -28,6 +29,7 @@ const SET = {
 };
 
 const NEVER_UPSTREAM = [
+  'accept-encoding',
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -89,13 +91,14 @@ describe('upstreamRequestHeaders', () => {
     expect(upstreamRequestHeaders(h, ctx)).toEqual({ 'x-d': '4', ...SET });
   });
 
-  it('sets the forwarded host and scheme of the public origin and every identity header', () => {
+  it('sets the forwarded host and scheme of the public origin and every identity header, and asks for an uncompressed answer', () => {
     const out = upstreamRequestHeaders(new Headers(), {
       identity: { subject: 's', clientId: 'c 1', scopes: ['a', 'b'], issuer: 'https://i', claims: {} },
       identityPrefix: 'x-id-',
       publicOrigin: 'https://p.example',
     });
     expect(out).toEqual({
+      'accept-encoding': 'identity',
       'x-forwarded-host': 'p.example',
       'x-forwarded-proto': 'https',
       'x-id-subject': 's',

@@ -273,6 +273,23 @@ describe('decideBody', () => {
     }
     expect(decideBody(p, one(req('resources/read', { uri: 'file:///etc/hosts' })), []).allowed).toBe(true);
   });
+
+  it('completion/complete needs the scopes of the prompt or resource its ref names', () => {
+    const p = policyOf({
+      mcp_policy: { prompts: { secret_prompt: 'p' }, resources: { 'file:///secret': 'r' } },
+    });
+    const complete = (ref: unknown) =>
+      decideBody(p, one(req('completion/complete', { ref, argument: { name: 'a', value: '' } })), []);
+    expect(complete({ type: 'ref/prompt', name: 'secret_prompt' }).missing).toEqual(['p']);
+    expect(complete({ type: 'ref/resource', uri: 'file:///secret' }).missing).toEqual(['r']);
+    expect(complete({ type: 'ref/prompt', name: 'other' }).allowed).toBe(true);
+    // Without a name it can be matched against, it is refused where rules of the kind exist.
+    expect(complete({ type: 'ref/prompt' }).messages[0]!.refused).toBe('no-name');
+    expect(complete(undefined).messages[0]!.refused).toBe('no-name');
+    const deny = policyOf({ mcp_policy: { prompts: { listed: 'p' }, unlisted: 'deny' } });
+    const unlisted = one(req('completion/complete', { ref: { type: 'ref/prompt', name: 'secret_prompt' } }));
+    expect(decideBody(deny, unlisted, ['p']).messages[0]!.refused).toBe('unlisted');
+  });
 });
 
 describe('policyView and listingFilter', () => {

@@ -62,6 +62,9 @@ describe('seal / unseal', () => {
 
   const good = seal(key, 'relay', { a: 1 });
   const [body, mac] = good.split('.') as [string, string];
+  const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  /** The last character with its 2 unused low bits flipped: another spelling of the same bytes. */
+  const altLast = (m: string) => B64URL[B64URL.indexOf(m.at(-1)!) ^ 1]!;
   it.each<[string, string, string, number]>([
     ['another purpose', 'client', good, 1000],
     ['another key', 'relay', seal(other, 'relay', { a: 1 }), 1000],
@@ -72,6 +75,8 @@ describe('seal / unseal', () => {
     ['a MAC spelled with junk', 'relay', `${body}.${mac.slice(0, 42)}=`, 1000],
     // Base64url decoding skips these, so the bytes would still match: one spelling only.
     ['a MAC with padding after it', 'relay', `${good}=`, 1000],
+    // The 43rd character carries 2 unused bits: the same bytes have 4 spellings; only one counts.
+    ['a MAC whose unused last bits are set', 'relay', `${body}.${mac.slice(0, 42)}${altLast(mac)}`, 1000],
     ['a MAC with a space before it', 'relay', `${body}. ${mac}`, 1000],
     ['no dot', 'relay', body + mac, 1000],
     ['an empty body', 'relay', `.${mac}`, 1000],

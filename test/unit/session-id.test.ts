@@ -122,6 +122,12 @@ describe('session query parameters', () => {
     ['SessionID', true],
     ['SESSION-ID', true],
     ['session__id', true],
+    // How qs (Express's extended parser) and PHP read these: the value of `sessionId` / `session_id`.
+    ['sessionId[]', true],
+    ['sessionId[0]', true],
+    ['session.id', true],
+    ['session id', true],
+    ['a[sessionId]', false],
     ['sessions', false],
     ['id', false],
     ['xsessionid', false],

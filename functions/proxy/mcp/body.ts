@@ -37,6 +37,16 @@ export async function readMcpBody(cfg: Config, req: Request): Promise<McpBody | 
       `POST with content type ${req.headers.get('content-type')}`,
     );
   }
+  // The bytes parsed must be the bytes the upstream reads: a body it would decompress first is
+  // not one the proxy has seen (no MCP client compresses its requests).
+  const encoding = req.headers.get('content-encoding');
+  if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') {
+    throw jsonRpcError(
+      415,
+      { id: null, code: INVALID_REQUEST, message: 'Content-Encoding is not supported' },
+      `POST with content encoding ${encoding}`,
+    );
+  }
   const limit = cfg.upstream.maxRequestBytes;
   const bytes = await readBounded(req, limit);
   if (bytes === undefined) throw tooLarge('invalid_request', limit);

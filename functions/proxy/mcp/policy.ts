@@ -53,6 +53,7 @@ const USE: Readonly<Record<OperationKind, string>> = {
   resource: 'resources/read',
 };
 /** Folded method → the kind of name its `params` carry, and where. */
+const COMPLETION = fold('completion/complete');
 const NAMED = new Map(Object.entries(NAMED_METHODS).map(([m, k]) => [fold(m), KIND[k]]));
 const LISTS: readonly ListMethod[] = [
   'tools/list',
@@ -119,6 +120,13 @@ export interface BodyDecision {
 /** The kind and name a message names, if its method is one of the named ones (by fold). */
 function nameOf(m: McpMessage, folded: string): { kind: OperationKind; name: unknown } | undefined {
   if (m.kind === 'response') return undefined;
+  // Argument completions of a prompt or a resource (template) are that prompt's or resource's:
+  // `completion/complete` names it in `params.ref` (`ref/prompt` by name, `ref/resource` by URI).
+  if (folded === COMPLETION) {
+    const ref = m.params?.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+    if (ref?.type === 'ref/resource') return { kind: 'resource', name: ref.uri };
+    return { kind: 'prompt', name: ref?.type === 'ref/prompt' ? ref.name : undefined };
+  }
   const kind = NAMED.get(folded);
   if (!kind) return undefined;
   return { kind, name: m.params?.[kind === 'resource' ? 'uri' : 'name'] };

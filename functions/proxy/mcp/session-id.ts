@@ -66,7 +66,12 @@ export function unwrapSessionId(key: Uint8Array, owner: SessionOwner, wrapped: s
  * query keys) and with `-`/`_` in any place.
  */
 export function isSessionParam(name: string): boolean {
-  return name.toLowerCase().replace(/[-_]/g, '') === 'sessionid';
+  // What query parsers make of a name: qs and PHP read `sessionId[]` / `sessionId[0]` as
+  // `sessionId` (an array holding the value), PHP reads `session.id` and `session id` as
+  // `session_id`: only the part before a `[` counts, without separators, in any case.
+  const bracket = name.indexOf('[');
+  const base = bracket === -1 ? name : name.slice(0, bracket);
+  return base.toLowerCase().replace(/[^a-z0-9]/g, '') === 'sessionid';
 }
 
 /**
