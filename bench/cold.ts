@@ -6,8 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { build, type Metafile } from 'esbuild';
 import { buildApp } from '../lib/app.ts';
 import { PROJECT_ROOT } from '../lib/mcp-auth-proxy.ts';
 import { evaluate } from '../test/cdk/helpers.ts';
+import { startProxySecretExtension } from '../test/helpers/secrets-extension.ts';
 import { median } from './stats.ts';
 
 interface Bundle {
@@ -124,20 +123,6 @@ export async function proxyBundleComposition(): Promise<Record<string, number>> 
   return by;
 }
 
-/** The extension's `GET /systemsmanager/parameters/get` for the config's proxy secret, on loopback. */
-async function secretsExtension(cfg: { proxy_secret_ssm_parameter?: string }) {
-  const name = cfg.proxy_secret_ssm_parameter;
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== '/systemsmanager/parameters/get' || url.searchParams.get('name') !== name)
-      return void res.writeHead(400).end('ParameterNotFound');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ Parameter: { Name: name, Value: 'b'.repeat(64) } }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
 export interface ColdInput {
   readonly raw: Record<string, unknown>;
   readonly token: string;
@@ -165,7 +150,7 @@ export async function coldBench(input: ColdInput) {
   const discoveryEvent = join(PROJECT_ROOT, 'events', 'discovery-get-authorization-server-metadata.json');
   // The proxy binds session ids, so its first request reads the generated proxy secret through
   // the Parameters and Secrets extension (one loopback HTTP call, as on Lambda): a stand-in.
-  const extension = await secretsExtension(JSON.parse(bundles.proxy.env.MCP_AUTH_PROXY_CONFIG!));
+  const extension = await startProxySecretExtension(bundles.proxy.env);
   const variants: Variant[] = [
     {
       name: 'floorStreaming',
@@ -205,7 +190,7 @@ export async function coldBench(input: ColdInput) {
       runs[v.name]!.push(await once(dir, harness, v, i));
     }
   }
-  extension.server.close();
+  await extension.close();
   const med = (name: string) => ({
     processes: runs[name]!.length,
     bootMs: median(runs[name]!.map((r) => r.bootMs)),

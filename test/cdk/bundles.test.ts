@@ -23,7 +23,8 @@ import { configFromEnv } from '../../functions/shared/config/index.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/mcp-auth-proxy.ts';
 import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
-import { serve, type TestServer } from '../helpers/net.ts';
+import type { TestServer } from '../helpers/net.ts';
+import { startProxySecretExtension } from '../helpers/secrets-extension.ts';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
 import { evaluate } from './helpers.ts';
 
@@ -210,15 +211,7 @@ beforeAll(async () => {
 
   // Session binding is on, so the bundled proxy reads its generated secret through the extension
   // at the first authenticated request: a loopback stand-in answers with one value.
-  const secretName = JSON.parse(bundles.proxy.env.MCP_AUTH_PROXY_CONFIG!).proxy_secret_ssm_parameter;
-  extension = await serve((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const known =
-      url.pathname === '/systemsmanager/parameters/get' && url.searchParams.get('name') === secretName;
-    if (!known) return void res.writeHead(400).end('ParameterNotFound');
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ Parameter: { Name: secretName, Value: 'b'.repeat(64) } }));
-  });
+  extension = await startProxySecretExtension(bundles.proxy.env);
   process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = String(extension.port);
   // Load the bundles as Lambda would: the awslambda global exists, the environment is set.
   installAwsLambdaGlobal();

@@ -21,6 +21,7 @@ import { startTestIssuer, type TestIssuer } from '../helpers/issuer.ts';
 import { serve, sleep, type TestServer } from '../helpers/net.ts';
 import { startUnderRic, type UnderRic } from '../helpers/ric.ts';
 import { emulatedContext, invokeEmulated, type RuntimeRecording } from '../helpers/runtime-api.ts';
+import { startProxySecretExtension } from '../helpers/secrets-extension.ts';
 import { type FakeUpstream, startFakeUpstream } from '../helpers/upstream.ts';
 
 const loadEvent = (name: string) =>
@@ -47,6 +48,7 @@ export const handler = awslambda.streamifyResponse(async (event, stream) => {
 
 let idp: TestIssuer;
 let idpMeta: TestServer;
+let extension: TestServer;
 let upstream: FakeUpstream;
 let bundles: SynthesizedBundles;
 let ric: { proxy: UnderRic; discovery: UnderRic; fixture: UnderRic; firstProxyId?: string };
@@ -106,13 +108,16 @@ beforeAll(async () => {
     },
     { proxy: `https://${PROXY_HOST}/`, discovery: `https://${DISCOVERY_HOST}/` },
   );
+  // Session binding is on: the proxy reads its generated secret through the extension's HTTP API,
+  // on loopback here, under both the real client and the emulation.
+  extension = await startProxySecretExtension(bundles.proxy.env);
   const fixtureDir = mkdtempSync(join(tmpdir(), 'ric-fixture-'));
   writeFileSync(join(fixtureDir, 'index.mjs'), FIXTURE);
   const [proxy, discovery, fixture] = await Promise.all([
     startUnderRic({
       dir: bundles.proxy.dir,
       handler: 'index.handler',
-      env: bundles.proxy.env,
+      env: { ...bundles.proxy.env, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port) },
       name: 'proxy',
     }),
     startUnderRic({
@@ -129,7 +134,7 @@ beforeAll(async () => {
   routeBundleLogsToConsole();
   const logEnv = { AWS_LAMBDA_LOG_LEVEL: 'INFO' };
   const proxyMod = await importUnder(
-    { ...bundles.proxy.env, ...logEnv },
+    { ...bundles.proxy.env, ...logEnv, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port) },
     join(bundles.proxy.dir, 'index.mjs'),
   );
   const discoveryMod = await importUnder(
@@ -149,6 +154,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  await extension?.close();
   if (process.env.RIC_DUMP)
     writeFileSync(process.env.RIC_DUMP, [...ric.proxy.lines, ...ric.discovery.lines].join('\n'));
   await Promise.all([ric?.proxy.stop(), ric?.discovery.stop(), ric?.fixture.stop()]);
