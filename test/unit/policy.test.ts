@@ -139,6 +139,7 @@ describe('header policy', () => {
     });
     expect(out).toEqual({
       'x-keep': 'k',
+      'accept-encoding': 'identity',
       'x-forwarded-host': 'p.example',
       'x-forwarded-proto': 'https',
       'x-mcp-auth-subject': '%C3%A5lice%0D%0Ax: y',
@@ -170,6 +171,7 @@ describe('header policy', () => {
     expect(out).toEqual({
       'x-mcp-authx': 'kept: not the prefix',
       x_custom_thing: 'kept',
+      'accept-encoding': 'identity',
       'x-forwarded-host': 'p.example',
       'x-forwarded-proto': 'https',
       'x-mcp-auth-subject': 'alice',
@@ -187,11 +189,13 @@ describe('header policy', () => {
       ['connection', 'x_secret'],
       ['x-secret', 'named by Connection with an underscore'],
       ['x-keep', 'k'],
+      ['Accept_Encoding', 'gzip'],
     ]);
     // `authorization`/`cookie` with `_` variants can't exist (no `_` in them); a Headers object
     // keeps `Authorization` under its lowercase name, covered above.
     const out = forward(h);
     expect(Object.keys(out).sort()).toEqual([
+      'accept-encoding',
       'x-forwarded-host',
       'x-forwarded-proto',
       'x-keep',
@@ -201,6 +205,7 @@ describe('header policy', () => {
     ]);
     expect(out['x-forwarded-host']).toBe('p.example');
     expect(out['x-forwarded-proto']).toBe('https');
+    expect(out['accept-encoding']).toBe('identity');
   });
 
   it('encodes identity values reversibly: distinct claims never give the same header', () => {
